@@ -1,0 +1,48 @@
+# twenty-oauth: `make demo` serves the example site, `make test` runs the tests.
+
+# The newest Python here that runs (Django 6 needs 3.12+); PYTHON=... overrides.
+PYTHON ?= $(shell for p in $(HOME)/.pyenv/versions/3.13*/bin/python3.13 python3.13 python3.12 python3; do \
+	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && echo "$$p" && break; done)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PGDB ?= test
+
+.PHONY: demo venv install install-test test test-sqlite test-postgres lint migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]' gunicorn
+	touch $@
+
+venv install: $(VENV)/.installed
+
+migrate: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --verbosity 0
+
+demo: migrate
+	$(BIN)/python manage.py demo_user
+	@echo "Serving the example site on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: test-sqlite
+
+test-sqlite: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+test-postgres: $(VENV)/.installed-test
+	TWENTY_DB=postgres PGDATABASE=$(PGDB) $(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check twenty_oauth example_project tests
+	$(BIN)/ruff format --check twenty_oauth example_project tests
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache build *.egg-info

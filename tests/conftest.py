@@ -1,0 +1,139 @@
+"""Fixtures and helpers that speak to the server as a client would: through HTTP."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+from django.core.cache import cache
+
+from tests.factories import UserFactory, make_client
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.keys import keyring
+from twenty_oauth.metadata import clear_cache
+
+ISSUER = "http://testserver"
+REDIRECT = "https://app.example.com/callback"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state():
+    cache.clear()
+    keyring.clear()
+    oauth_settings.reload()
+    clear_cache()
+    yield
+    keyring.clear()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def confidential(db):
+    """A confidential client (client_secret_post) and its secret."""
+    return make_client()
+
+
+@pytest.fixture
+def public(db):
+    """A public client (PKCE, no secret)."""
+    client, _ = make_client(token_endpoint_auth_method="none", client_name="Public App")
+    return client
+
+
+@pytest.fixture
+def service(db):
+    """A confidential client that an admin allowed to use client_credentials."""
+    return make_client(
+        client_name="Service",
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        token_endpoint_auth_method="client_secret_basic",
+    )
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def basic(client_id: str, secret: str) -> str:
+    raw = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+def form(data: dict) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(data)
+
+
+def token_request(http, data: dict, **headers):
+    return http.post("/oauth/token", form(data), content_type="application/x-www-form-urlencoded", **headers)
+
+
+def authorize(
+    http,
+    user,
+    client,
+    *,
+    scope="api",
+    state="xyz",
+    challenge=None,
+    redirect_uri=REDIRECT,
+    extra=None,
+    approve=True,
+):
+    """Log in, load the consent page, approve or deny it; return the final redirect response."""
+    http.force_login(user)
+    params = {
+        "client_id": client.client_id,
+        "response_type": "code",
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
+    if scope is not None:
+        params["scope"] = scope
+    if challenge is not None:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    params.update(extra or {})
+    page = http.get("/oauth/authorize", params)
+    assert page.status_code == 200, page.content
+    signed = page.context["signed_request"]
+    decision = {"allow": "1"} if approve else {"deny": "1"}
+    return http.post("/oauth/authorize", {"request": signed, **decision})
+
+
+def obtain_code(http, user, client, **kwargs) -> str:
+    response = authorize(http, user, client, **kwargs)
+    assert response.status_code == 302, response.content
+    return query_of(response["Location"])["code"]
+
+
+def code_tokens(http, user, client, secret=None, **kwargs) -> dict:
+    """Run the whole authorization-code flow with PKCE and return the token response body."""
+    verifier, challenge = pkce_pair()
+    code = obtain_code(http, user, client, challenge=challenge, **kwargs)
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": kwargs.get("redirect_uri", REDIRECT),
+        "client_id": client.client_id,
+        "code_verifier": verifier,
+    }
+    if secret:
+        data["client_secret"] = secret
+    response = token_request(http, data)
+    assert response.status_code == 200, response.content
+    return response.json()

@@ -1,0 +1,21 @@
+"""Test settings: the example site, with the database chosen by ``TWENTY_DB`` (sqlite or postgres)."""
+
+import os
+
+from example_project.settings import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = "tests-only"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+TWENTY_OAUTH = {}
+LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+if os.environ.get("TWENTY_DB") != "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": ":memory:",
+            "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH") or None},
+        }
+    }

@@ -1,0 +1,157 @@
+"""
+The authorization request (RFC 6749 §4.1.1) and its response (§4.1.2), with PKCE (RFC 7636),
+resource indicators (RFC 8707) and the ``iss`` response parameter (RFC 9207).
+
+Validation runs in two stages, because they fail differently (RFC 6749 §4.1.2.1):
+
+1. :func:`resolve_client` — the client and the redirect URI. Until both are known to be good,
+   nothing may be redirected: a failure is shown on an error page.
+2. :func:`validate` — everything else. A failure is redirected back to the client with the
+   error, its ``state`` and the ``iss``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.core import signing
+from django.http import HttpRequest
+from django.utils import timezone
+
+from twenty_oauth import metadata, pkce, redirect_uris, scopes, secrets
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.errors import (
+    InvalidAuthorizationRequest,
+    InvalidRequest,
+    OAuthError,
+    UnauthorizedClient,
+    UnsupportedResponseType,
+)
+from twenty_oauth.http import Params
+from twenty_oauth.models import AuthorizationCode, Client, Consent
+
+MAX_CODE_LIFETIME = 600  # RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes"
+SIGNING_SALT = "twenty_oauth.authorize"
+
+
+@dataclass
+class Target:
+    """A validated client and the redirect URI the response may go to."""
+
+    client: Client
+    redirect_uri: str
+    redirect_uri_sent: bool
+
+
+@dataclass
+class AuthorizationRequest:
+    target: Target
+    issuer: str
+    state: str | None
+    scopes: list[str]
+    code_challenge: str | None
+    resources: list[str] = field(default_factory=list)
+
+    @property
+    def client(self) -> Client:
+        return self.target.client
+
+
+def resolve_client(params: Params) -> Target:
+    """The client and its redirect URI, or ``InvalidAuthorizationRequest`` for the error page."""
+    client_id = params.get("client_id")
+    if not client_id:
+        raise InvalidAuthorizationRequest("The request has no client_id.")
+    client = Client.objects.filter(client_id=client_id, is_active=True).first()
+    if client is None:
+        raise InvalidAuthorizationRequest("The application that sent you here is not registered.")
+    requested = params.get("redirect_uri")
+    redirect_uri = redirect_uris.find_match(client.redirect_uris, requested)
+    if redirect_uri is None:
+        if requested is None:
+            raise InvalidAuthorizationRequest(
+                "The request has no redirect_uri and the application registered several."
+            )
+        raise InvalidAuthorizationRequest("The redirect_uri is not registered for this application.")
+    return Target(client=client, redirect_uri=redirect_uri, redirect_uri_sent=requested is not None)
+
+
+def validate(request: HttpRequest, params: Params, target: Target) -> AuthorizationRequest:
+    """
+    Check the rest of the request. Raises an ``OAuthError`` that the view redirects to the
+    client with ``state`` and ``iss``.
+    """
+    client = target.client
+    response_type = params.get("response_type")
+    if response_type is None:
+        raise InvalidRequest("response_type is required.")
+    if response_type != "code":
+        raise UnsupportedResponseType("The only supported response_type is code.")
+    if not client.can_use_grant("authorization_code"):
+        raise UnauthorizedClient("This client is not registered for authorization_code.")
+    granted = scopes.for_authorization(client, params.get("scope"))
+    challenge = params.get("code_challenge")
+    pkce.validate_challenge(challenge, params.get("code_challenge_method"))
+    if challenge is None and (client.is_public or oauth_settings.PKCE_REQUIRED == "all"):
+        raise InvalidRequest("code_challenge is required (PKCE with S256, RFC 9700 §2.1.1).")
+    if "request" in params or "request_uri" in params:
+        raise InvalidRequest("Request objects are not supported.")
+    resources = metadata.resources(request, params.resources) if params.resources else []
+    return AuthorizationRequest(
+        target=target,
+        issuer=metadata.issuer(request),
+        state=params.get("state"),
+        scopes=granted,
+        code_challenge=challenge,
+        resources=resources,
+    )
+
+
+def response_uri(target: Target, issuer: str, state: str | None, **params: str) -> str:
+    """The redirect back to the client, with ``state`` and ``iss`` on every response (RFC 9207)."""
+    return redirect_uris.with_params(target.redirect_uri, {**params, "state": state, "iss": issuer})
+
+
+def error_uri(target: Target, issuer: str, state: str | None, error: OAuthError) -> str:
+    return response_uri(target, issuer, state, **error.as_dict())
+
+
+def issue_code(areq: AuthorizationRequest, user) -> str:
+    """Create a single-use code bound to the client, redirect URI, user, challenge and resource."""
+    code = secrets.generate_secret()
+    now = timezone.now()
+    lifetime = min(oauth_settings.AUTHORIZATION_CODE_LIFETIME, MAX_CODE_LIFETIME)
+    AuthorizationCode.objects.create(
+        code_digest=secrets.digest(code),
+        client=areq.client,
+        user=user,
+        redirect_uri=areq.target.redirect_uri,
+        redirect_uri_sent=areq.target.redirect_uri_sent,
+        scope=" ".join(areq.scopes),
+        resource=areq.resources,
+        code_challenge=areq.code_challenge or "",
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+    )
+    return code
+
+
+def record_consent(client: Client, user, granted: list[str]) -> None:
+    now = timezone.now()
+    Consent.objects.update_or_create(
+        user=user,
+        client=client,
+        defaults={"scope": " ".join(granted), "updated_at": now, "revoked_at": None},
+        create_defaults={"scope": " ".join(granted), "created_at": now, "updated_at": now},
+    )
+
+
+def sign_request(query_string: str, user) -> str:
+    """Bind the consent form to the exact request shown and to the user who saw it."""
+    return signing.dumps(query_string, salt=f"{SIGNING_SALT}:{user.pk}", compress=True)
+
+
+def unsign_request(value: str, user) -> str:
+    """The query string the consent form was shown for; raises ``signing.BadSignature``."""
+    return signing.loads(value, salt=f"{SIGNING_SALT}:{user.pk}", max_age=3600)

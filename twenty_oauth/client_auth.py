@@ -1,0 +1,95 @@
+"""
+Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3).
+
+Methods: ``client_secret_basic`` (the Authorization header, with the id and secret
+form-urlencoded first, RFC 6749 §2.3.1), ``client_secret_post`` (both in the body) and ``none``
+(a public client sends only its ``client_id``). A confidential client may use either secret
+method: both carry the same secret over TLS. Using two methods at once is ``invalid_request``
+(RFC 6749 §2.3). Repeated failures for one client are throttled.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import timedelta
+from urllib.parse import unquote_plus
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from twenty_oauth import ratelimit, secrets, signals
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.errors import InvalidClient, InvalidRequest
+from twenty_oauth.http import client_ip
+from twenty_oauth.models import Client
+
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def parse_basic(header: str) -> tuple[str, str]:
+    """Decode ``Basic base64(urlencode(id) ":" urlencode(secret))`` (RFC 6749 §2.3.1)."""
+    scheme, _, encoded = header.partition(" ")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequest("The Basic Authorization header is malformed.") from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep or not client_id:
+        raise InvalidRequest("The Basic Authorization header must hold client_id:client_secret.")
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if "\x00" in client_id or "\x00" in secret:
+        raise InvalidRequest("The Basic Authorization header is malformed.")
+    return client_id, secret
+
+
+def credentials(request: HttpRequest, params: dict[str, str]) -> tuple[str, str | None, str]:
+    """The presented ``(client_id, client_secret, method)``; checks nothing against the database."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header[:6].lower() == "basic ":
+        if "client_secret" in params:
+            raise InvalidRequest("Use one client authentication method, not two (RFC 6749 §2.3).")
+        client_id, secret = parse_basic(header)
+        if params.get("client_id", client_id) != client_id:
+            raise InvalidRequest("client_id does not match the Authorization header.")
+        return client_id, secret, "client_secret_basic"
+    if header:
+        raise InvalidRequest("Unsupported Authorization scheme for client authentication.")
+    client_id = params.get("client_id")
+    if not client_id:
+        raise InvalidClient("Client authentication is required.")
+    secret = params.get("client_secret")
+    return client_id, secret, "client_secret_post" if secret is not None else "none"
+
+
+def authenticate(request: HttpRequest, params: dict[str, str]) -> Client:
+    """The authenticated client, or ``InvalidClient`` (401) / ``TooManyRequests`` (429)."""
+    client_id, secret, method = credentials(request, params)
+    rate = oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
+    ratelimit.check("client_auth", client_id, rate)
+    client = Client.objects.filter(client_id=client_id, is_active=True).first()
+    reason = _failure(client, secret, method)
+    if reason:
+        ratelimit.hit("client_auth", client_id, rate)
+        signals.client_authentication_failed.send(
+            sender=Client, client_id=client_id, reason=reason, ip=client_ip(request)
+        )
+        raise InvalidClient()
+    now = timezone.now()
+    if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
+        Client.objects.filter(pk=client.pk).update(last_used_at=now)
+    return client
+
+
+def _failure(client: Client | None, secret: str | None, method: str) -> str:
+    if client is None:
+        return "unknown client"
+    if client.is_public:
+        return "" if method == "none" else "a public client sent a secret"
+    if method == "none":
+        return "no secret"
+    if not secrets.matches(secret or "", client.client_secret_digest):
+        return "wrong secret"
+    if client.client_secret_expires_at and client.client_secret_expires_at <= timezone.now():
+        return "expired secret"
+    return ""

@@ -1,0 +1,180 @@
+"""
+Settings for twenty-oauth, read from the ``TWENTY_OAUTH`` dictionary of the host's settings.
+
+Every key is optional::
+
+    TWENTY_OAUTH = {
+        "ISSUER": "https://auth.example.com",
+        "SCOPES": {"api": "Read and write your data", "profile": "See your profile"},
+    }
+
+Code reads them through ``oauth_settings``, the way Django REST framework exposes
+``api_settings``: ``oauth_settings.ACCESS_TOKEN_LIFETIME``. The object reloads when a test
+changes ``TWENTY_OAUTH`` with ``override_settings``. ``checks.py`` reports an unknown key or a
+value of the wrong type as a system-check error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+#: Each setting: (default, accepted types, what it does). The README's table is built from this.
+SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
+    "ISSUER": (
+        None,
+        (str, type(None)),
+        "The issuer identifier (RFC 8414 §2): an https URL with no query or fragment. Unset, "
+        "the request's origin is used, which is only safe in development.",
+    ),
+    "SCOPES": (
+        {
+            "api": "Read and write your data through the API",
+            "profile": "See your name, username and email address",
+        },
+        (dict,),
+        "The scopes this server knows, each with the description shown on the consent page.",
+    ),
+    "DEFAULT_SCOPES": (
+        ["api"],
+        (list, tuple),
+        "Scopes granted when an authorization request names none.",
+    ),
+    "ACCESS_TOKEN_LIFETIME": (3600, (int,), "Seconds an access token is valid."),
+    "REFRESH_TOKEN_LIFETIME": (
+        30 * 24 * 3600,
+        (int,),
+        "Seconds a refresh token is valid; each refresh issues a new one.",
+    ),
+    "AUTHORIZATION_CODE_LIFETIME": (
+        60,
+        (int,),
+        "Seconds an authorization code is valid (at most 600, RFC 6749 §4.1.2).",
+    ),
+    "CLIENT_SECRET_LIFETIME": (
+        0,
+        (int,),
+        "Seconds a dynamically registered client's secret is valid; 0 means it does not expire.",
+    ),
+    "PKCE_REQUIRED": (
+        "public",
+        (str,),
+        "Which clients must use PKCE: 'public' (RFC 9700 §2.1.1) or 'all'.",
+    ),
+    "DEFAULT_RESOURCE": (
+        None,
+        (str, type(None)),
+        "The audience of a token whose request named no resource (RFC 8707). Unset: the issuer.",
+    ),
+    "ALLOWED_RESOURCES": (
+        None,
+        (list, tuple, type(None)),
+        "Resource indicators a client may ask for. Unset: any URL on the issuer's origin.",
+    ),
+    "SIGNING_ALGORITHM": (
+        "ES256",
+        (str,),
+        "Algorithm of new signing keys: 'ES256' or 'RS256'.",
+    ),
+    "SIGNING_KEYS": (
+        None,
+        (list, tuple, type(None)),
+        "PEM private keys pinned in settings, the first one signs. Unset: keys are kept in the "
+        "database and managed with 'manage.py oauth_keys'.",
+    ),
+    "KEY_CACHE_SECONDS": (
+        60,
+        (int,),
+        "How long a process keeps the database's signing keys before it reads them again.",
+    ),
+    "REGISTRATION_ENABLED": (True, (bool,), "Whether /oauth/register accepts registrations."),
+    "REGISTRATION_INITIAL_ACCESS_TOKEN": (
+        None,
+        (str, type(None)),
+        "When set, /oauth/register requires it as a Bearer token (RFC 7591 §3).",
+    ),
+    "REGISTRATION_RATE_LIMIT": (
+        "300/h",
+        (str, type(None)),
+        "Registrations allowed per client IP, as 'count/period' (s, m, h, d); None disables.",
+    ),
+    "CLIENT_AUTH_FAILURE_LIMIT": (
+        "20/m",
+        (str, type(None)),
+        "Failed client authentications per client_id before 429; None disables.",
+    ),
+    "RATE_LIMIT_CACHE": ("default", (str,), "The Django cache alias that holds rate-limit counters."),
+    "ALLOW_CLIENT_CREDENTIALS_FOR_REGISTERED_CLIENTS": (
+        False,
+        (bool,),
+        "Let dynamically registered clients use client_credentials without an admin allowing it.",
+    ),
+    "MAX_REDIRECT_URIS": (20, (int,), "Most redirect URIs a client may register."),
+    "SKIP_CONSENT": (
+        None,
+        (str, type(None)),
+        "Dotted path to callable(request, client, scopes) -> bool; True skips the consent page.",
+    ),
+    "ACCESS_TOKEN_CLAIMS": (
+        None,
+        (str, type(None)),
+        "Dotted path to callable(claims, client, user) -> dict adding claims to access tokens.",
+    ),
+    "USERINFO_CLAIMS": (
+        None,
+        (str, type(None)),
+        "Dotted path to callable(user, claims) -> dict returning the userinfo response.",
+    ),
+    "CLIENT_CREDENTIALS_PRINCIPAL": (
+        None,
+        (str, type(None)),
+        "Dotted path to callable(client, token) -> object used as request.user for a "
+        "client-credentials token. Unset: a ClientPrincipal.",
+    ),
+}
+
+HOOKS = ("SKIP_CONSENT", "ACCESS_TOKEN_CLAIMS", "USERINFO_CLAIMS", "CLIENT_CREDENTIALS_PRINCIPAL")
+
+
+class OAuthSettings:
+    """Attribute access to ``TWENTY_OAUTH`` with defaults; hooks are imported on first use."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        value = getattr(settings, "TWENTY_OAUTH", None) or {}
+        return value if isinstance(value, dict) else {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in SETTINGS:
+            raise AttributeError(f"Invalid twenty-oauth setting: {name!r}")
+        if name in self._cache:
+            return self._cache[name]
+        value = self.user_settings.get(name, SETTINGS[name][0])
+        if name in HOOKS and isinstance(value, str):
+            value = import_string(value)
+        self._cache[name] = value
+        return value
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+
+oauth_settings = OAuthSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "TWENTY_OAUTH":
+        oauth_settings.reload()
+        from twenty_oauth import keys, metadata
+
+        keys.clear_cache()
+        metadata.clear_cache()
+
+
+setting_changed.connect(_reload)

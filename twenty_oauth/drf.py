@@ -1,0 +1,145 @@
+"""
+Django REST framework pieces that protect a host's own API with twenty-oauth's access tokens::
+
+    from twenty_oauth.drf import BearerTokenAuthentication, HasScope
+
+    class CompanyList(ListAPIView):
+        authentication_classes = [BearerTokenAuthentication]
+        permission_classes = [HasScope("api")]
+
+``request.auth`` is a :class:`twenty_oauth.tokens.VerifiedToken` (client, scopes, audience,
+user). For a client-credentials token ``request.user`` is a :class:`ClientPrincipal`, never a
+real user, unless ``TWENTY_OAUTH["CLIENT_CREDENTIALS_PRINCIPAL"]`` maps it to one of the host's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from twenty_oauth import bearer, metadata, tokens
+from twenty_oauth.conf import oauth_settings
+
+
+class ClientPrincipal:
+    """``request.user`` for a token with no user: the client acts for itself (RFC 6749 §4.4)."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __str__(self) -> str:
+        return f"client {self.client.client_id}"
+
+    def get_username(self) -> str:
+        return ""
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return False
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """
+    ``Authorization: Bearer <access token>`` (RFC 6750 §2.1). The token must be signed by this
+    server, unexpired, unrevoked, and meant for this API: its ``aud`` must hold ``audience``
+    (RFC 8707), the site's default resource unless a subclass names another::
+
+        class McpAuthentication(BearerTokenAuthentication):
+            audience = "https://example.com/mcp"
+
+    Every 401 carries ``WWW-Authenticate: Bearer`` with the resource's metadata URL (RFC 9728
+    §5.1) and, when a token was presented, ``error="invalid_token"``.
+    """
+
+    audience: str | None = None
+
+    def get_audience(self, request) -> str:
+        return self.audience or metadata.default_resource(request)
+
+    def authenticate(self, request):
+        value = bearer.token_from_header(request)
+        if value is None:
+            return None
+        if not value:
+            raise exceptions.AuthenticationFailed("The Bearer token is empty.")
+        try:
+            verified = tokens.verify_access_token(
+                value, issuer=metadata.issuer(request), audience=self.get_audience(request)
+            )
+        except tokens.TokenRejected as exc:
+            raise exceptions.AuthenticationFailed("The access token is invalid.") from exc
+        user = verified.user
+        if user is None:
+            hook = oauth_settings.CLIENT_CREDENTIALS_PRINCIPAL
+            user = hook(verified.client, verified) if hook is not None else ClientPrincipal(verified.client)
+        return user, verified
+
+    def authenticate_header(self, request) -> str:
+        # A 401 with a Bearer token in the request can only mean that the token was refused.
+        presented = bearer.token_from_header(request) is not None
+        return bearer.challenge(
+            request, resource=self.get_audience(request), error="invalid_token" if presented else None
+        )
+
+
+class InsufficientScope(exceptions.PermissionDenied):
+    """403 with ``WWW-Authenticate: Bearer error="insufficient_scope"`` (RFC 6750 §3.1)."""
+
+    default_code = "insufficient_scope"
+
+    def __init__(self, request, scopes: tuple[str, ...], audience: str | None) -> None:
+        needed = " ".join(scopes)
+        super().__init__(f"This request needs the scope: {needed}.")
+        self.auth_header = bearer.challenge(
+            request, resource=audience, error="insufficient_scope", scope=needed
+        )
+
+
+class HasScope(BasePermission):
+    """
+    Allow a request whose access token holds every one of ``scopes``. Used as an instance in
+    ``permission_classes``: ``[HasScope("api")]``. A request authenticated some other way (a
+    session, say) is refused: scopes are a property of tokens.
+    """
+
+    def __init__(self, *scopes: str) -> None:
+        self.scopes = scopes
+
+    def __call__(self) -> HasScope:
+        # DRF instantiates each entry of permission_classes; an instance stands for itself.
+        return self
+
+    def has_permission(self, request, view) -> bool:
+        token = request.auth
+        if not isinstance(token, tokens.VerifiedToken):
+            return False
+        if token.has_scopes(*self.scopes):
+            return True
+        authenticator = getattr(request, "successful_authenticator", None)
+        audience = (
+            authenticator.get_audience(request)
+            if isinstance(authenticator, BearerTokenAuthentication)
+            else None
+        )
+        raise InsufficientScope(request, self.scopes, audience)
+
+
+class TokenHasScope(HasScope):
+    """Like :class:`HasScope`, reading the scopes from the view's ``required_scopes``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def has_permission(self, request, view) -> bool:
+        self.scopes = tuple(getattr(view, "required_scopes", ()))
+        return super().has_permission(request, view)

@@ -1,0 +1,145 @@
+"""
+OAuth errors as exceptions. Each class carries its RFC error code and HTTP status; a view turns
+one into the RFC's JSON body (RFC 6749 §5.2), or into a redirect only once the redirect URI has
+been validated (RFC 6749 §4.1.2.1).
+"""
+
+from __future__ import annotations
+
+
+class OAuthError(Exception):
+    """Base of every error twenty-oauth answers with. ``description`` is shown to the client."""
+
+    error = "server_error"
+    status_code = 400
+
+    def __init__(self, description: str = "", *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description or self.error)
+        self.description = description
+        self.headers = headers or {}
+
+    def as_dict(self) -> dict[str, str]:
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+class InvalidRequest(OAuthError):
+    """RFC 6749 §5.2: a parameter is missing, repeated, malformed or not allowed."""
+
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """RFC 6749 §5.2: client authentication failed. Answered with 401 and WWW-Authenticate."""
+
+    error = "invalid_client"
+    status_code = 401
+
+    def __init__(self, description: str = "Client authentication failed.", **kwargs) -> None:
+        super().__init__(description, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", 'Basic realm="oauth"')
+
+
+class InvalidGrant(OAuthError):
+    """RFC 6749 §5.2: the code or refresh token is invalid, expired, revoked or not this client's."""
+
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    """RFC 6749 §5.2: this client may not use this grant type."""
+
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    """RFC 6749 §5.2."""
+
+    error = "unsupported_grant_type"
+
+
+class UnsupportedResponseType(OAuthError):
+    """RFC 6749 §4.1.2.1."""
+
+    error = "unsupported_response_type"
+
+
+class InvalidScope(OAuthError):
+    """RFC 6749 §5.2 and §4.1.2.1: a scope is unknown or not allowed for this client."""
+
+    error = "invalid_scope"
+
+
+class InvalidTarget(OAuthError):
+    """RFC 8707 §2: the resource indicator is not one this server issues tokens for."""
+
+    error = "invalid_target"
+
+
+class AccessDenied(OAuthError):
+    """RFC 6749 §4.1.2.1: the user denied the request."""
+
+    error = "access_denied"
+    status_code = 403
+
+
+class InvalidClientMetadata(OAuthError):
+    """RFC 7591 §3.2.2: a metadata field is invalid."""
+
+    error = "invalid_client_metadata"
+
+
+class InvalidRedirectURI(OAuthError):
+    """RFC 7591 §3.2.2: a redirect URI is invalid."""
+
+    error = "invalid_redirect_uri"
+
+
+class UnsupportedTokenType(OAuthError):
+    """RFC 7009 §2.2.1."""
+
+    error = "unsupported_token_type"
+
+
+class InvalidToken(OAuthError):
+    """RFC 6750 §3.1: the access token is missing, expired, revoked or malformed."""
+
+    error = "invalid_token"
+    status_code = 401
+
+
+class InsufficientScope(OAuthError):
+    """RFC 6750 §3.1: the access token lacks a scope the resource needs."""
+
+    error = "insufficient_scope"
+    status_code = 403
+
+
+class TooManyRequests(OAuthError):
+    """RFC 6585 §4: a rate limit was hit. ``Retry-After`` says when to come back."""
+
+    error = "too_many_requests"
+    status_code = 429
+
+    def __init__(self, retry_after: int, description: str = "Too many requests.") -> None:
+        super().__init__(description, headers={"Retry-After": str(max(1, int(retry_after)))})
+
+
+class RequestTooLarge(OAuthError):
+    """RFC 9110 §15.5.14: the body exceeds what this endpoint accepts."""
+
+    error = "invalid_request"
+    status_code = 413
+
+
+class InvalidAuthorizationRequest(Exception):
+    """
+    An authorization request whose client or redirect URI could not be validated. It is shown
+    on an error page and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
+    """
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description

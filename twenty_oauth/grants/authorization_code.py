@@ -1,0 +1,66 @@
+"""The authorization code grant's token request (RFC 6749 §4.1.3, RFC 7636 §4.5)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from twenty_oauth import metadata, pkce, secrets, tokens
+from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
+from twenty_oauth.http import Params
+from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
+
+
+def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:
+    """
+    Redeem a code for tokens. The code must be this client's, unexpired, unspent, and match the
+    ``redirect_uri`` and PKCE challenge it was issued with. Every check that a thief could fail
+    runs before the code is spent, so a bad replay changes nothing; a second *valid* redemption
+    finds the code spent and revokes what the first one issued (RFC 9700 §4.2.4).
+    """
+    if not client.can_use_grant("authorization_code"):
+        raise UnauthorizedClient("This client is not registered for authorization_code.")
+    value = params.get("code")
+    if value is None:
+        raise InvalidRequest("code is required.")
+    code = AuthorizationCode.objects.select_related("user").filter(code_digest=secrets.digest(value)).first()
+    now = timezone.now()
+    if code is None or code.client_id != client.pk:
+        raise InvalidGrant("The authorization code is invalid.")
+    if code.expires_at <= now:
+        raise InvalidGrant("The authorization code has expired.")
+    redirect_uri = params.get("redirect_uri")
+    if (code.redirect_uri_sent or redirect_uri is not None) and redirect_uri != code.redirect_uri:
+        raise InvalidGrant("redirect_uri does not match the one of the authorization request.")
+    pkce.verify(params.get("code_verifier"), code.code_challenge)
+    if not code.user.is_active:
+        raise InvalidGrant("The user is no longer active.")
+    audience = metadata.narrow_resources(request, params.resources, code.resource)
+    scopes = code.scope.split()
+
+    # One conditional UPDATE spends the code: exactly one of two concurrent redemptions wins.
+    with transaction.atomic():
+        spent = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=now)
+        if spent:
+            family = TokenFamily.objects.create(
+                client=client,
+                user=code.user,
+                scope=code.scope,
+                resource=code.resource or audience,
+                authorization_code=code,
+                created_at=now,
+            )
+            return tokens.token_response(
+                issuer=metadata.issuer(request),
+                client=client,
+                user=code.user,
+                scopes=scopes,
+                audience=audience,
+                family=family,
+                refresh=client.can_use_grant("refresh_token"),
+                now=now,
+            )
+    for family_id in TokenFamily.objects.filter(authorization_code=code).values_list("pk", flat=True):
+        tokens.revoke_family(family_id)
+    raise InvalidGrant("The authorization code was already used; the tokens it issued are revoked.")

@@ -1,0 +1,48 @@
+"""The client credentials grant (RFC 6749 §4.4): a token with no user behind it."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from twenty_oauth import metadata, scopes, tokens
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.errors import InvalidScope, UnauthorizedClient
+from twenty_oauth.http import Params
+from twenty_oauth.models import Client, TokenFamily
+
+
+def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:
+    """
+    Issue an access token to a confidential client for itself. The scope is narrowed to what the
+    client may hold (RFC 6749 §3.3); no refresh token is issued (RFC 6749 §4.4.3).
+    """
+    if not client.may_use_client_credentials:
+        raise UnauthorizedClient(
+            "This client may not use client_credentials"
+            + (" until an administrator allows it." if not client.is_public else ".")
+        )
+    allowed = scopes.allowed_for(client)
+    if params.get("scope") is None:
+        granted = [s for s in oauth_settings.DEFAULT_SCOPES if s in allowed]
+        if not granted:
+            raise InvalidScope("No scope was requested and the client has no default scope.")
+    else:
+        granted = scopes.narrow(params["scope"], allowed, strict=False)
+    audience = metadata.resources(request, params.resources)
+    now = timezone.now()
+    with transaction.atomic():
+        family = TokenFamily.objects.create(
+            client=client, user=None, scope=" ".join(granted), resource=audience, created_at=now
+        )
+        return tokens.token_response(
+            issuer=metadata.issuer(request),
+            client=client,
+            user=None,
+            scopes=granted,
+            audience=audience,
+            family=family,
+            refresh=False,
+            now=now,
+        )

@@ -1,0 +1,68 @@
+"""The refresh token grant (RFC 6749 §6), with rotation and reuse detection (RFC 9700 §4.14.2)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from twenty_oauth import metadata, scopes, signals, tokens
+from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
+from twenty_oauth.http import Params, client_ip
+from twenty_oauth.models import Client, RefreshToken
+
+
+def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:
+    """
+    Spend a refresh token and issue its successor with a new access token. The scope may be
+    narrowed, never widened; so may the resource. A refresh token that was already spent is a
+    sign of theft: its whole family is revoked, the legitimate holder's tokens included.
+    """
+    if not client.can_use_grant("refresh_token"):
+        raise UnauthorizedClient("This client is not registered for refresh_token.")
+    value = params.get("refresh_token")
+    if value is None:
+        raise InvalidRequest("refresh_token is required.")
+    token = tokens.find_refresh_token(value)
+    if token is None or token.family.client_id != client.pk:
+        raise InvalidGrant("The refresh token is invalid.")
+    family = token.family
+    now = timezone.now()
+    if family.revoked_at is not None or token.revoked_at is not None:
+        raise InvalidGrant("The refresh token has been revoked.")
+    if token.used_at is not None:
+        _reused(request, token)
+    if token.expires_at <= now:
+        raise InvalidGrant("The refresh token has expired.")
+    if family.user is not None and not family.user.is_active:
+        tokens.revoke_family(family.pk)
+        raise InvalidGrant("The user is no longer active.")
+    granted = token.scope.split()
+    access_scopes = scopes.narrow(params.get("scope"), granted, strict=True)
+    audience = metadata.narrow_resources(request, params.resources, family.resource)
+
+    with transaction.atomic():
+        spent = RefreshToken.objects.filter(
+            pk=token.pk, used_at__isnull=True, revoked_at__isnull=True
+        ).update(used_at=now)
+        if spent:
+            return tokens.token_response(
+                issuer=metadata.issuer(request),
+                client=client,
+                user=family.user,
+                scopes=access_scopes,
+                audience=audience,
+                family=family,
+                refresh=True,
+                refresh_scopes=granted,
+                now=now,
+            )
+    _reused(request, token)
+
+
+def _reused(request: HttpRequest, token: RefreshToken) -> None:
+    tokens.revoke_family(token.family_id)
+    signals.refresh_token_reused.send(
+        sender=RefreshToken, client=token.family.client, user=token.family.user, ip=client_ip(request)
+    )
+    raise InvalidGrant("The refresh token was already used; every token of its grant is revoked.")

@@ -1,0 +1,226 @@
+"""
+What the server remembers. No secret is stored in clear: client secrets, codes and refresh
+tokens are kept as SHA-256 digests; access tokens are JWTs of which only the ``jti`` is kept,
+so that they can be revoked and introspected.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Client(models.Model):
+    """An OAuth client (RFC 6749 §2), with its RFC 7591 §2 metadata."""
+
+    class AuthMethod(models.TextChoices):
+        NONE = "none", _("none (public client)")
+        CLIENT_SECRET_BASIC = "client_secret_basic", _("client_secret_basic")
+        CLIENT_SECRET_POST = "client_secret_post", _("client_secret_post")
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", _("Django admin")
+        DYNAMIC = "dynamic", _("dynamic registration")
+        METADATA_DOCUMENT = "metadata_document", _("client ID metadata document")
+        COMMAND = "command", _("management command")
+
+    client_id = models.CharField(_("client ID"), max_length=500, unique=True)
+    client_secret_digest = models.CharField(max_length=64, blank=True, editable=False)
+    client_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    client_name = models.CharField(_("name"), max_length=200, blank=True)
+    redirect_uris = models.JSONField(_("redirect URIs"), default=list, blank=True)
+    grant_types = models.JSONField(_("grant types"), default=list, blank=True)
+    response_types = models.JSONField(_("response types"), default=list, blank=True)
+    token_endpoint_auth_method = models.CharField(
+        _("token endpoint auth method"),
+        max_length=32,
+        choices=AuthMethod.choices,
+        default=AuthMethod.CLIENT_SECRET_BASIC,
+    )
+    scope = models.CharField(
+        _("scope"), max_length=1000, blank=True, help_text=_("Space-separated; blank allows every scope.")
+    )
+    client_uri = models.URLField(_("home page"), max_length=2000, blank=True)
+    logo_uri = models.URLField(_("logo"), max_length=2000, blank=True)
+    tos_uri = models.URLField(_("terms of service"), max_length=2000, blank=True)
+    policy_uri = models.URLField(_("privacy policy"), max_length=2000, blank=True)
+    contacts = models.JSONField(_("contacts"), default=list, blank=True)
+    software_id = models.CharField(max_length=200, blank=True)
+    software_version = models.CharField(max_length=200, blank=True)
+    source = models.CharField(
+        _("registered through"), max_length=32, choices=Source.choices, default=Source.ADMIN
+    )
+    client_credentials_allowed = models.BooleanField(
+        _("client credentials allowed"),
+        default=False,
+        help_text=_("A self-registered client may use client_credentials only once this is set."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("client")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.client_name or self.client_id
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == self.AuthMethod.NONE
+
+    @property
+    def may_use_client_credentials(self) -> bool:
+        """
+        A confidential client registered for the grant. One that registered itself may use it
+        only once an admin allows it: open registration must not hand out userless tokens.
+        """
+        from twenty_oauth.conf import oauth_settings
+
+        if self.is_public or "client_credentials" not in self.grant_types:
+            return False
+        if self.source in (self.Source.ADMIN, self.Source.COMMAND):
+            return True
+        return (
+            self.client_credentials_allowed or oauth_settings.ALLOW_CLIENT_CREDENTIALS_FOR_REGISTERED_CLIENTS
+        )
+
+    def can_use_grant(self, grant_type: str) -> bool:
+        """A client registered for ``authorization_code`` may also refresh (see DESIGN)."""
+        grants = set(self.grant_types)
+        if grant_type == "refresh_token":
+            return "refresh_token" in grants or "authorization_code" in grants
+        return grant_type in grants
+
+
+class Consent(models.Model):
+    """A user's approval of a client for a set of scopes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    scope = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(_("granted"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        constraints = [models.UniqueConstraint(fields=["user", "client"], name="twenty_oauth_consent_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.client}"
+
+
+class AuthorizationCode(models.Model):
+    """An authorization code (RFC 6749 §4.1.2), bound to everything it was issued for."""
+
+    code_digest = models.CharField(max_length=64, unique=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    redirect_uri = models.TextField()
+    redirect_uri_sent = models.BooleanField(default=True)
+    scope = models.CharField(max_length=1000)
+    resource = models.JSONField(default=list)
+    code_challenge = models.CharField(max_length=43, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("authorization code")
+
+    def __str__(self) -> str:
+        return f"code #{self.pk} for {self.client_id}"
+
+
+class TokenFamily(models.Model):
+    """
+    Every token that descends from one authorization: a code's first tokens and all their
+    refreshes, or one client-credentials token. Revoking the family revokes them all (RFC 9700
+    §4.14.2).
+    """
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="token_families")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.CharField(max_length=1000)
+    resource = models.JSONField(default=list)
+    authorization_code = models.OneToOneField(
+        AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="family"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("token family")
+        verbose_name_plural = _("token families")
+
+    def __str__(self) -> str:
+        return f"tokens #{self.pk} of {self.client}"
+
+
+class RefreshToken(models.Model):
+    """An opaque refresh token, single use: a refresh spends it and issues its successor."""
+
+    token_digest = models.CharField(max_length=64, unique=True)
+    family = models.ForeignKey(TokenFamily, on_delete=models.CASCADE, related_name="refresh_tokens")
+    scope = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refresh token")
+
+    def __str__(self) -> str:
+        return f"refresh token #{self.pk}"
+
+
+class AccessToken(models.Model):
+    """The record of a JWT access token (RFC 9068), kept to revoke and introspect it."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    family = models.ForeignKey(
+        TokenFamily, on_delete=models.CASCADE, related_name="access_tokens", null=True, blank=True
+    )
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="access_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.CharField(max_length=1000)
+    audience = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access token")
+
+    def __str__(self) -> str:
+        return f"access token #{self.pk}"
+
+
+class SigningKey(models.Model):
+    """
+    A key that signs access tokens. The newest activated key signs; every key that is not
+    retired is published at ``jwks_uri`` and still verifies.
+    """
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=8)
+    private_key = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing key")
+        ordering = ["-activated_at", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} key {self.kid}"

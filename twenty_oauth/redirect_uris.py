@@ -1,0 +1,117 @@
+"""
+Redirect URI rules: what a client may register and how a request's URI is matched.
+
+Registration (RFC 9700 §4.1.3, RFC 8252 §7): https; http only on a loopback host; or a
+private-use scheme for native apps. Never a fragment (RFC 6749 §3.1.2), a wildcard, user
+information, or a scheme that runs code or reads files.
+
+Matching (RFC 9700 §4.1.3): the exact string, except that a loopback redirect URI matches with
+any port, because native apps get an ephemeral one from the system (RFC 8252 §7.3).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import SplitResult, urlencode, urlsplit
+
+from twenty_oauth.errors import InvalidRedirectURI
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+FORBIDDEN_SCHEMES = frozenset(
+    {"javascript", "data", "vbscript", "file", "about", "blob", "filesystem", "ftp", "ws", "wss"}
+)
+MAX_LENGTH = 2000
+
+
+def _split(uri: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    return parts
+
+
+def is_loopback(parts: SplitResult) -> bool:
+    return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
+
+
+def validate(uri: object) -> str:
+    """Check one redirect URI offered at registration; return it unchanged (never normalised)."""
+    if not isinstance(uri, str) or not uri:
+        raise InvalidRedirectURI("Each redirect URI must be a non-empty string.")
+    if len(uri) > MAX_LENGTH:
+        raise InvalidRedirectURI(f"A redirect URI may have at most {MAX_LENGTH} characters.")
+    if any(c.isspace() or ord(c) < 0x21 or c in '<>"\\^`{|}' for c in uri):
+        raise InvalidRedirectURI("A redirect URI may not contain spaces or control characters.")
+    parts = _split(uri)
+    if parts is None or not parts.scheme:
+        raise InvalidRedirectURI(f"{uri!r} is not an absolute URI.")
+    scheme = parts.scheme.lower()
+    if "#" in uri:
+        raise InvalidRedirectURI("A redirect URI must not contain a fragment (RFC 6749 §3.1.2).")
+    if "*" in uri:
+        raise InvalidRedirectURI("Wildcards are not allowed in redirect URIs (RFC 9700 §4.1.3).")
+    if scheme in FORBIDDEN_SCHEMES:
+        raise InvalidRedirectURI(f"The scheme {scheme!r} is not allowed for redirect URIs.")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidRedirectURI("A redirect URI must not contain user information.")
+    if scheme == "https":
+        if not parts.hostname:
+            raise InvalidRedirectURI(f"{uri!r} has no host.")
+        return uri
+    if scheme == "http":
+        if is_loopback(parts):
+            return uri
+        raise InvalidRedirectURI(
+            "http redirect URIs are allowed only on a loopback host (127.0.0.1, [::1], localhost); use https."
+        )
+    # A private-use URI scheme for a native app (RFC 8252 §7.1), e.g. com.example.app:/callback.
+    if not scheme[0].isalpha() or not all(c.isalnum() or c in "+-." for c in scheme):
+        raise InvalidRedirectURI(f"{uri!r} has an invalid scheme.")
+    return uri
+
+
+def validate_all(uris: object, *, maximum: int) -> list[str]:
+    if not isinstance(uris, list):
+        raise InvalidRedirectURI("redirect_uris must be an array of strings.")
+    if len(uris) > maximum:
+        raise InvalidRedirectURI(f"At most {maximum} redirect URIs may be registered.")
+    validated = [validate(uri) for uri in uris]
+    return list(dict.fromkeys(validated))
+
+
+def matches(registered: str, requested: str) -> bool:
+    """RFC 9700 §4.1.3 exact match, with RFC 8252 §7.3's any-port rule for loopback URIs."""
+    if registered == requested:
+        return True
+    reg, req = _split(registered), _split(requested)
+    if reg is None or req is None or not is_loopback(reg) or not is_loopback(req):
+        return False
+    return (
+        reg.hostname == req.hostname
+        and reg.path == req.path
+        and reg.query == req.query
+        and reg.fragment == req.fragment == ""
+        and "@" not in req.netloc
+    )
+
+
+def find_match(registered: list[str], requested: str | None) -> str | None:
+    """
+    The redirect URI to use for a request, or None when it is not registered.
+
+    With no ``redirect_uri`` in the request, the single registered URI is used (RFC 6749
+    §3.1.2.3); with several registered one must be named.
+    """
+    if requested is None:
+        return registered[0] if len(registered) == 1 else None
+    for uri in registered:
+        if matches(uri, requested):
+            return requested
+    return None
+
+
+def with_params(uri: str, params: dict[str, str]) -> str:
+    """Add response parameters to a redirect URI's query, keeping the query it has (§3.1.2)."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{uri}{'&' if '?' in uri else '?'}{query}"

@@ -1,0 +1,257 @@
+"""
+Issuing, checking and revoking tokens.
+
+Access tokens are JWTs in the RFC 9068 profile, signed by the key ring's signing key; a row
+keyed by ``jti`` lets them be revoked and introspected. Refresh tokens are opaque and kept as
+digests. Every token belongs to a ``TokenFamily`` so that one reuse or one revocation can end all
+that came from the same authorization (RFC 9700 §4.14.2).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from django.db import transaction
+from django.utils import timezone
+
+from twenty_oauth import secrets
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.keys import keyring
+from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily
+
+ACCESS_TOKEN_TYPE = "at+jwt"
+
+
+def audience_claim(audience: list[str]) -> str | list[str]:
+    return audience[0] if len(audience) == 1 else list(audience)
+
+
+def mint_access_token(
+    *,
+    issuer: str,
+    client: Client,
+    user: Any,
+    scopes: list[str],
+    audience: list[str],
+    family: TokenFamily | None,
+    now: datetime,
+) -> tuple[str, int]:
+    """Sign an RFC 9068 access token and record its ``jti``. Returns the JWT and its lifetime."""
+    lifetime = oauth_settings.ACCESS_TOKEN_LIFETIME
+    jti = secrets.generate_secret(16)
+    iat = int(now.timestamp())
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        # RFC 9068 §2.2: with no resource owner, the subject is the client itself.
+        "sub": str(user.pk) if user is not None else client.client_id,
+        "aud": audience_claim(audience),
+        "client_id": client.client_id,
+        "scope": " ".join(scopes),
+        "iat": iat,
+        "exp": iat + lifetime,
+        "jti": jti,
+    }
+    hook = oauth_settings.ACCESS_TOKEN_CLAIMS
+    if hook is not None:
+        extra = hook(dict(claims), client, user) or {}
+        # The hook may add claims, never change the ones that make the token safe to accept.
+        claims.update({k: v for k, v in extra.items() if k not in claims})
+    AccessToken.objects.create(
+        jti=jti,
+        family=family,
+        client=client,
+        user=user,
+        scope=" ".join(scopes),
+        audience=audience,
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
+    )
+    key = keyring.signing_key()
+    token = jwt.encode(
+        claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+    )
+    return token, lifetime
+
+
+def create_refresh_token(family: TokenFamily, scopes: list[str], now: datetime) -> str:
+    value = secrets.generate_secret()
+    RefreshToken.objects.create(
+        token_digest=secrets.digest(value),
+        family=family,
+        scope=" ".join(scopes),
+        created_at=now,
+        expires_at=now + timedelta(seconds=oauth_settings.REFRESH_TOKEN_LIFETIME),
+    )
+    return value
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A token response's body (RFC 6749 §5.1) and the user it was issued for, if any."""
+
+    body: dict[str, Any]
+    user: Any
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.body["scope"].split()
+
+
+def token_response(
+    *,
+    issuer: str,
+    client: Client,
+    user: Any,
+    scopes: list[str],
+    audience: list[str],
+    family: TokenFamily,
+    refresh: bool,
+    refresh_scopes: list[str] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """
+    Issue an access token (and a refresh token) and build the RFC 6749 §5.1 body. A refresh
+    token keeps the scope of the grant even when the access token's is narrower (RFC 6749 §6).
+    """
+    now = now or timezone.now()
+    access_token, expires_in = mint_access_token(
+        issuer=issuer, client=client, user=user, scopes=scopes, audience=audience, family=family, now=now
+    )
+    body: dict[str, Any] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+    }
+    if refresh:
+        body["refresh_token"] = create_refresh_token(family, refresh_scopes or scopes, now)
+    body["scope"] = " ".join(scopes)
+    return Issued(body=body, user=user)
+
+
+def revoke_family(family_id: int, now: datetime | None = None) -> None:
+    """End a family: its refresh tokens can no longer be used and its access tokens stop working."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        TokenFamily.objects.filter(pk=family_id, revoked_at__isnull=True).update(revoked_at=now)
+        RefreshToken.objects.filter(family_id=family_id, revoked_at__isnull=True).update(revoked_at=now)
+        AccessToken.objects.filter(family_id=family_id, revoked_at__isnull=True).update(revoked_at=now)
+
+
+def revoke_families(families) -> int:
+    """Revoke every family of a queryset (a user's grants to a client, a client's grants)."""
+    now = timezone.now()
+    ids = list(families.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+    with transaction.atomic():
+        TokenFamily.objects.filter(pk__in=ids).update(revoked_at=now)
+        RefreshToken.objects.filter(family_id__in=ids, revoked_at__isnull=True).update(revoked_at=now)
+        AccessToken.objects.filter(family_id__in=ids, revoked_at__isnull=True).update(revoked_at=now)
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """What a resource server learns from a valid access token. ``user`` is None for a client's."""
+
+    claims: dict[str, Any]
+    record: AccessToken
+
+    @property
+    def client(self) -> Client:
+        return self.record.client
+
+    @property
+    def user(self) -> Any:
+        return self.record.user
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.claims.get("scope", "").split())
+
+    @property
+    def audience(self) -> list[str]:
+        aud = self.claims.get("aud")
+        return [aud] if isinstance(aud, str) else list(aud or [])
+
+    def has_scopes(self, *scopes: str) -> bool:
+        return self.scopes.issuperset(scopes)
+
+
+class TokenRejected(Exception):
+    """The token is not valid. Never says why to the presenter (RFC 6750 §3.1)."""
+
+
+def decode_access_token(token: str, *, issuer: str, audience: str | None = None) -> dict[str, Any]:
+    """Verify a JWT access token's signature and claims (RFC 9068 §4), without the database."""
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("typ", "").lower() not in (ACCESS_TOKEN_TYPE, "application/at+jwt"):
+            raise TokenRejected("not an access token")
+        key = keyring.verification_key(str(header.get("kid", "")))
+        if key is None or header.get("alg") != key.algorithm:
+            raise TokenRejected("unknown key")
+        return jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[key.algorithm],
+            issuer=issuer,
+            audience=audience,
+            options={
+                "require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"],
+                "verify_aud": audience is not None,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenRejected(str(exc)) from exc
+
+
+def verify_access_token(token: str, *, issuer: str, audience: str | None = None) -> VerifiedToken:
+    """
+    A full bearer check: signature and claims, then one query to be sure the token was not
+    revoked and its client and user are still active. Revocation takes effect at once, in
+    every process, because the database is the one place all of them read.
+    """
+    claims = decode_access_token(token, issuer=issuer, audience=audience)
+    record = AccessToken.objects.select_related("client", "user").filter(jti=claims["jti"]).first()
+    if (
+        record is None
+        or record.revoked_at is not None
+        or not record.client.is_active
+        or (record.user is not None and not record.user.is_active)
+        or record.expires_at.timestamp() <= time.time()
+    ):
+        raise TokenRejected("revoked or inactive")
+    return VerifiedToken(claims=claims, record=record)
+
+
+def find_refresh_token(value: str) -> RefreshToken | None:
+    return (
+        RefreshToken.objects.select_related("family", "family__client", "family__user")
+        .filter(token_digest=secrets.digest(value))
+        .first()
+    )
+
+
+def find_access_token(value: str, *, issuer: str) -> tuple[AccessToken, dict[str, Any]] | None:
+    """The record and claims of an access token this server signed, expired or not."""
+    if value.count(".") != 2:
+        return None
+    try:
+        header = jwt.get_unverified_header(value)
+        key = keyring.verification_key(str(header.get("kid", "")))
+        if key is None:
+            return None
+        claims = jwt.decode(
+            value,
+            key.public_key,
+            algorithms=[key.algorithm],
+            issuer=issuer,
+            options={"verify_aud": False, "verify_exp": False, "require": ["jti"]},
+        )
+    except jwt.PyJWTError:
+        return None
+    record = AccessToken.objects.select_related("client", "user").filter(jti=claims["jti"]).first()
+    return (record, claims) if record is not None else None

@@ -1,0 +1,128 @@
+"""``GET /oauth/authorize`` and the consent form's POST (RFC 6749 §4.1.1–§4.1.2)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from twenty_oauth import authorization, metadata, scopes, signals
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.errors import AccessDenied, InvalidAuthorizationRequest, OAuthError
+from twenty_oauth.http import client_ip, parse_pairs, parse_query
+
+
+class ClientRedirect(HttpResponseRedirect):
+    """A 302 to a validated redirect URI, which may use a native app's private-use scheme."""
+
+    def __init__(self, url: str) -> None:
+        self.allowed_schemes = [urlsplit(url).scheme]
+        super().__init__(url)
+
+
+def _secure(response: HttpResponse) -> HttpResponse:
+    """RFC 9700 §4.16: the page cannot be framed; no Referer leaks the request to other sites."""
+    response["X-Frame-Options"] = "DENY"
+    response["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response["Referrer-Policy"] = "no-referrer"
+    add_never_cache_headers(response)
+    return response
+
+
+def error_page(request: HttpRequest, description: str, status: int = 400) -> HttpResponse:
+    """Shown when the client or redirect URI could not be validated: nothing is redirected."""
+    return _secure(render(request, "twenty_oauth/error.html", {"description": description}, status=status))
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def authorize(request: HttpRequest) -> HttpResponse:
+    """
+    GET shows the consent page to a signed-in user (others go through ``LOGIN_URL`` and come
+    back). POST carries the user's decision, bound by a signature to the exact request shown.
+    """
+    if request.method == "POST" and not request.user.is_authenticated:
+        return error_page(request, "Your session has ended. Start again from the application.")
+    try:
+        if request.method == "POST":
+            query = authorization.unsign_request(request.POST.get("request", ""), request.user)
+            params = parse_pairs(query)
+        else:
+            params = parse_query(request)
+        target = authorization.resolve_client(params)
+    except signing.BadSignature:
+        return error_page(request, "This form was changed or has expired. Start again from the application.")
+    except InvalidAuthorizationRequest as exc:
+        return error_page(request, exc.description)
+    except OAuthError as exc:
+        return error_page(request, exc.description or "The authorization request is malformed.")
+
+    try:
+        areq = authorization.validate(request, params, target)
+    except OAuthError as error:
+        return ClientRedirect(
+            authorization.error_uri(target, metadata.issuer(request), params.get("state"), error)
+        )
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if request.method == "POST":
+        return _decide(request, areq, approved="allow" in request.POST)
+    skip = oauth_settings.SKIP_CONSENT
+    if skip is not None and skip(request, areq.client, areq.scopes):
+        return _decide(request, areq, approved=True)
+    return _consent_page(request, areq)
+
+
+def _decide(request: HttpRequest, areq: authorization.AuthorizationRequest, approved: bool) -> HttpResponse:
+    user = request.user
+    signal = signals.consent_granted if approved else signals.consent_denied
+    signal.send(sender=authorize, client=areq.client, user=user, scopes=areq.scopes, ip=client_ip(request))
+    if not approved:
+        error = AccessDenied("The user denied the request.")
+        return ClientRedirect(authorization.error_uri(areq.target, areq.issuer, areq.state, error))
+    authorization.record_consent(areq.client, user, areq.scopes)
+    code = authorization.issue_code(areq, user)
+    return ClientRedirect(authorization.response_uri(areq.target, areq.issuer, areq.state, code=code))
+
+
+def display_host(uri: str) -> str:
+    """A URI's host as the user should read it: punycode, so look-alike letters show (RFC 9700 §4.16)."""
+    host = urlsplit(uri).hostname or uri
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _consent_page(request: HttpRequest, areq: authorization.AuthorizationRequest) -> HttpResponse:
+    client = areq.client
+    known = scopes.registry()
+    context = {
+        "client": client,
+        "client_name": client.client_name or display_host(client.client_id),
+        "client_host": display_host(client.client_uri) if client.client_uri else "",
+        "logo_uri": client.logo_uri if client.logo_uri.startswith("https://") else "",
+        "redirect_host": display_host(areq.target.redirect_uri),
+        "redirect_scheme": urlsplit(areq.target.redirect_uri).scheme,
+        "scopes": [(name, known.get(name, name)) for name in areq.scopes],
+        "signed_request": authorization.sign_request(
+            request.META.get("QUERY_STRING", "").encode("latin-1").decode("utf-8"), request.user
+        ),
+        "action": reverse("twenty_oauth:authorize"),
+        "switch_user_url": _switch_user_url(request),
+    }
+    return _secure(render(request, "twenty_oauth/authorize.html", context))
+
+
+def _switch_user_url(request: HttpRequest) -> str:
+    return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}"

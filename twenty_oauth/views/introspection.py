@@ -1,0 +1,74 @@
+"""``POST /oauth/introspect``: token introspection (RFC 7662)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from twenty_oauth import client_auth, metadata, tokens
+from twenty_oauth.errors import InvalidClient, InvalidRequest
+from twenty_oauth.http import json_response, parse_form
+from twenty_oauth.views.base import oauth_endpoint
+
+INACTIVE = {"active": False}
+
+
+@oauth_endpoint("POST")
+def introspect(request: HttpRequest) -> HttpResponse:
+    """
+    Tell an authenticated confidential client (a resource server) whether a token is live, and
+    what it carries (RFC 7662 §2.2). Anything else is ``{"active": false}``, without a reason.
+    """
+    if request.META.get("QUERY_STRING"):
+        raise InvalidRequest("The introspection endpoint takes its parameters in the POST body only.")
+    params = parse_form(request)
+    client = client_auth.authenticate(request, params)
+    if client.is_public:
+        raise InvalidClient("Introspection requires a confidential client.")
+    value = params.get("token")
+    if value is None:
+        raise InvalidRequest("token is required.")
+    return json_response(_describe(request, value))
+
+
+def _describe(request: HttpRequest, value: str) -> dict[str, Any]:
+    issuer = metadata.issuer(request)
+    now = timezone.now()
+    found = tokens.find_access_token(value, issuer=issuer)
+    if found is not None:
+        record, claims = found
+        if not _live(record.revoked_at, record.expires_at, record.client, record.user, now):
+            return INACTIVE
+        body = {
+            k: claims[k]
+            for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
+            if k in claims
+        }
+        return {"active": True, **body, "token_type": "Bearer"}
+    refresh = tokens.find_refresh_token(value)
+    if refresh is None:
+        return INACTIVE
+    family = refresh.family
+    if (
+        refresh.used_at is not None
+        or family.revoked_at is not None
+        or not _live(refresh.revoked_at, refresh.expires_at, family.client, family.user, now)
+    ):
+        return INACTIVE
+    return {
+        "active": True,
+        "scope": refresh.scope,
+        "client_id": family.client.client_id,
+        "sub": str(family.user.pk) if family.user else family.client.client_id,
+        "aud": tokens.audience_claim(family.resource) if family.resource else issuer,
+        "iss": issuer,
+        "exp": int(refresh.expires_at.timestamp()),
+        "iat": int(refresh.created_at.timestamp()),
+        "token_type": "refresh_token",
+    }
+
+
+def _live(revoked_at, expires_at, client, user, now) -> bool:
+    return revoked_at is None and expires_at > now and client.is_active and (user is None or user.is_active)

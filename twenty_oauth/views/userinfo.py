@@ -1,0 +1,50 @@
+"""``GET /oauth/userinfo``: the signed-in user's profile, for a token holding ``profile``."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from twenty_oauth import bearer, metadata, tokens
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.errors import InsufficientScope, InvalidToken
+from twenty_oauth.http import json_response
+from twenty_oauth.views.base import oauth_endpoint
+
+
+@oauth_endpoint("GET", "POST", cors=True)
+def userinfo(request: HttpRequest) -> HttpResponse:
+    """
+    The claims of the token's user, named as OpenID Connect Core §5.1 names them. A token
+    without a user (client credentials) or without ``profile`` gets 403 ``insufficient_scope``.
+    """
+    value = bearer.token_from_header(request)
+    if not value:
+        raise InvalidToken("", headers={"WWW-Authenticate": bearer.challenge(request)})
+    try:
+        verified = tokens.verify_access_token(value, issuer=metadata.issuer(request))
+    except tokens.TokenRejected as exc:
+        raise InvalidToken(
+            "The access token is invalid.",
+            headers={"WWW-Authenticate": bearer.challenge(request, error="invalid_token")},
+        ) from exc
+    if verified.user is None or not verified.has_scopes("profile"):
+        raise InsufficientScope(
+            "The profile scope is required.",
+            headers={
+                "WWW-Authenticate": bearer.challenge(request, error="insufficient_scope", scope="profile")
+            },
+        )
+    return json_response(user_claims(verified.user))
+
+
+def user_claims(user) -> dict:
+    claims = {
+        "sub": str(user.pk),
+        "name": user.get_full_name() if hasattr(user, "get_full_name") else "",
+        "preferred_username": user.get_username(),
+        "email": getattr(user, "email", "") or "",
+    }
+    hook = oauth_settings.USERINFO_CLAIMS
+    if hook is not None:
+        claims = hook(user, dict(claims))
+    return claims
