@@ -1,0 +1,467 @@
+"""POST /oauth/token: the three grants and client authentication (RFC 6749 §2.3, §4, §5, §6)."""
+
+from datetime import timedelta
+
+import jwt
+import pytest
+from django.utils import timezone
+
+from tests.conftest import ISSUER, REDIRECT, basic, code_tokens, obtain_code, pkce_pair, token_request
+from tests.factories import make_client
+from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_FIELDS = {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+
+
+def claims_of(access_token):
+    return jwt.decode(access_token, options={"verify_signature": False})
+
+
+def assert_error(response, status, error):
+    assert response.status_code == status, response.content
+    assert response.json()["error"] == error
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Type"] == "application/json"
+
+
+def code_request(oauth_client, code, verifier, secret=None, **extra):
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": oauth_client.client_id,
+        "code_verifier": verifier,
+    }
+    if secret:
+        data["client_secret"] = secret
+    data.update(extra)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# -- authorization_code ---------------------------------------------------------------------
+
+
+def test_contract_exchange_with_client_secret_post(client, user, confidential):
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    response = token_request(client, code_request(oauth_client, code, verifier, secret))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert response["Pragma"] == "no-cache"
+    body = response.json()
+    assert set(body) == TOKEN_FIELDS
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert body["scope"] == "api"
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["typ"] == "at+jwt"
+    assert header["alg"] == "ES256"
+    assert header["kid"]
+    claims = claims_of(body["access_token"])
+    assert claims["iss"] == ISSUER
+    assert claims["sub"] == str(user.pk)
+    assert claims["aud"] == ISSUER
+    assert claims["client_id"] == oauth_client.client_id
+    assert claims["scope"] == "api"
+    assert claims["exp"] - claims["iat"] == 3600
+    assert claims["jti"]
+    assert AuthorizationCode.objects.get().used_at is not None
+
+
+def test_exchange_with_client_secret_basic(client, user):
+    oauth_client, secret = make_client(token_endpoint_auth_method="client_secret_basic")
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    data = code_request(oauth_client, code, verifier)
+    del data["client_id"]
+    response = token_request(client, data, HTTP_AUTHORIZATION=basic(oauth_client.client_id, secret))
+    assert response.status_code == 200
+    assert set(response.json()) == TOKEN_FIELDS
+
+
+def test_public_client_exchange(client, user, public):
+    body = code_tokens(client, user, public)
+    assert set(body) == TOKEN_FIELDS
+
+
+def test_confidential_client_without_pkce(client, user, confidential):
+    oauth_client, secret = confidential
+    code = obtain_code(client, user, oauth_client)
+    response = token_request(client, code_request(oauth_client, code, None, secret))
+    assert response.status_code == 200
+
+
+def test_charset_parameter_is_accepted(client, user, confidential):
+    from tests.conftest import form
+
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    response = client.post(
+        "/oauth/token",
+        form(code_request(oauth_client, code, verifier, secret)),
+        content_type="application/x-www-form-urlencoded; charset=UTF-8",
+    )
+    assert response.status_code == 200
+
+
+def test_wrong_verifier(client, user, confidential):
+    oauth_client, secret = confidential
+    _, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    other, _ = pkce_pair()
+    assert_error(token_request(client, code_request(oauth_client, code, other, secret)), 400, "invalid_grant")
+    assert AuthorizationCode.objects.get().used_at is None
+
+
+def test_missing_verifier_when_challenge_was_sent(client, user, confidential):
+    oauth_client, secret = confidential
+    _, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    assert_error(token_request(client, code_request(oauth_client, code, None, secret)), 400, "invalid_grant")
+
+
+def test_verifier_without_challenge(client, user, confidential):
+    oauth_client, secret = confidential
+    code = obtain_code(client, user, oauth_client)
+    verifier, _ = pkce_pair()
+    assert_error(token_request(client, code_request(oauth_client, code, verifier, secret)), 400, "invalid_grant")
+
+
+def test_redirect_uri_must_match(client, user, confidential):
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    data = code_request(oauth_client, code, verifier, secret, redirect_uri="https://app.example.com/other")
+    assert_error(token_request(client, data), 400, "invalid_grant")
+    data = code_request(oauth_client, code, verifier, secret, redirect_uri=None)
+    assert_error(token_request(client, data), 400, "invalid_grant")
+
+
+def test_code_is_single_use_and_replay_revokes(client, user, confidential):
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    first = token_request(client, code_request(oauth_client, code, verifier, secret)).json()
+    replay = token_request(client, code_request(oauth_client, code, verifier, secret))
+    assert_error(replay, 400, "invalid_grant")
+    api = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {first['access_token']}")
+    assert api.status_code == 401
+    refresh = token_request(
+        client,
+        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": oauth_client.client_id, "client_secret": secret},
+    )
+    assert_error(refresh, 400, "invalid_grant")
+
+
+def test_expired_code(client, user, confidential):
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    AuthorizationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert_error(token_request(client, code_request(oauth_client, code, verifier, secret)), 400, "invalid_grant")
+
+
+def test_code_of_another_client(client, user, confidential):
+    oauth_client, _ = confidential
+    other, other_secret = make_client(client_name="Other")
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    data = code_request(other, code, verifier, other_secret)
+    assert_error(token_request(client, data), 400, "invalid_grant")
+    assert AuthorizationCode.objects.get().used_at is None
+
+
+def test_unknown_code(client, confidential):
+    oauth_client, secret = confidential
+    verifier, _ = pkce_pair()
+    assert_error(token_request(client, code_request(oauth_client, "nope", verifier, secret)), 400, "invalid_grant")
+
+
+def test_missing_code(client, confidential):
+    oauth_client, secret = confidential
+    data = {"grant_type": "authorization_code", "client_id": oauth_client.client_id, "client_secret": secret}
+    assert_error(token_request(client, data), 400, "invalid_request")
+
+
+def test_inactive_user_cannot_redeem(client, user, confidential):
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    user.is_active = False
+    user.save()
+    assert_error(token_request(client, code_request(oauth_client, code, verifier, secret)), 400, "invalid_grant")
+
+
+def test_client_without_the_grant_is_unauthorized(client, service):
+    oauth_client, secret = service
+    data = {"grant_type": "authorization_code", "code": "x", "client_id": oauth_client.client_id, "client_secret": secret}
+    assert_error(token_request(client, data), 400, "unauthorized_client")
+
+
+# -- refresh_token --------------------------------------------------------------------------
+
+
+def refresh_request(oauth_client, refresh_token, secret=None, **extra):
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": oauth_client.client_id}
+    if secret:
+        data["client_secret"] = secret
+    data.update(extra)
+    return data
+
+
+def test_refresh_rotates(client, user, confidential):
+    oauth_client, secret = confidential
+    first = code_tokens(client, user, oauth_client, secret, scope="api profile")
+    response = token_request(client, refresh_request(oauth_client, first["refresh_token"], secret))
+    assert response.status_code == 200
+    second = response.json()
+    assert set(second) == TOKEN_FIELDS
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["access_token"] != first["access_token"]
+    assert second["scope"] == "api profile"
+    assert RefreshToken.objects.filter(used_at__isnull=True).count() == 1
+    api = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {second['access_token']}")
+    assert api.status_code == 200
+
+
+def test_spent_refresh_token_revokes_the_family(client, user, confidential):
+    oauth_client, secret = confidential
+    first = code_tokens(client, user, oauth_client, secret)
+    second = token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)).json()
+    reuse = token_request(client, refresh_request(oauth_client, first["refresh_token"], secret))
+    assert_error(reuse, 400, "invalid_grant")
+    # The legitimate holder's newer tokens are gone too (RFC 9700 §4.14.2).
+    assert_error(token_request(client, refresh_request(oauth_client, second["refresh_token"], secret)), 400, "invalid_grant")
+    api = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {second['access_token']}")
+    assert api.status_code == 401
+
+
+def test_refresh_can_narrow_but_not_widen_scope(client, user, confidential):
+    oauth_client, secret = confidential
+    first = code_tokens(client, user, oauth_client, secret, scope="api profile")
+    narrowed = token_request(client, refresh_request(oauth_client, first["refresh_token"], secret, scope="profile")).json()
+    assert narrowed["scope"] == "profile"
+    # The new refresh token keeps the original grant (RFC 6749 §6).
+    again = token_request(client, refresh_request(oauth_client, narrowed["refresh_token"], secret)).json()
+    assert again["scope"] == "api profile"
+    other = code_tokens(client, user, oauth_client, secret, scope="profile")
+    wider = token_request(client, refresh_request(oauth_client, other["refresh_token"], secret, scope="api profile"))
+    assert_error(wider, 400, "invalid_scope")
+
+
+def test_refresh_bound_to_client(client, user, confidential):
+    oauth_client, secret = confidential
+    first = code_tokens(client, user, oauth_client, secret)
+    other, other_secret = make_client(client_name="Other")
+    response = token_request(client, refresh_request(other, first["refresh_token"], other_secret))
+    assert_error(response, 400, "invalid_grant")
+    # Still usable by its own client.
+    assert token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)).status_code == 200
+
+
+def test_public_client_refresh(client, user, public):
+    first = code_tokens(client, user, public)
+    response = token_request(client, refresh_request(public, first["refresh_token"]))
+    assert response.status_code == 200
+
+
+def test_expired_refresh_token(client, user, confidential):
+    oauth_client, secret = confidential
+    first = code_tokens(client, user, oauth_client, secret)
+    RefreshToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert_error(token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)), 400, "invalid_grant")
+
+
+def test_refresh_of_deactivated_user(client, user, confidential):
+    oauth_client, secret = confidential
+    first = code_tokens(client, user, oauth_client, secret)
+    user.is_active = False
+    user.save()
+    assert_error(token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)), 400, "invalid_grant")
+
+
+def test_missing_refresh_token(client, confidential):
+    oauth_client, secret = confidential
+    data = {"grant_type": "refresh_token", "client_id": oauth_client.client_id, "client_secret": secret}
+    assert_error(token_request(client, data), 400, "invalid_request")
+
+
+# -- client_credentials ---------------------------------------------------------------------
+
+
+def cc_request(oauth_client, secret, **extra):
+    return {"grant_type": "client_credentials", "client_id": oauth_client.client_id, "client_secret": secret, **extra}
+
+
+def test_contract_client_credentials(client, service):
+    oauth_client, secret = service
+    response = token_request(client, cc_request(oauth_client, secret, scope="api"))
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "scope"}
+    assert body["scope"] == "api"
+    claims = claims_of(body["access_token"])
+    assert claims["sub"] == oauth_client.client_id
+    assert claims["client_id"] == oauth_client.client_id
+    api = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
+    assert api.status_code == 200
+
+
+def test_client_credentials_with_basic(client, service):
+    oauth_client, secret = service
+    response = token_request(
+        client, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(oauth_client.client_id, secret)
+    )
+    assert response.status_code == 200
+    assert response.json()["scope"] == "api"
+
+
+def test_client_credentials_scope_is_narrowed(client):
+    oauth_client, secret = make_client(grant_types=["client_credentials"], redirect_uris=[], scope="api")
+    body = token_request(client, cc_request(oauth_client, secret, scope="api profile")).json()
+    assert body["scope"] == "api"
+    response = token_request(client, cc_request(oauth_client, secret, scope="profile"))
+    assert_error(response, 400, "invalid_scope")
+
+
+def test_dynamic_client_needs_admin_approval_for_client_credentials(client):
+    import json
+
+    registered = client.post(
+        "/oauth/register",
+        json.dumps({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"}),
+        content_type="application/json",
+    ).json()
+    data = {"grant_type": "client_credentials", "client_id": registered["client_id"], "client_secret": registered["client_secret"]}
+    response = token_request(client, data)
+    assert_error(response, 400, "unauthorized_client")
+    assert not AccessToken.objects.exists()
+    Client.objects.filter(client_id=registered["client_id"]).update(client_credentials_allowed=True)
+    assert token_request(client, data).status_code == 200
+
+
+def test_public_client_cannot_use_client_credentials(client, public):
+    response = token_request(client, {"grant_type": "client_credentials", "client_id": public.client_id})
+    assert_error(response, 400, "unauthorized_client")
+
+
+def test_code_client_cannot_use_client_credentials(client, confidential):
+    oauth_client, secret = confidential
+    assert_error(token_request(client, cc_request(oauth_client, secret)), 400, "unauthorized_client")
+
+
+# -- client authentication and request shape ------------------------------------------------
+
+
+def test_wrong_secret_is_401_with_www_authenticate(client, service):
+    oauth_client, _ = service
+    response = token_request(client, cc_request(oauth_client, "wrong"))
+    assert_error(response, 401, "invalid_client")
+    assert response["WWW-Authenticate"].startswith("Basic")
+
+
+def test_wrong_basic_secret(client, service):
+    oauth_client, _ = service
+    response = token_request(client, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(oauth_client.client_id, "x"))
+    assert_error(response, 401, "invalid_client")
+
+
+def test_unknown_client(client):
+    assert_error(token_request(client, cc_request(type("C", (), {"client_id": "nobody"}), "x")), 401, "invalid_client")
+
+
+def test_no_client_authentication(client):
+    assert_error(token_request(client, {"grant_type": "client_credentials"}), 401, "invalid_client")
+
+
+def test_confidential_client_without_secret(client, service):
+    oauth_client, _ = service
+    response = token_request(client, {"grant_type": "client_credentials", "client_id": oauth_client.client_id})
+    assert_error(response, 401, "invalid_client")
+
+
+def test_public_client_sending_a_secret(client, user, public):
+    response = token_request(client, refresh_request(public, "x", "some-secret"))
+    assert_error(response, 401, "invalid_client")
+
+
+def test_secret_expired(client, service):
+    oauth_client, secret = service
+    Client.objects.filter(pk=oauth_client.pk).update(client_secret_expires_at=timezone.now() - timedelta(seconds=1))
+    assert_error(token_request(client, cc_request(oauth_client, secret)), 401, "invalid_client")
+
+
+def test_inactive_client(client, service):
+    oauth_client, secret = service
+    Client.objects.filter(pk=oauth_client.pk).update(is_active=False)
+    assert_error(token_request(client, cc_request(oauth_client, secret)), 401, "invalid_client")
+
+
+def test_basic_credentials_are_form_urlencoded(client):
+    """RFC 6749 §2.3.1: a secret with reserved characters is urlencoded inside Basic."""
+    from twenty_oauth import secrets as oauth_secrets
+
+    oauth_client, _ = make_client(grant_types=["client_credentials"], redirect_uris=[])
+    weird = "s3cr:et+/=%"
+    Client.objects.filter(pk=oauth_client.pk).update(client_secret_digest=oauth_secrets.digest(weird))
+    response = token_request(client, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(oauth_client.client_id, weird))
+    assert response.status_code == 200
+
+
+def test_two_authentication_methods(client, service):
+    oauth_client, secret = service
+    response = token_request(
+        client, cc_request(oauth_client, secret), HTTP_AUTHORIZATION=basic(oauth_client.client_id, secret)
+    )
+    assert_error(response, 400, "invalid_request")
+
+
+def test_missing_grant_type(client):
+    assert_error(token_request(client, {"client_id": "x"}), 400, "invalid_request")
+
+
+@pytest.mark.parametrize("grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"])
+def test_unsupported_grant_types(client, grant_type):
+    assert_error(token_request(client, {"grant_type": grant_type}), 400, "unsupported_grant_type")
+
+
+def test_get_is_not_allowed(client):
+    response = client.get("/oauth/token")
+    assert response.status_code == 405
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_json_body_is_refused(client, service):
+    import json
+
+    oauth_client, secret = service
+    response = client.post("/oauth/token", json.dumps(cc_request(oauth_client, secret)), content_type="application/json")
+    assert_error(response, 400, "invalid_request")
+
+
+def test_repeated_parameter(client, service):
+    oauth_client, secret = service
+    body = f"grant_type=client_credentials&client_id={oauth_client.client_id}&client_secret={secret}&scope=api&scope=profile"
+    response = client.post("/oauth/token", body, content_type="application/x-www-form-urlencoded")
+    assert_error(response, 400, "invalid_request")
+
+
+def test_empty_value_counts_as_omitted(client, service):
+    oauth_client, secret = service
+    response = token_request(client, cc_request(oauth_client, secret, scope=""))
+    assert response.status_code == 200
+    assert response.json()["scope"] == "api"
+
+
+def test_query_string_is_refused(client, service):
+    from tests.conftest import form
+
+    oauth_client, secret = service
+    response = client.post(
+        f"/oauth/token?client_secret={secret}", form(cc_request(oauth_client, secret)), content_type="application/x-www-form-urlencoded"
+    )
+    assert_error(response, 400, "invalid_request")
