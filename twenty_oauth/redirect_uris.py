@@ -11,6 +11,7 @@ any port, because native apps get an ephemeral one from the system (RFC 8252 §7
 
 from __future__ import annotations
 
+import re
 from urllib.parse import SplitResult, urlencode, urlsplit
 
 from twenty_oauth.errors import InvalidRedirectURI
@@ -20,6 +21,10 @@ FORBIDDEN_SCHEMES = frozenset(
     {"javascript", "data", "vbscript", "file", "about", "blob", "filesystem", "ftp", "ws", "wss"}
 )
 MAX_LENGTH = 2000
+#: A loopback redirect URI as written, with its port (if any) captured so that it can be ignored.
+LOOPBACK_PREFIX_RE = re.compile(
+    r"http://(?:127\.0\.0\.1|\[::1\]|localhost)(?::(?P<port>[0-9]{1,5}))?(?=[/?]|\Z)"
+)
 
 
 def _split(uri: str) -> SplitResult | None:
@@ -80,20 +85,31 @@ def validate_all(uris: object, *, maximum: int) -> list[str]:
     return list(dict.fromkeys(validated))
 
 
+def _without_port(uri: str) -> str | None:
+    """A loopback URI exactly as written minus its port; None for any other URI."""
+    match = LOOPBACK_PREFIX_RE.match(uri)
+    if match is None:
+        return None
+    port = match.group("port")
+    if port is None:
+        return uri
+    if not 0 < int(port) <= 65535:
+        return None
+    return uri[: match.start("port") - 1] + uri[match.end() :]
+
+
 def matches(registered: str, requested: str) -> bool:
-    """RFC 9700 §4.1.3 exact match, with RFC 8252 §7.3's any-port rule for loopback URIs."""
+    """
+    RFC 9700 §4.1.3 exact string match, with RFC 8252 §7.3's any-port rule for loopback URIs.
+
+    Nothing is normalised: not the case of the scheme or host, not an empty query or a default
+    port, not percent-encoding. Only a loopback URI's port is ignored, and the rest of it must
+    still be the same string.
+    """
     if registered == requested:
         return True
-    reg, req = _split(registered), _split(requested)
-    if reg is None or req is None or not is_loopback(reg) or not is_loopback(req):
-        return False
-    return (
-        reg.hostname == req.hostname
-        and reg.path == req.path
-        and reg.query == req.query
-        and reg.fragment == req.fragment == ""
-        and "@" not in req.netloc
-    )
+    reg, req = _without_port(registered), _without_port(requested)
+    return reg is not None and reg == req
 
 
 def find_match(registered: list[str], requested: str | None) -> str | None:
