@@ -8,6 +8,7 @@ parameter at most once, an empty value the same as an absent one, and no NUL or 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,6 +21,8 @@ MAX_FORM_BYTES = 64 * 1024
 MAX_JSON_BYTES = 256 * 1024
 MAX_PARAMETERS = 100
 MAX_VALUE_LENGTH = 8192
+MAX_JSON_DEPTH = 16
+UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -107,6 +110,34 @@ def parse_form(request: HttpRequest) -> Params:
     except UnicodeDecodeError as exc:
         raise InvalidRequest("The body is not valid UTF-8.") from exc
     return parse_pairs(text)
+
+
+def parse_json(request: HttpRequest, error: type[OAuthError]) -> Any:
+    """
+    The ``application/json`` body of a POST. JSON text must be UTF-8 (RFC 8259 §8.1). Nesting
+    deeper than any client metadata needs, a NUL, or an unpaired surrogate escape (§8.2), which
+    no database could store, are refused as ``error`` before anything reads the values.
+    """
+    if media_type(request) != "application/json":
+        raise error("The body must be application/json.")
+    body = read_body(request, MAX_JSON_BYTES)
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise error("The body is not valid JSON.") from exc
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise error("The JSON body is nested too deeply.")
+        if isinstance(item, dict):
+            stack.extend((key, depth) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str) and UNSTORABLE_RE.search(item):
+            raise error("The JSON body contains a NUL character or an unpaired surrogate.")
+    return value
 
 
 def parse_query(request: HttpRequest) -> Params:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from twenty_oauth import ratelimit, registration, signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClientMetadata, InvalidToken, OAuthError
-from twenty_oauth.http import MAX_JSON_BYTES, client_ip, json_response, media_type, read_body
+from twenty_oauth.http import client_ip, json_response, parse_json
 from twenty_oauth.models import Client
 from twenty_oauth.views.base import oauth_endpoint
 
@@ -32,12 +31,7 @@ def register(request: HttpRequest) -> HttpResponse:
     check_initial_access_token(request)
     ip = client_ip(request)
     ratelimit.check("register", ip, oauth_settings.REGISTRATION_RATE_LIMIT)
-    if media_type(request) != "application/json":
-        raise InvalidClientMetadata("The body must be application/json.")
-    try:
-        metadata = json.loads(read_body(request, MAX_JSON_BYTES).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidClientMetadata("The body is not valid JSON.") from exc
+    metadata = parse_json(request, InvalidClientMetadata)
     fields = registration.validate(metadata)
     ratelimit.hit("register", ip, oauth_settings.REGISTRATION_RATE_LIMIT)
     with transaction.atomic():
