@@ -16,12 +16,13 @@ from typing import Any
 
 import jwt
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from twenty_oauth import secrets
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.keys import keyring
-from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily
+from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, TokenFamily
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 
@@ -228,8 +229,16 @@ def verify_access_token(token: str, *, issuer: str, audience: str | None = None)
 
 
 def find_refresh_token(value: str) -> RefreshToken | None:
+    """
+    The refresh token with its family, client and user, in one query. ``consent_revoked`` says
+    whether the user withdrew the consent the family was granted under.
+    """
+    revoked_consent = Consent.objects.filter(
+        user_id=OuterRef("family__user_id"), client_id=OuterRef("family__client_id"), revoked_at__isnull=False
+    )
     return (
         RefreshToken.objects.select_related("family", "family__client", "family__user")
+        .annotate(consent_revoked=Exists(revoked_consent))
         .filter(token_digest=secrets.digest(value))
         .first()
     )

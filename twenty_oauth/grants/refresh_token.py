@@ -37,6 +37,9 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
     if family.user is not None and not family.user.is_active:
         tokens.revoke_family(family.pk)
         raise InvalidGrant("The user is no longer active.")
+    if token.consent_revoked:
+        tokens.revoke_family(family.pk)
+        raise InvalidGrant("The user withdrew their consent to this client.")
     granted = token.scope.split()
     access_scopes = scopes.narrow(params.get("scope"), granted, strict=True)
     audience = metadata.narrow_resources(request, params.resources, family.resource)
