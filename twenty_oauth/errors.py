@@ -137,8 +137,11 @@ class RequestTooLarge(OAuthError):
 class InvalidAuthorizationRequest(Exception):
     """
     An authorization request whose client or redirect URI could not be validated. It is shown
-    on an error page and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11).
+    on an error page and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11). The page names
+    the RFC error code, for the developer who reads it.
     """
+
+    error = "invalid_request"
 
     def __init__(self, description: str) -> None:
         super().__init__(description)

@@ -38,9 +38,12 @@ def _secure(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def error_page(request: HttpRequest, description: str, status: int = 400) -> HttpResponse:
+def error_page(
+    request: HttpRequest, description: str, status: int = 400, error: str = "invalid_request"
+) -> HttpResponse:
     """Shown when the client or redirect URI could not be validated: nothing is redirected."""
-    return _secure(render(request, "twenty_oauth/error.html", {"description": description}, status=status))
+    context = {"description": description, "error": error}
+    return _secure(render(request, "twenty_oauth/error.html", context, status=status))
 
 
 @csrf_protect
@@ -62,9 +65,10 @@ def authorize(request: HttpRequest) -> HttpResponse:
     except signing.BadSignature:
         return error_page(request, "This form was changed or has expired. Start again from the application.")
     except InvalidAuthorizationRequest as exc:
-        return error_page(request, exc.description)
+        return error_page(request, exc.description, error=exc.error)
     except OAuthError as exc:
-        return error_page(request, exc.description or "The authorization request is malformed.")
+        description = exc.description or "The authorization request is malformed."
+        return error_page(request, description, status=exc.status_code, error=exc.error)
 
     try:
         areq = authorization.validate(request, params, target)
