@@ -17,7 +17,12 @@ def url(**params):
 
 
 def base_params(oauth_client, **extra):
-    params = {"client_id": oauth_client.client_id, "response_type": "code", "redirect_uri": REDIRECT, "state": "s1"}
+    params = {
+        "client_id": oauth_client.client_id,
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "state": "s1",
+    }
     params.update(extra)
     return params
 
@@ -69,7 +74,12 @@ def test_deny_redirects_with_access_denied(client, user, confidential):
     response = authorize(client, user, oauth_client, approve=False)
     assert response.status_code == 302
     params = query_of(response["Location"])
-    assert params == {"error": "access_denied", "error_description": "The user denied the request.", "state": "xyz", "iss": ISSUER}
+    assert params == {
+        "error": "access_denied",
+        "error_description": "The user denied the request.",
+        "state": "xyz",
+        "iss": ISSUER,
+    }
     assert not AuthorizationCode.objects.exists()
 
 
@@ -222,17 +232,25 @@ def test_client_strings_are_escaped(client, user):
 
 
 def test_private_use_scheme_redirect(client, user):
-    oauth_client, _ = make_client(redirect_uris=["com.example.app:/oauth2redirect"], token_endpoint_auth_method="none")
+    oauth_client, _ = make_client(
+        redirect_uris=["com.example.app:/oauth2redirect"], token_endpoint_auth_method="none"
+    )
     _, challenge = pkce_pair()
-    response = authorize(client, user, oauth_client, challenge=challenge, redirect_uri="com.example.app:/oauth2redirect")
+    response = authorize(
+        client, user, oauth_client, challenge=challenge, redirect_uri="com.example.app:/oauth2redirect"
+    )
     assert response.status_code == 302
     assert response["Location"].startswith("com.example.app:/oauth2redirect?code=")
 
 
 def test_loopback_redirect_matches_any_port(client, user):
-    oauth_client, _ = make_client(redirect_uris=["http://127.0.0.1/callback"], token_endpoint_auth_method="none")
+    oauth_client, _ = make_client(
+        redirect_uris=["http://127.0.0.1/callback"], token_endpoint_auth_method="none"
+    )
     _, challenge = pkce_pair()
-    response = authorize(client, user, oauth_client, challenge=challenge, redirect_uri="http://127.0.0.1:53127/callback")
+    response = authorize(
+        client, user, oauth_client, challenge=challenge, redirect_uri="http://127.0.0.1:53127/callback"
+    )
     assert response["Location"].startswith("http://127.0.0.1:53127/callback?code=")
 
 

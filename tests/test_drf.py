@@ -95,7 +95,8 @@ def test_client_credentials_token_has_no_real_user(client, service, rf):
 
     oauth_client, secret = service
     token = token_request(
-        client, {"grant_type": "client_credentials", "client_id": oauth_client.client_id, "client_secret": secret}
+        client,
+        {"grant_type": "client_credentials", "client_id": oauth_client.client_id, "client_secret": secret},
     ).json()["access_token"]
     assert get(client, token).status_code == 200
     request = Request(rf.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {token}"))
@@ -106,3 +107,48 @@ def test_client_credentials_token_has_no_real_user(client, service, rf):
     assert auth.client.client_id == oauth_client.client_id
     assert auth.scopes == {"api"}
     assert auth.audience == [ISSUER]
+
+
+class ServiceAccount:
+    is_authenticated = True
+
+    def __init__(self, client_id):
+        self.client_id = client_id
+
+
+def service_account(client, token):
+    return ServiceAccount(client.client_id)
+
+
+def add_tenant(claims, client, user):
+    return {"tenant": "acme", "iss": "https://forged.example"}
+
+
+def test_client_credentials_principal_hook(client, service, rf, settings):
+    from rest_framework.request import Request
+
+    from twenty_oauth.drf import BearerTokenAuthentication
+
+    oauth_client, secret = service
+    settings.TWENTY_OAUTH = {"CLIENT_CREDENTIALS_PRINCIPAL": "tests.test_drf.service_account"}
+    token = token_request(
+        client,
+        {"grant_type": "client_credentials", "client_id": oauth_client.client_id, "client_secret": secret},
+    ).json()["access_token"]
+    user, _ = BearerTokenAuthentication().authenticate(
+        Request(rf.get("/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    )
+    assert isinstance(user, ServiceAccount)
+    assert user.client_id == oauth_client.client_id
+
+
+def test_access_token_claims_hook_adds_but_never_overrides(client, user, confidential, settings):
+    import jwt
+
+    oauth_client, secret = confidential
+    settings.TWENTY_OAUTH = {"ACCESS_TOKEN_CLAIMS": "tests.test_drf.add_tenant"}
+    token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["tenant"] == "acme"
+    assert claims["iss"] == ISSUER
+    assert get(client, token).status_code == 200

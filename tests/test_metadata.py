@@ -25,7 +25,11 @@ def test_server_metadata(client):
     assert body["scopes_supported"] == ["api", "profile"]
     assert body["response_types_supported"] == ["code"]
     assert set(body["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials"}
-    assert set(body["token_endpoint_auth_methods_supported"]) == {"client_secret_post", "client_secret_basic", "none"}
+    assert set(body["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_post",
+        "client_secret_basic",
+        "none",
+    }
     assert body["code_challenge_methods_supported"] == ["S256"]
     assert body["authorization_response_iss_parameter_supported"] is True
     assert "revocation_endpoint_auth_methods_supported" in body

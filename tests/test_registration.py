@@ -48,7 +48,11 @@ def test_contract_example_registers_a_confidential_client(client):
 def test_public_client_gets_no_secret(client):
     response = register(
         client,
-        {"client_name": "CLI", "redirect_uris": ["http://127.0.0.1/callback"], "token_endpoint_auth_method": "none"},
+        {
+            "client_name": "CLI",
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "token_endpoint_auth_method": "none",
+        },
     )
     assert response.status_code == 201
     body = response.json()
@@ -95,7 +99,12 @@ def test_unknown_metadata_is_ignored(client):
 
 def test_client_credentials_client(client):
     body = register(
-        client, {"client_name": "Worker", "grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"}
+        client,
+        {
+            "client_name": "Worker",
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "client_secret_basic",
+        },
     ).json()
     assert body["grant_types"] == ["client_credentials"]
     assert body["response_types"] == []

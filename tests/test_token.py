@@ -128,7 +128,9 @@ def test_verifier_without_challenge(client, user, confidential):
     oauth_client, secret = confidential
     code = obtain_code(client, user, oauth_client)
     verifier, _ = pkce_pair()
-    assert_error(token_request(client, code_request(oauth_client, code, verifier, secret)), 400, "invalid_grant")
+    assert_error(
+        token_request(client, code_request(oauth_client, code, verifier, secret)), 400, "invalid_grant"
+    )
 
 
 def test_redirect_uri_must_match(client, user, confidential):
@@ -152,7 +154,12 @@ def test_code_is_single_use_and_replay_revokes(client, user, confidential):
     assert api.status_code == 401
     refresh = token_request(
         client,
-        {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": oauth_client.client_id, "client_secret": secret},
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": oauth_client.client_id,
+            "client_secret": secret,
+        },
     )
     assert_error(refresh, 400, "invalid_grant")
 
@@ -162,7 +169,9 @@ def test_expired_code(client, user, confidential):
     verifier, challenge = pkce_pair()
     code = obtain_code(client, user, oauth_client, challenge=challenge)
     AuthorizationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert_error(token_request(client, code_request(oauth_client, code, verifier, secret)), 400, "invalid_grant")
+    assert_error(
+        token_request(client, code_request(oauth_client, code, verifier, secret)), 400, "invalid_grant"
+    )
 
 
 def test_code_of_another_client(client, user, confidential):
@@ -178,7 +187,9 @@ def test_code_of_another_client(client, user, confidential):
 def test_unknown_code(client, confidential):
     oauth_client, secret = confidential
     verifier, _ = pkce_pair()
-    assert_error(token_request(client, code_request(oauth_client, "nope", verifier, secret)), 400, "invalid_grant")
+    assert_error(
+        token_request(client, code_request(oauth_client, "nope", verifier, secret)), 400, "invalid_grant"
+    )
 
 
 def test_missing_code(client, confidential):
@@ -193,12 +204,19 @@ def test_inactive_user_cannot_redeem(client, user, confidential):
     code = obtain_code(client, user, oauth_client, challenge=challenge)
     user.is_active = False
     user.save()
-    assert_error(token_request(client, code_request(oauth_client, code, verifier, secret)), 400, "invalid_grant")
+    assert_error(
+        token_request(client, code_request(oauth_client, code, verifier, secret)), 400, "invalid_grant"
+    )
 
 
 def test_client_without_the_grant_is_unauthorized(client, service):
     oauth_client, secret = service
-    data = {"grant_type": "authorization_code", "code": "x", "client_id": oauth_client.client_id, "client_secret": secret}
+    data = {
+        "grant_type": "authorization_code",
+        "code": "x",
+        "client_id": oauth_client.client_id,
+        "client_secret": secret,
+    }
     assert_error(token_request(client, data), 400, "unauthorized_client")
 
 
@@ -206,7 +224,11 @@ def test_client_without_the_grant_is_unauthorized(client, service):
 
 
 def refresh_request(oauth_client, refresh_token, secret=None, **extra):
-    data = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": oauth_client.client_id}
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": oauth_client.client_id,
+    }
     if secret:
         data["client_secret"] = secret
     data.update(extra)
@@ -235,7 +257,11 @@ def test_spent_refresh_token_revokes_the_family(client, user, confidential):
     reuse = token_request(client, refresh_request(oauth_client, first["refresh_token"], secret))
     assert_error(reuse, 400, "invalid_grant")
     # The legitimate holder's newer tokens are gone too (RFC 9700 §4.14.2).
-    assert_error(token_request(client, refresh_request(oauth_client, second["refresh_token"], secret)), 400, "invalid_grant")
+    assert_error(
+        token_request(client, refresh_request(oauth_client, second["refresh_token"], secret)),
+        400,
+        "invalid_grant",
+    )
     api = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {second['access_token']}")
     assert api.status_code == 401
 
@@ -243,13 +269,17 @@ def test_spent_refresh_token_revokes_the_family(client, user, confidential):
 def test_refresh_can_narrow_but_not_widen_scope(client, user, confidential):
     oauth_client, secret = confidential
     first = code_tokens(client, user, oauth_client, secret, scope="api profile")
-    narrowed = token_request(client, refresh_request(oauth_client, first["refresh_token"], secret, scope="profile")).json()
+    narrowed = token_request(
+        client, refresh_request(oauth_client, first["refresh_token"], secret, scope="profile")
+    ).json()
     assert narrowed["scope"] == "profile"
     # The new refresh token keeps the original grant (RFC 6749 §6).
     again = token_request(client, refresh_request(oauth_client, narrowed["refresh_token"], secret)).json()
     assert again["scope"] == "api profile"
     other = code_tokens(client, user, oauth_client, secret, scope="profile")
-    wider = token_request(client, refresh_request(oauth_client, other["refresh_token"], secret, scope="api profile"))
+    wider = token_request(
+        client, refresh_request(oauth_client, other["refresh_token"], secret, scope="api profile")
+    )
     assert_error(wider, 400, "invalid_scope")
 
 
@@ -260,7 +290,10 @@ def test_refresh_bound_to_client(client, user, confidential):
     response = token_request(client, refresh_request(other, first["refresh_token"], other_secret))
     assert_error(response, 400, "invalid_grant")
     # Still usable by its own client.
-    assert token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)).status_code == 200
+    assert (
+        token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)).status_code
+        == 200
+    )
 
 
 def test_public_client_refresh(client, user, public):
@@ -273,7 +306,11 @@ def test_expired_refresh_token(client, user, confidential):
     oauth_client, secret = confidential
     first = code_tokens(client, user, oauth_client, secret)
     RefreshToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert_error(token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)), 400, "invalid_grant")
+    assert_error(
+        token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)),
+        400,
+        "invalid_grant",
+    )
 
 
 def test_refresh_of_deactivated_user(client, user, confidential):
@@ -281,7 +318,11 @@ def test_refresh_of_deactivated_user(client, user, confidential):
     first = code_tokens(client, user, oauth_client, secret)
     user.is_active = False
     user.save()
-    assert_error(token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)), 400, "invalid_grant")
+    assert_error(
+        token_request(client, refresh_request(oauth_client, first["refresh_token"], secret)),
+        400,
+        "invalid_grant",
+    )
 
 
 def test_missing_refresh_token(client, confidential):
@@ -294,7 +335,12 @@ def test_missing_refresh_token(client, confidential):
 
 
 def cc_request(oauth_client, secret, **extra):
-    return {"grant_type": "client_credentials", "client_id": oauth_client.client_id, "client_secret": secret, **extra}
+    return {
+        "grant_type": "client_credentials",
+        "client_id": oauth_client.client_id,
+        "client_secret": secret,
+        **extra,
+    }
 
 
 def test_contract_client_credentials(client, service):
@@ -333,10 +379,16 @@ def test_dynamic_client_needs_admin_approval_for_client_credentials(client):
 
     registered = client.post(
         "/oauth/register",
-        json.dumps({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"}),
+        json.dumps(
+            {"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"}
+        ),
         content_type="application/json",
     ).json()
-    data = {"grant_type": "client_credentials", "client_id": registered["client_id"], "client_secret": registered["client_secret"]}
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": registered["client_id"],
+        "client_secret": registered["client_secret"],
+    }
     response = token_request(client, data)
     assert_error(response, 400, "unauthorized_client")
     assert not AccessToken.objects.exists()
@@ -366,12 +418,16 @@ def test_wrong_secret_is_401_with_www_authenticate(client, service):
 
 def test_wrong_basic_secret(client, service):
     oauth_client, _ = service
-    response = token_request(client, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(oauth_client.client_id, "x"))
+    response = token_request(
+        client, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(oauth_client.client_id, "x")
+    )
     assert_error(response, 401, "invalid_client")
 
 
 def test_unknown_client(client):
-    assert_error(token_request(client, cc_request(type("C", (), {"client_id": "nobody"}), "x")), 401, "invalid_client")
+    assert_error(
+        token_request(client, cc_request(type("C", (), {"client_id": "nobody"}), "x")), 401, "invalid_client"
+    )
 
 
 def test_no_client_authentication(client):
@@ -380,7 +436,9 @@ def test_no_client_authentication(client):
 
 def test_confidential_client_without_secret(client, service):
     oauth_client, _ = service
-    response = token_request(client, {"grant_type": "client_credentials", "client_id": oauth_client.client_id})
+    response = token_request(
+        client, {"grant_type": "client_credentials", "client_id": oauth_client.client_id}
+    )
     assert_error(response, 401, "invalid_client")
 
 
@@ -391,7 +449,9 @@ def test_public_client_sending_a_secret(client, user, public):
 
 def test_secret_expired(client, service):
     oauth_client, secret = service
-    Client.objects.filter(pk=oauth_client.pk).update(client_secret_expires_at=timezone.now() - timedelta(seconds=1))
+    Client.objects.filter(pk=oauth_client.pk).update(
+        client_secret_expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert_error(token_request(client, cc_request(oauth_client, secret)), 401, "invalid_client")
 
 
@@ -408,7 +468,9 @@ def test_basic_credentials_are_form_urlencoded(client):
     oauth_client, _ = make_client(grant_types=["client_credentials"], redirect_uris=[])
     weird = "s3cr:et+/=%"
     Client.objects.filter(pk=oauth_client.pk).update(client_secret_digest=oauth_secrets.digest(weird))
-    response = token_request(client, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(oauth_client.client_id, weird))
+    response = token_request(
+        client, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(oauth_client.client_id, weird)
+    )
     assert response.status_code == 200
 
 
@@ -424,7 +486,9 @@ def test_missing_grant_type(client):
     assert_error(token_request(client, {"client_id": "x"}), 400, "invalid_request")
 
 
-@pytest.mark.parametrize("grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"])
+@pytest.mark.parametrize(
+    "grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"]
+)
 def test_unsupported_grant_types(client, grant_type):
     assert_error(token_request(client, {"grant_type": grant_type}), 400, "unsupported_grant_type")
 
@@ -439,13 +503,18 @@ def test_json_body_is_refused(client, service):
     import json
 
     oauth_client, secret = service
-    response = client.post("/oauth/token", json.dumps(cc_request(oauth_client, secret)), content_type="application/json")
+    response = client.post(
+        "/oauth/token", json.dumps(cc_request(oauth_client, secret)), content_type="application/json"
+    )
     assert_error(response, 400, "invalid_request")
 
 
 def test_repeated_parameter(client, service):
     oauth_client, secret = service
-    body = f"grant_type=client_credentials&client_id={oauth_client.client_id}&client_secret={secret}&scope=api&scope=profile"
+    body = (
+        f"grant_type=client_credentials&client_id={oauth_client.client_id}&client_secret={secret}"
+        "&scope=api&scope=profile"
+    )
     response = client.post("/oauth/token", body, content_type="application/x-www-form-urlencoded")
     assert_error(response, 400, "invalid_request")
 
@@ -462,6 +531,8 @@ def test_query_string_is_refused(client, service):
 
     oauth_client, secret = service
     response = client.post(
-        f"/oauth/token?client_secret={secret}", form(cc_request(oauth_client, secret)), content_type="application/x-www-form-urlencoded"
+        f"/oauth/token?client_secret={secret}",
+        form(cc_request(oauth_client, secret)),
+        content_type="application/x-www-form-urlencoded",
     )
     assert_error(response, 400, "invalid_request")
