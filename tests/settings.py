@@ -19,3 +19,6 @@ if os.environ.get("TWENTY_DB") != "postgres":
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH") or None},
         }
     }
+else:
+    # One test database per run, so that two runs on one machine never drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PGTESTDATABASE") or f"test_twenty_oauth_{os.getpid()}"}  # noqa: F405
