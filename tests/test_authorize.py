@@ -49,7 +49,9 @@ def test_consent_page_shows_client_scopes_and_destination(client, user, confiden
     assert user.username in html
     assert response["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
-    assert response["Referrer-Policy"] == "no-referrer"
+    # Not no-referrer: browsers would then send Origin: null with the form, failing CSRF.
+    assert response["Referrer-Policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in html
     assert "no-store" in response["Cache-Control"]
 
 

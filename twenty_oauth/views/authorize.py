@@ -30,10 +30,15 @@ class ClientRedirect(HttpResponseRedirect):
 
 
 def _secure(response: HttpResponse) -> HttpResponse:
-    """RFC 9700 §4.16: the page cannot be framed; no Referer leaks the request to other sites."""
+    """
+    RFC 9700 §4.16: the page cannot be framed. RFC 9700 §4.2.4: no Referer leaks the request to
+    other sites. ``same-origin`` rather than ``no-referrer``: under ``no-referrer`` a browser sends
+    ``Origin: null`` with the consent form's POST (Fetch, "append a request Origin header"), which
+    Django's CSRF check rightly refuses.
+    """
     response["X-Frame-Options"] = "DENY"
     response["Content-Security-Policy"] = "frame-ancestors 'none'"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     add_never_cache_headers(response)
     return response
 
