@@ -1,22 +1,51 @@
 """
-Django admin for clients, consents and tokens. No secret or token is ever displayed: a new
-client secret is shown once, on the page that follows its creation or rotation, and is stored
-nowhere but as its digest.
+Django admin for clients, consents and tokens.
+
+No secret or token is ever displayed, not even as a digest: a new client secret is shown once,
+on the page that follows its creation or rotation, and is stored nowhere but as its digest.
+Consents, grants and tokens are read-only; staff end them with the revoke actions.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.contrib.auth import get_user_model
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from twenty_oauth import registration, tokens
-from twenty_oauth.errors import OAuthError
+from twenty_oauth import consents, registration, secrets, signals, tokens
+from twenty_oauth.errors import InvalidRedirectURI, OAuthError
+from twenty_oauth.http import client_ip
 from twenty_oauth.metadata import GRANT_TYPES
-from twenty_oauth.models import AccessToken, Client, Consent, SigningKey, TokenFamily
+from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, SigningKey, TokenFamily
+
+SELF_REGISTERED = (Client.Source.DYNAMIC, Client.Source.METADATA_DOCUMENT)
+
+#: The form field that shows an error of ``registration.validate`` about each metadata name.
+ERROR_FIELDS = {
+    "grant_types": "grant_types_choice",
+    "response_types": "grant_types_choice",
+    "contacts": "contacts_text",
+    "token_endpoint_auth_method": "token_endpoint_auth_method",
+    "client_credentials": "grant_types_choice",
+    "scope": "scope",
+    "client_name": "client_name",
+    "client_uri": "client_uri",
+    "logo_uri": "logo_uri",
+    "tos_uri": "tos_uri",
+    "policy_uri": "policy_uri",
+}
+
+METADATA_FIELDS = ("client_name", "token_endpoint_auth_method", "scope", *registration.URL_FIELDS)
+
+
+def _user_search_field() -> str:
+    return f"user__{get_user_model().USERNAME_FIELD}"
 
 
 class ClientForm(forms.ModelForm):
@@ -33,6 +62,7 @@ class ClientForm(forms.ModelForm):
         choices=[(g, g) for g in GRANT_TYPES],
         widget=forms.CheckboxSelectMultiple,
         initial=["authorization_code"],
+        help_text=_("A client registered for authorization_code also receives refresh tokens."),
     )
     contacts_text = forms.CharField(
         label=_("Contacts"),
@@ -64,41 +94,111 @@ class ClientForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        metadata = {
-            k: v
-            for k, v in data.items()
-            if k
-            in (
-                "client_name",
-                "token_endpoint_auth_method",
-                "scope",
-                "client_uri",
-                "logo_uri",
-                "tos_uri",
-                "policy_uri",
-            )
-            and v
-        }
-        metadata["redirect_uris"] = [
-            line.strip() for line in data.get("redirect_uris_text", "").splitlines() if line.strip()
-        ]
+        if self.errors:
+            return data
+        metadata = {name: data[name] for name in METADATA_FIELDS if data.get(name)}
+        metadata["redirect_uris"] = _lines(data.get("redirect_uris_text", ""))
         metadata["grant_types"] = list(data.get("grant_types_choice") or [])
-        metadata["contacts"] = [
-            line.strip() for line in data.get("contacts_text", "").splitlines() if line.strip()
-        ]
+        metadata["contacts"] = _lines(data.get("contacts_text", ""))
         try:
             self.validated = registration.validate(metadata)
         except OAuthError as error:
-            raise forms.ValidationError(error.description) from error
+            self.add_error(_error_field(error), error.description)
         return data
 
     def save(self, commit: bool = True):
         client = super().save(commit=False)
-        for name in ("redirect_uris", "grant_types", "response_types", "contacts"):
-            setattr(client, name, self.validated[name])
+        for name, value in self.validated.items():
+            if name in ("software_id", "software_version"):
+                continue  # not edited here: keep what the client registered
+            setattr(client, name, value)
         if commit:
             client.save()
         return client
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _error_field(error: OAuthError) -> str | None:
+    """The form field a validation error is about, if one can tell; else a form-wide error."""
+    if isinstance(error, InvalidRedirectURI):
+        return "redirect_uris_text"
+    description = error.description
+    for name, field in ERROR_FIELDS.items():
+        if description.startswith(name) or f" {name}" in description.split(".")[0]:
+            return field
+    return None
+
+
+class ClientTypeFilter(admin.SimpleListFilter):
+    """RFC 6749 §2.1: public clients have no secret; confidential clients authenticate."""
+
+    title = _("type")
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        return [("public", _("public")), ("confidential", _("confidential"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "public":
+            return queryset.filter(token_endpoint_auth_method=Client.AuthMethod.NONE)
+        if self.value() == "confidential":
+            return queryset.exclude(token_endpoint_auth_method=Client.AuthMethod.NONE)
+        return queryset
+
+
+class TokenStatusFilter(admin.SimpleListFilter):
+    """Live, expired or revoked, for any model with ``expires_at`` and ``revoked_at``."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("live", _("live")), ("expired", _("expired")), ("revoked", _("revoked"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "live":
+            return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
+        if self.value() == "expired":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", _("active")), ("revoked", _("revoked"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+def _live_count(model, client_field: str, **extra) -> Coalesce:
+    """A correlated COUNT of a client's live tokens: computed only for the rows on the page."""
+    rows = (
+        model.objects.filter(
+            **{client_field: OuterRef("pk")},
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            **extra,
+        )
+        .order_by()
+        .values(client_field)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
 @admin.register(Client)
@@ -111,13 +211,36 @@ class ClientAdmin(admin.ModelAdmin):
         "grant_types_display",
         "source",
         "created_at",
-        "last_used_at",
+        "last_used",
         "active_tokens",
         "is_active",
     ]
-    list_filter = ["token_endpoint_auth_method", "source", "is_active", "client_credentials_allowed"]
+    list_filter = [ClientTypeFilter, "source", "is_active", "client_credentials_allowed"]
     search_fields = ["client_name", "client_id"]
     readonly_fields = ["client_id", "source", "created_at", "last_used_at", "client_secret_expires_at"]
+    fieldsets = [
+        (None, {"fields": ["client_name", "client_id", "is_active"]}),
+        (
+            _("Protocol"),
+            {
+                "fields": [
+                    "token_endpoint_auth_method",
+                    "grant_types_choice",
+                    "redirect_uris_text",
+                    "scope",
+                    "client_credentials_allowed",
+                ]
+            },
+        ),
+        (
+            _("Shown on the consent page"),
+            {"fields": ["client_uri", "logo_uri", "tos_uri", "policy_uri", "contacts_text"]},
+        ),
+        (
+            _("History"),
+            {"fields": ["source", "created_at", "last_used_at", "client_secret_expires_at"]},
+        ),
+    ]
     actions = [
         "rotate_secret",
         "revoke_tokens",
@@ -127,19 +250,16 @@ class ClientAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        now = timezone.now()
         return (
             super()
             .get_queryset(request)
             .annotate(
-                _active_tokens=Count(
-                    "access_tokens",
-                    filter=Q(access_tokens__revoked_at__isnull=True, access_tokens__expires_at__gt=now),
-                )
+                _live_access=_live_count(AccessToken, "client"),
+                _live_refresh=_live_count(RefreshToken, "family__client", used_at__isnull=True),
             )
         )
 
-    @admin.display(description=_("type"))
+    @admin.display(description=_("type"), ordering="token_endpoint_auth_method")
     def client_type(self, client: Client) -> str:
         return _("public") if client.is_public else _("confidential")
 
@@ -147,49 +267,45 @@ class ClientAdmin(admin.ModelAdmin):
     def grant_types_display(self, client: Client) -> str:
         return ", ".join(client.grant_types)
 
-    @admin.display(description=_("active tokens"), ordering="_active_tokens")
+    @admin.display(description=_("last used"), ordering="last_used_at", empty_value=_("never"))
+    def last_used(self, client: Client):
+        """The last time the client authenticated at the token endpoint (within five minutes)."""
+        return client.last_used_at
+
+    @admin.display(description=_("active tokens"))
     def active_tokens(self, client: Client) -> int:
-        return client._active_tokens
+        """Access tokens and refresh tokens that would still be accepted."""
+        return client._live_access + client._live_refresh
 
     def save_model(self, request, obj: Client, form, change: bool) -> None:
+        request._twenty_oauth_new_secrets = []
         if not change:
-            created, secret = registration.create_client(
-                {
-                    f: getattr(obj, f)
-                    for f in (
-                        "client_name",
-                        "redirect_uris",
-                        "grant_types",
-                        "response_types",
-                        "token_endpoint_auth_method",
-                        "scope",
-                        "client_uri",
-                        "logo_uri",
-                        "tos_uri",
-                        "policy_uri",
-                        "contacts",
-                        "client_credentials_allowed",
-                        "is_active",
-                    )
-                },
-                source=Client.Source.ADMIN,
-            )
-            obj.pk, obj.client_id, obj.created_at = created.pk, created.client_id, created.created_at
-            request._twenty_oauth_new_secrets = [(created, secret)] if secret else []
-            return
-        if "is_active" in form.changed_data and not obj.is_active:
-            tokens.revoke_families(TokenFamily.objects.filter(client=obj))
+            obj.client_id = secrets.generate_client_id()
+            obj.source = Client.Source.ADMIN
+        was_active = Client.objects.filter(pk=obj.pk, is_active=True).exists() if change else True
         if obj.is_public:
             obj.client_secret_digest = ""
         super().save_model(request, obj, form, change)
+        if not obj.is_public and not obj.client_secret_digest:
+            # A new confidential client, or a public one made confidential: it needs a secret.
+            request._twenty_oauth_new_secrets = [(obj, registration.rotate_secret(obj))]
+        if not change:
+            signals.client_registered.send(sender=Client, client=obj, ip=client_ip(request))
+        elif was_active and not obj.is_active:
+            self._end_grants(request, Client.objects.filter(pk=obj.pk))
 
     def response_add(self, request, obj, post_url_continue=None):
-        shown = getattr(request, "_twenty_oauth_new_secrets", [])
-        if shown:
-            return self._secrets_page(request, shown)
+        if request._twenty_oauth_new_secrets:
+            return self._secrets_page(request, request._twenty_oauth_new_secrets)
         return super().response_add(request, obj, post_url_continue)
 
+    def response_change(self, request, obj):
+        if request._twenty_oauth_new_secrets:
+            return self._secrets_page(request, request._twenty_oauth_new_secrets)
+        return super().response_change(request, obj)
+
     def _secrets_page(self, request, pairs):
+        """The only page that ever shows a secret: not cached, not kept, not shown again."""
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -198,7 +314,16 @@ class ClientAdmin(admin.ModelAdmin):
         }
         response = TemplateResponse(request, "admin/twenty_oauth/client_secret.html", context)
         response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
         return response
+
+    def _end_grants(self, request, queryset) -> int:
+        ids = list(queryset.values_list("pk", flat=True))
+        count = consents.end_grants(clients=Client.objects.filter(pk__in=ids))
+        ip = client_ip(request)
+        for client in Client.objects.filter(pk__in=ids):
+            signals.token_revoked.send(sender=Client, client=client, user=None, token_type="all", ip=ip)
+        return count
 
     @admin.action(description=_("Rotate the secret of selected confidential clients"))
     def rotate_secret(self, request, queryset):
@@ -210,59 +335,205 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke every token of selected clients"))
     def revoke_tokens(self, request, queryset):
-        count = tokens.revoke_families(TokenFamily.objects.filter(client__in=queryset))
-        self.message_user(request, _("Revoked %(count)d grants.") % {"count": count})
+        count = self._end_grants(request, queryset)
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d grant.", "Revoked %(count)d grants.", count) % {"count": count},
+        )
 
-    @admin.action(description=_("Allow client_credentials for selected clients"))
+    @admin.action(description=_("Allow client_credentials for selected self-registered clients"))
     def allow_client_credentials(self, request, queryset):
-        queryset.exclude(token_endpoint_auth_method="none").update(client_credentials_allowed=True)
+        eligible = queryset.filter(source__in=SELF_REGISTERED).exclude(
+            token_endpoint_auth_method=Client.AuthMethod.NONE
+        )
+        count = eligible.update(client_credentials_allowed=True)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d client may now use client_credentials.",
+                "%(count)d clients may now use client_credentials.",
+                count,
+            )
+            % {"count": count},
+        )
+        skipped = queryset.count() - count
+        if skipped:
+            self.message_user(
+                request,
+                _(
+                    "%(count)d skipped: public clients never may, and clients created by staff "
+                    "always may when registered for the grant."
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+        missing = [c for c in eligible if "client_credentials" not in c.grant_types]
+        if missing:
+            self.message_user(
+                request,
+                _("Not registered for client_credentials, so still refused: %(names)s.")
+                % {"names": ", ".join(str(c) for c in missing)},
+                messages.WARNING,
+            )
 
-    @admin.action(description=_("Forbid client_credentials for selected clients"))
+    @admin.action(description=_("Forbid client_credentials for selected self-registered clients"))
     def forbid_client_credentials(self, request, queryset):
-        queryset.update(client_credentials_allowed=False)
+        ids = list(queryset.filter(source__in=SELF_REGISTERED).values_list("pk", flat=True))
+        count = Client.objects.filter(pk__in=ids).update(client_credentials_allowed=False)
+        # The tokens it already holds for itself end too: the permission was what they rested on.
+        ended = tokens.revoke_families(TokenFamily.objects.filter(client_id__in=ids, user__isnull=True))
+        self.message_user(
+            request,
+            _("%(count)d clients may no longer use client_credentials; %(ended)d of their grants revoked.")
+            % {"count": count, "ended": ended},
+        )
 
     @admin.action(description=_("Deactivate selected clients and revoke their tokens"))
     def deactivate(self, request, queryset):
-        queryset.update(is_active=False)
-        tokens.revoke_families(TokenFamily.objects.filter(client__in=queryset))
+        # Fix the selection first: once updated, a changelist filtered on "active" selects nothing.
+        ids = list(queryset.values_list("pk", flat=True))
+        selected = Client.objects.filter(pk__in=ids)
+        count = selected.update(is_active=False)
+        self._end_grants(request, selected)
+        self.message_user(
+            request,
+            ngettext(
+                "Deactivated %(count)d client; its tokens no longer work.",
+                "Deactivated %(count)d clients; their tokens no longer work.",
+                count,
+            )
+            % {"count": count},
+        )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """A list to look at: rows are made by the protocol and ended by the revoke action."""
+
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        """Revoking changes a row: it takes the model's change permission, which the form never uses."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
 
 @admin.register(Consent)
 class ConsentAdmin(ReadOnlyAdmin):
     list_display = ["user", "client", "scope", "created_at", "updated_at", "revoked_at"]
-    list_filter = ["revoked_at"]
-    search_fields = ["client__client_name", "client__client_id"]
+    list_filter = [RevokedFilter, "client__source"]
+    list_select_related = ["user", "client"]
     actions = ["revoke"]
 
-    @admin.action(description=_("Revoke selected consents and their tokens"))
+    def get_search_fields(self, request):
+        return ["client__client_name", "client__client_id", _user_search_field()]
+
+    @admin.action(description=_("Revoke selected consents and their tokens"), permissions=["revoke"])
     def revoke(self, request, queryset):
-        for consent in queryset:
-            tokens.revoke_families(TokenFamily.objects.filter(client=consent.client, user=consent.user))
-        queryset.update(revoked_at=timezone.now())
+        ip = client_ip(request)
+        count = 0
+        for consent in queryset.filter(revoked_at__isnull=True).select_related("client", "user"):
+            consents.revoke_consent(consent.user, consent.client)
+            signals.consent_revoked.send(sender=Consent, client=consent.client, user=consent.user, ip=ip)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d consent.", "Revoked %(count)d consents.", count) % {"count": count},
+        )
+
+
+@admin.register(TokenFamily)
+class TokenFamilyAdmin(ReadOnlyAdmin):
+    """A grant: the tokens of one authorization and all their refreshes."""
+
+    list_display = ["pk", "client", "user", "scope", "created_at", "revoked_at", "live_tokens"]
+    list_filter = [RevokedFilter]
+    list_select_related = ["user", "client"]
+    exclude = ["authorization_code"]
+    actions = ["revoke"]
+
+    def get_search_fields(self, request):
+        return ["client__client_name", "client__client_id", _user_search_field()]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_live=_live_count(AccessToken, "family"))
+
+    @admin.display(description=_("live access tokens"))
+    def live_tokens(self, family: TokenFamily) -> int:
+        return family._live
+
+    @admin.action(description=_("Revoke selected grants and all their tokens"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        count = tokens.revoke_families(queryset)
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d grant.", "Revoked %(count)d grants.", count) % {"count": count},
+        )
 
 
 @admin.register(AccessToken)
 class AccessTokenAdmin(ReadOnlyAdmin):
+    """The record of each JWT access token; the token itself is never stored, its ``jti`` never shown."""
+
     list_display = ["pk", "client", "user", "scope", "created_at", "expires_at", "revoked_at"]
-    list_filter = ["revoked_at"]
-    search_fields = ["client__client_name", "client__client_id"]
-    exclude = ["jti"]
+    list_filter = [TokenStatusFilter]
+    list_select_related = ["user", "client"]
+    fields = ["client", "user", "scope", "audience", "created_at", "expires_at", "revoked_at"]
     actions = ["revoke"]
 
-    @admin.action(description=_("Revoke selected access tokens"))
+    def get_search_fields(self, request):
+        return ["client__client_name", "client__client_id", _user_search_field()]
+
+    @admin.action(description=_("Revoke selected access tokens"), permissions=["revoke"])
     def revoke(self, request, queryset):
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d access token.", "Revoked %(count)d access tokens.", count)
+            % {"count": count},
+        )
+
+
+@admin.register(RefreshToken)
+class RefreshTokenAdmin(ReadOnlyAdmin):
+    """Refresh tokens, without their digests. Revoking one ends its grant (RFC 7009 §2.1)."""
+
+    list_display = ["pk", "client", "user", "scope", "created_at", "expires_at", "used_at", "revoked_at"]
+    list_filter = [TokenStatusFilter]
+    list_select_related = ["family__user", "family__client"]
+    fields = ["family", "scope", "created_at", "expires_at", "used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_search_fields(self, request):
+        return ["family__client__client_name", "family__client__client_id", f"family__{_user_search_field()}"]
+
+    @admin.display(description=_("client"), ordering="family__client")
+    def client(self, token: RefreshToken):
+        return token.family.client
+
+    @admin.display(description=_("user"), ordering="family__user")
+    def user(self, token: RefreshToken):
+        return token.family.user
+
+    @admin.action(description=_("Revoke selected refresh tokens and their grants"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        families = TokenFamily.objects.filter(pk__in=queryset.values("family_id"))
+        count = tokens.revoke_families(families)
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d grant.", "Revoked %(count)d grants.", count) % {"count": count},
+        )
 
 
 @admin.register(SigningKey)
 class SigningKeyAdmin(ReadOnlyAdmin):
+    """Keys are managed with ``manage.py oauth_keys``; the private key is never shown."""
+
     list_display = ["kid", "algorithm", "created_at", "activated_at", "retired_at"]
-    exclude = ["private_key"]
+    fields = ["kid", "algorithm", "created_at", "activated_at", "retired_at"]

@@ -1,0 +1,96 @@
+"""
+A user's authorizations, as the user and the site's staff see them: which applications hold
+a consent, when they last received a token, and ending a grant at once.
+
+Ending a grant means three things, in one transaction: the consent is marked revoked (the next
+authorization asks again), every token family of that user and client is revoked (refresh and
+access tokens stop working, RFC 7009 §2.1), and any code not yet redeemed expires, so that a
+code issued a moment before the revocation cannot start a new family afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from twenty_oauth import scopes, tokens
+from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, TokenFamily
+
+
+@dataclass(frozen=True)
+class AuthorizedApp:
+    """One application a user has authorized, with what it may do and when it last got a token."""
+
+    consent: Consent
+    scopes: list[tuple[str, str]]
+    last_used_at: datetime | None
+
+    @property
+    def client(self) -> Client:
+        return self.consent.client
+
+
+def authorized_apps(user: Any) -> list[AuthorizedApp]:
+    """
+    The user's live consents to active clients, by name. "Last used" is when the client last
+    received an access token for this user: each refresh issues one, so it tracks real use
+    without a write on every API call.
+    """
+    last_token = (
+        AccessToken.objects.filter(client=OuterRef("client"), user=OuterRef("user"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    consents = (
+        Consent.objects.filter(user=user, revoked_at__isnull=True, client__is_active=True)
+        .select_related("client")
+        .annotate(last_used_at=Subquery(last_token))
+        .order_by("client__client_name", "client__client_id")
+    )
+    known = scopes.registry()
+    return [
+        AuthorizedApp(
+            consent=consent,
+            scopes=[(name, known.get(name, name)) for name in consent.scope.split()],
+            last_used_at=consent.last_used_at,
+        )
+        for consent in consents
+    ]
+
+
+def end_grants(*, clients: QuerySet[Client] | None = None, client=None, user=None) -> int:
+    """
+    Revoke every token family and expire every pending code matching ``clients`` (or ``client``)
+    and ``user``. Returns how many families were revoked.
+    """
+    families = TokenFamily.objects.all()
+    codes = AuthorizationCode.objects.filter(used_at__isnull=True)
+    if clients is not None:
+        client_ids = list(clients.values_list("pk", flat=True))
+        families, codes = families.filter(client_id__in=client_ids), codes.filter(client_id__in=client_ids)
+    if client is not None:
+        families, codes = families.filter(client=client), codes.filter(client=client)
+    if user is not None:
+        families, codes = families.filter(user=user), codes.filter(user=user)
+    now = timezone.now()
+    with transaction.atomic():
+        codes.filter(expires_at__gt=now).update(expires_at=now)
+        return tokens.revoke_families(families)
+
+
+def revoke_consent(user: Any, client: Client) -> bool:
+    """
+    End a user's authorization of a client: the consent and all that came from it. Returns
+    whether there was a live consent to revoke; the grants are ended in any case.
+    """
+    with transaction.atomic():
+        revoked = Consent.objects.filter(user=user, client=client, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        end_grants(client=client, user=user)
+    return bool(revoked)
