@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PGDB ?= test
 
-.PHONY: demo venv install install-test test test-sqlite test-postgres test-interop bench bench-peer bench-smoke lint migrate clean
+.PHONY: demo venv install install-test test test-sqlite test-postgres test-interop test-interop-js bench bench-peer bench-smoke lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,18 @@ test-sqlite: $(VENV)/.installed-test
 test-postgres: $(VENV)/.installed-test
 	TWENTY_DB=postgres PGDATABASE=$(PGDB) $(BIN)/python -m pytest -q
 
-# Real clients against a live example site (see interop/README.md).
-test-interop: $(VENV)/.installed-test
-	@echo "interop: not yet wired"
+$(VENV)/.installed-interop: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[interop]'
+	touch $@
+
+# Real clients against a live example site (see interop/README.md): the Python clients, then
+# the JavaScript ones.
+test-interop: $(VENV)/.installed-interop
+	$(BIN)/python -m pytest -c interop/pytest.ini interop
+	$(MAKE) test-interop-js
+
+test-interop-js:
+	@echo "test-interop-js: not yet wired"
 
 bench: $(VENV)/.installed-test
 	@echo "bench: not yet wired"

@@ -134,6 +134,24 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         "Dotted path to callable(client, token) -> object used as request.user for a "
         "client-credentials token. Unset: a ClientPrincipal.",
     ),
+    "CLIENT_METADATA_DOCUMENTS": (
+        True,
+        (bool,),
+        "Accept a client_id that is the https URL of a client ID metadata document "
+        "(draft-ietf-oauth-client-id-metadata-document), as MCP clients send.",
+    ),
+    "CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES": (
+        False,
+        (bool,),
+        "Let metadata documents be fetched from private, loopback, link-local and other "
+        "special-use addresses. For tests only: it opens the server to SSRF.",
+    ),
+    "CLIENT_METADATA_TIMEOUT": (5, (int,), "Seconds allowed for fetching a metadata document."),
+    "CLIENT_METADATA_MAX_CACHE_SECONDS": (
+        86400,
+        (int,),
+        "Longest a metadata document is kept, whatever its Cache-Control allows.",
+    ),
 }
 
 HOOKS = ("SKIP_CONSENT", "ACCESS_TOKEN_CLAIMS", "USERINFO_CLAIMS", "CLIENT_CREDENTIALS_PRINCIPAL")

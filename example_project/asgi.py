@@ -1,0 +1,24 @@
+"""
+The example site as one ASGI application: ``/mcp`` goes to the MCP server
+(``example_project.mcp``), everything else to Django. Serve it with
+``uvicorn example_project.asgi:application``; ``manage.py runserver`` and ``wsgi.py`` serve
+Django alone, without ``/mcp``.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
+django_application = get_asgi_application()
+
+# Imported once Django is set up: the MCP server reads models and settings.
+from example_project.mcp import server as mcp_server  # noqa: E402
+
+
+async def application(scope, receive, send):
+    # Django's ASGI handler speaks HTTP only; the MCP app's lifespan runs its session manager.
+    if scope["type"] == "lifespan" or (scope["type"] == "http" and scope["path"] == mcp_server.PATH):
+        await mcp_server.app(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)

@@ -1,0 +1,1 @@
+"""The example site's MCP server: ``list_companies`` over streamable HTTP at ``/mcp``."""

@@ -1,0 +1,1 @@
+"""Real OAuth and MCP clients against a live example site (see README.md)."""

@@ -1,0 +1,206 @@
+"""
+The official MCP Python SDK (PyPI ``mcp``) against the live site's ``/mcp``: its
+``OAuthClientProvider`` discovers the server from the 401, registers (or presents a client ID
+metadata document), sends the person to the consent page, redeems the code, and its client
+session initializes, lists the tools and calls ``list_companies``. Its client-credentials
+provider does the same for a service with no user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx2
+import requests
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
+
+from interop.conftest import query_of
+
+REDIRECT_URI = "http://localhost:3030/callback"
+EXPECTED_COMPANIES = {"Airbnb", "Figma", "Notion", "Qonto", "Stripe"}
+
+
+class MemoryStorage:
+    """The SDK's ``TokenStorage``, in memory, readable by the test."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
+
+
+class Browser:
+    """The SDK's redirect and callback handlers: the person approves, the code comes back."""
+
+    def __init__(self, person) -> None:
+        self.person = person
+        self.location: str | None = None
+        self.authorize_urls: list[str] = []
+
+    async def redirect_handler(self, authorization_url: str) -> None:
+        self.authorize_urls.append(authorization_url)
+        self.location = await asyncio.to_thread(self.person.decide, authorization_url)
+
+    async def callback_handler(self) -> AuthorizationCodeResult:
+        assert self.location and self.location.startswith(REDIRECT_URI), self.location
+        params = query_of(self.location)
+        return AuthorizationCodeResult(code=params["code"], state=params.get("state"), iss=params.get("iss"))
+
+
+def client_metadata(**extra) -> OAuthClientMetadata:
+    return OAuthClientMetadata(
+        client_name="MCP Python SDK interop",
+        redirect_uris=[REDIRECT_URI],
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        token_endpoint_auth_method="none",
+        **extra,
+    )
+
+
+async def use_mcp(url: str, auth: httpx2.Auth) -> tuple[list[str], dict]:
+    """Connect, initialize, list the tools and call list_companies; the tool names and result."""
+    async with (
+        httpx2.AsyncClient(auth=auth, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        tools = await client.list_tools()
+        result = await client.call_tool("list_companies", {})
+    assert not result.is_error, result
+    return [tool.name for tool in tools.tools], result.structured_content
+
+
+def company_names(structured: dict) -> set[str]:
+    return {company["name"] for company in structured["result"]}
+
+
+def mcp_status(url: str, token: str) -> int:
+    """The status of a bare initialize POST with ``token``: 200 accepted, 401 refused."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "probe", "version": "1"},
+        },
+    }
+    response = requests.post(
+        url,
+        data=json.dumps(body),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        },
+        timeout=10,
+    )
+    return response.status_code
+
+
+def test_unauthenticated_request_is_challenged_with_resource_metadata(base_url):
+    response = requests.post(
+        base_url + "/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={"Accept": "application/json, text/event-stream"},
+        timeout=10,
+    )
+    assert response.status_code == 401
+    challenge = response.headers["WWW-Authenticate"]
+    metadata_url = f"{base_url}/.well-known/oauth-protected-resource/mcp"
+    assert challenge.startswith("Bearer ") and f'resource_metadata="{metadata_url}"' in challenge
+    document = requests.get(metadata_url, timeout=10).json()
+    assert document["resource"] == base_url + "/mcp"
+    assert document["authorization_servers"] == [base_url]
+
+
+def test_oauth_client_provider_with_dynamic_registration(base_url, person):
+    storage, browser = MemoryStorage(), Browser(person)
+    provider = OAuthClientProvider(
+        server_url=base_url + "/mcp",
+        client_metadata=client_metadata(),
+        storage=storage,
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+    )
+    tools, result = asyncio.run(use_mcp(base_url + "/mcp", provider))
+
+    assert tools == ["list_companies"]
+    assert company_names(result) == EXPECTED_COMPANIES
+    # It registered itself (RFC 7591), asked for this MCP server as the audience (RFC 8707), and
+    # the consent page named it.
+    assert storage.client_info is not None and not storage.client_info.client_id.startswith("https://")
+    authorize = query_of(browser.authorize_urls[0])
+    assert authorize["resource"] == base_url + "/mcp"
+    assert authorize["code_challenge_method"] == "S256"
+    assert "MCP Python SDK interop" in person.last_consent_page
+    first = storage.tokens
+    assert first is not None and first.refresh_token
+
+    # The access token has expired: the provider refreshes (RFC 6749 §6) and carries on.
+    provider.context.token_expiry_time = time.time() - 1
+    tools, result = asyncio.run(use_mcp(base_url + "/mcp", provider))
+    assert company_names(result) == EXPECTED_COMPANIES
+    assert len(browser.authorize_urls) == 1, "a refresh must not send the person back to consent"
+    assert storage.tokens.access_token != first.access_token
+    assert storage.tokens.refresh_token != first.refresh_token, "refresh tokens rotate"
+    # The spent refresh token no longer works, the new access token does.
+    assert mcp_status(base_url + "/mcp", storage.tokens.access_token) == 200
+
+    # Revocation (RFC 7009): the SDK has no revoke call, so the client does it as it would by hand.
+    revoked = requests.post(
+        base_url + "/oauth/revoke",
+        data={"token": storage.tokens.refresh_token, "client_id": storage.client_info.client_id},
+        timeout=10,
+    )
+    assert revoked.status_code == 200
+    assert mcp_status(base_url + "/mcp", storage.tokens.access_token) == 401
+
+
+def test_tokens_for_another_audience_are_refused(base_url, person):
+    storage, browser = MemoryStorage(), Browser(person)
+    provider = OAuthClientProvider(
+        server_url=base_url + "/mcp",
+        client_metadata=client_metadata(),
+        storage=storage,
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+    )
+    asyncio.run(use_mcp(base_url + "/mcp", provider))
+    client_id = storage.client_info.client_id
+    # The same client asks for a token for the REST API (the site's default resource).
+    refreshed = requests.post(
+        base_url + "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": storage.tokens.refresh_token,
+            "client_id": client_id,
+            "resource": base_url,
+        },
+        timeout=10,
+    )
+    # RFC 8707 §2.2: a refresh may only narrow to the resources of the grant.
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_target"
+    assert mcp_status(base_url + "/mcp", "not-a-token") == 401
