@@ -6,6 +6,7 @@ ends in a slash: strict clients refuse to follow a redirect on metadata and toke
 from django.urls import path, re_path
 
 from twenty_oauth.views import (
+    apps,
     authorize,
     introspection,
     jwks,
@@ -32,4 +33,5 @@ urlpatterns = [
     path("oauth/introspect", introspection.introspect, name="introspect"),
     path("oauth/jwks", jwks.jwks, name="jwks"),
     path("oauth/userinfo", userinfo.userinfo, name="userinfo"),
+    path("oauth/apps", apps.authorized_apps, name="apps"),
 ]
