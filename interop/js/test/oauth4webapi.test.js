@@ -144,6 +144,12 @@ describe('oauth4webapi', () => {
       assert.equal(claims.iss, as.issuer);
       assert.deepEqual(await companyNames(tokens.access_token), DEMO_COMPANIES);
 
+      // The profile scope reads the user's claims, for the same subject as the token's.
+      const userInfo = await oauth.processUserInfoResponse(
+        as, client, claims.sub, await oauth.userInfoRequest(as, client, tokens.access_token, insecure),
+      );
+      assert.equal(userInfo.preferred_username, 'demo');
+
       // The code was spent: a second redemption is invalid_grant (RFC 6749 §4.1.2).
       const replay = await oauth.authorizationCodeGrantRequest(
         as, client, authentication(client), params, client.redirect_uris[0], codeVerifier, insecure,
