@@ -51,8 +51,12 @@ test-interop: $(VENV)/.installed-interop
 	$(BIN)/python -m pytest -c interop/pytest.ini interop
 	$(MAKE) test-interop-js
 
-test-interop-js:
-	@echo "test-interop-js: not yet wired"
+# The JavaScript clients (interop/js/README.md): oauth4webapi, the MCP TypeScript SDK, and
+# Debian's Chromium driven by Playwright. The consent page's screenshot goes to interop/artifacts/.
+test-interop-js: $(VENV)/.installed-interop
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	cd interop/js && npm ci --no-audit --no-fund
+	PYTHON=$(BIN)/python interop/js/run.sh
 
 bench: $(VENV)/.installed-test
 	@echo "bench: not yet wired"
