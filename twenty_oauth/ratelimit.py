@@ -1,10 +1,17 @@
 """
 Fixed-window rate limits in Django's cache: per process with the local-memory cache, across
 workers with Redis or Memcached (a deploy check warns about the former).
+
+Two limits use it: registrations per client IP at ``/oauth/register`` and failed client
+authentications per ``client_id`` at the token, revocation and introspection endpoints. A hit
+answers 429 with ``Retry-After`` (RFC 6585 §4). When the cache cannot be reached the limit is
+not applied and the ``twenty_oauth`` logger says so: an outage of the counter store must not
+take the token endpoint down with it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.cache import caches
@@ -12,6 +19,8 @@ from django.core.cache import caches
 from twenty_oauth import secrets
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import TooManyRequests
+
+logger = logging.getLogger("twenty_oauth")
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -25,10 +34,15 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def _key(bucket: str, ident: str, window: int) -> tuple[str, int]:
+    """The counter's cache key for the current window, and the seconds left in that window."""
     now = int(time.time())
     start = now - now % window
     # Digest the identifier: a cache key must be short and must not contain a client's input.
     return f"twenty_oauth:rl:{bucket}:{secrets.digest(ident)[:32]}:{start}", start + window - now
+
+
+def _unavailable(exc: Exception) -> None:
+    logger.error("rate-limit cache unavailable, limit not applied: %s", type(exc).__name__)
 
 
 def check(bucket: str, ident: str, rate: str | None) -> None:
@@ -37,19 +51,31 @@ def check(bucket: str, ident: str, rate: str | None) -> None:
         return
     limit, window = parse_rate(rate)
     key, remaining = _key(bucket, ident, window)
-    if (caches[oauth_settings.RATE_LIMIT_CACHE].get(key) or 0) >= limit:
+    try:
+        count = caches[oauth_settings.RATE_LIMIT_CACHE].get(key) or 0
+    except Exception as exc:  # noqa: BLE001 - any cache backend error
+        _unavailable(exc)
+        return
+    if count >= limit:
         raise TooManyRequests(remaining)
 
 
-def hit(bucket: str, ident: str, rate: str | None) -> None:
-    """Count one event in the current window."""
+def hit(bucket: str, ident: str, rate: str | None) -> int:
+    """Count one event in the current window; return the window's count (0 if not counted)."""
     if not rate:
-        return
+        return 0
     _, window = parse_rate(rate)
     key, _ = _key(bucket, ident, window)
     cache = caches[oauth_settings.RATE_LIMIT_CACHE]
-    if not cache.add(key, 1, window + 1):
+    try:
+        # add() and incr() are atomic in Redis and Memcached: concurrent workers never lose a count.
+        if cache.add(key, 1, window + 1):
+            return 1
         try:
-            cache.incr(key)
-        except ValueError:
+            return cache.incr(key)
+        except ValueError:  # the key expired between add() and incr()
             cache.set(key, 1, window + 1)
+            return 1
+    except Exception as exc:  # noqa: BLE001 - any cache backend error
+        _unavailable(exc)
+        return 0
