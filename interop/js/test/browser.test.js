@@ -1,5 +1,6 @@
 // A real browser (Debian's Chromium, headless, driven by Playwright) through the site's login
-// form and consent page: approve, deny, and a screenshot of the consent page for the CI artifacts.
+// form and consent page: approve, deny, revoke on the authorized-apps page, and a screenshot of
+// the consent page for the CI artifacts.
 
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -147,6 +148,36 @@ describe('Chromium', () => {
     assert.equal(callback.searchParams.get('state'), state);
     assert.equal(callback.searchParams.get('iss'), as.issuer);
     assert.equal(callback.searchParams.get('code'), null);
+    await page.close();
+  });
+
+  test('revokes the application on the authorized-apps page: its tokens stop at once', async () => {
+    const page = await context.newPage();
+    const { url, state, codeVerifier } = await authorizationRequest();
+    await page.goto(url.href);
+    await consentPage(page);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const params = oauth.validateAuthResponse(as, client, await landedOnCallback(page), state);
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, REDIRECT_URI, codeVerifier, insecure),
+    );
+    const api = () => fetch(new URL('/rest/companies', as.issuer), {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    assert.equal((await api()).status, 200);
+
+    await page.goto(new URL('/oauth/apps', as.issuer).href);
+    await page.getByRole('heading', { name: 'Authorized applications' }).waitFor();
+    const revoke = page.getByRole('button', { name: `Revoke access for ${client.client_name}` });
+    await revoke.click();
+    await revoke.waitFor({ state: 'detached' });
+    await page.getByRole('heading', { name: 'Authorized applications' }).waitFor();
+
+    assert.equal((await api()).status, 401);
+    const refresh = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token, insecure);
+    await assert.rejects(oauth.processRefreshTokenResponse(as, client, refresh), (error) => error.error === 'invalid_grant');
     await page.close();
   });
 
