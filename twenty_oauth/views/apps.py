@@ -8,11 +8,14 @@ again before it gets new ones.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
@@ -23,6 +26,8 @@ from twenty_oauth.http import client_ip
 from twenty_oauth.models import Consent
 from twenty_oauth.views.authorize import display_host
 
+JUST_NOW = timedelta(minutes=1)
+
 
 @login_required
 @csrf_protect
@@ -31,6 +36,7 @@ def authorized_apps(request: HttpRequest) -> HttpResponse:
     """GET lists the user's applications; POST ``consent=<id>`` revokes one and comes back here."""
     if request.method == "POST":
         return _revoke(request)
+    now = timezone.now()
     apps = [
         {
             "consent_id": app.consent.pk,
@@ -40,6 +46,7 @@ def authorized_apps(request: HttpRequest) -> HttpResponse:
             "scopes": app.scopes,
             "granted_at": app.consent.created_at,
             "last_used_at": app.last_used_at,
+            "used_just_now": app.last_used_at is not None and now - app.last_used_at < JUST_NOW,
         }
         for app in consents.authorized_apps(request.user)
     ]
