@@ -58,14 +58,22 @@ test-interop-js: $(VENV)/.installed-interop
 	cd interop/js && npm ci --no-audit --no-fund
 	PYTHON=$(BIN)/python interop/js/run.sh
 
+# Load benchmark (see bench/README.md): gunicorn + wrk, results in bench/results/.
+# `make bench BENCH_DB=postgres` runs it on PostgreSQL; BENCH_ARGS passes options to bench.run.
 bench: $(VENV)/.installed-test
-	@echo "bench: not yet wired"
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.run --db $(or $(BENCH_DB),sqlite) $(BENCH_ARGS)
 
+# The same scenarios beside django-oauth-toolkit, in its own virtualenv (bench/.venv-peer).
 bench-peer: $(VENV)/.installed-test
-	@echo "bench-peer: not yet wired"
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.peer.install
+	$(BIN)/python -m bench.run --peer --db $(or $(BENCH_DB),sqlite) $(BENCH_ARGS)
 
+# CI: one short round of every scenario, checking that every answer is valid (not speed).
 bench-smoke: $(VENV)/.installed-test
-	@echo "bench-smoke: not yet wired"
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.run --smoke
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check twenty_oauth example_project tests

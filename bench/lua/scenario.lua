@@ -1,0 +1,95 @@
+-- One benchmark scenario for wrk. bench/run.py writes a prelude that sets `cfg` and then runs
+-- this file:
+--   cfg.method, cfg.path, cfg.headers   the request
+--   cfg.body                            a constant body, or
+--   cfg.bodies                          a file with one body a line: each line is sent once,
+--                                       thread i of cfg.threads taking lines i+1, i+1+T, ...
+--   cfg.expect                          substrings every 2xx body must contain
+--   cfg.fallback                        a path to GET once the bodies run out (then the run
+--                                       is reported as exhausted, not as a throughput)
+-- Every response is checked; done() prints one BENCH_JSON line that bench/run.py reads.
+
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  bad_status = 0
+  bad_body = 0
+  exhausted = 0
+  sample = ""
+  constant = nil
+  bodies = nil
+  index = 1
+  if cfg.bodies then
+    bodies = {}
+    local line_no = 0
+    for line in io.lines(cfg.bodies) do
+      if line ~= "" then
+        if line_no % cfg.threads == id then
+          table.insert(bodies, line)
+        end
+        line_no = line_no + 1
+      end
+    end
+  else
+    constant = wrk.format(cfg.method, cfg.path, cfg.headers, cfg.body)
+  end
+end
+
+function request()
+  if constant then
+    return constant
+  end
+  if index > #bodies then
+    exhausted = exhausted + 1
+    return wrk.format("GET", cfg.fallback)
+  end
+  local body = bodies[index]
+  index = index + 1
+  return wrk.format(cfg.method, cfg.path, cfg.headers, body)
+end
+
+local function remember(status, body)
+  if sample == "" then
+    sample = tostring(status) .. " " .. string.sub(string.gsub(body or "", "[%c\"\\]", " "), 1, 300)
+  end
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then
+    bad_status = bad_status + 1
+    remember(status, body)
+    return
+  end
+  for _, needle in ipairs(cfg.expect) do
+    if not string.find(body, needle, 1, true) then
+      bad_body = bad_body + 1
+      remember(status, body)
+      return
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local bs, bb, ex, first = 0, 0, 0, ""
+  for _, thread in ipairs(threads) do
+    bs = bs + thread:get("bad_status")
+    bb = bb + thread:get("bad_body")
+    ex = ex + thread:get("exhausted")
+    local s = thread:get("sample")
+    if first == "" and s ~= "" then
+      first = s
+    end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, '
+      .. '"bad_status": %d, "bad_body": %d, "exhausted": %d, "connect_errors": %d, '
+      .. '"read_errors": %d, "write_errors": %d, "timeouts": %d, "sample": "%s"}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
+    bs, bb, ex, e.connect, e.read, e.write, e.timeout, first))
+end

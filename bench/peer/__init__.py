@@ -1,0 +1,1 @@
+"""The peer for comparison: the same site served by django-oauth-toolkit instead of twenty-oauth."""

@@ -1,0 +1,915 @@
+"""
+The load benchmark: gunicorn serving the example site, wrk driving it, every response checked.
+
+    python -m bench.run                      # SQLite: 1 and 2 workers, then the scale run and cleanup
+    python -m bench.run --db postgres        # the same on PostgreSQL (127.0.0.1:5432)
+    python -m bench.run --peer               # scenarios (b)-(f) beside django-oauth-toolkit
+    python -m bench.run --smoke              # one short round: validity only, for CI
+
+In each round every scenario runs right after a short run of the floor (a) on the same server,
+and its ratio is its throughput over that floor's. The report gives, per scenario, the median
+over rounds of requests/s, p50, p99 and ratio. A scenario with any non-2xx answer, unexpected
+body, socket error or spent seed is INVALID and gets no figure.
+Results go to bench/results/ as Markdown and JSON; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+RESULTS = BENCH / "results"
+LUA = BENCH / "lua" / "scenario.lua"
+PEER_PYTHON = BENCH / ".venv-peer" / "bin" / "python"
+WRK_TIMEOUT = "30s"
+FLOOR_PATH = "/rest/companies-public"
+SLOW_SECONDS = 15.0
+
+TARGETS = {"b": 0.80, "c": 0.50, "d": 0.50, "e": 0.35, "f": 0.35, "g": 0.35}
+SCALE_TOLERANCE = 0.10
+
+LABELS = {
+    "a": "(a) floor: GET /rest/companies-public, no auth",
+    "b": "(b) GET /rest/companies, Bearer",
+    "c": "(c) client credentials, client_secret_post",
+    "d": "(d) client credentials, client_secret_basic",
+    "e": "(e) code exchange with PKCE",
+    "f": "(f) refresh with rotation",
+    "g": "(g) dynamic registration",
+    "h1": "(h) JWKS",
+    "h2": "(h) server metadata",
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- what is measured -------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    key: str
+    method: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    seeded: str | None = None  # "codes" or "refresh": one fresh body a request
+    expect: tuple[str, ...] = ()
+    min_duration: float = 0.0  # for answers that take seconds (a peer's hashed secrets)
+
+
+@dataclass
+class Site:
+    """One server under test: how to start it, seed it, and what to ask of it."""
+
+    name: str
+    python: Path
+    settings: str
+    wsgi: str
+    seeder: str
+    port: int
+    env: dict[str, str]
+    variant: str = ""  # a peer's tuned configuration shares its server
+    state: dict = field(default_factory=dict)
+
+    def django_env(self) -> dict[str, str]:
+        env = {**os.environ, **self.env, "DJANGO_SETTINGS_MODULE": self.settings}
+        env["PYTHONPATH"] = str(REPO)
+        return env
+
+    def seed(self, *args: str) -> str:
+        result = subprocess.run(
+            [str(self.python), "-m", self.seeder, *args],
+            cwd=REPO,
+            env=self.django_env(),
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"seeding {self.name} failed ({' '.join(args[:1])}):\n{result.stderr[-3000:]}")
+        return result.stdout
+
+
+def twenty_scenarios(state: dict) -> dict[str, Scenario]:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    token_expect = ('"access_token"', '"token_type": "Bearer"')
+    companies = tuple(f'"name":"{name}"' for name in state["companies"][:2])
+    return {
+        "a": Scenario("a", "GET", FLOOR_PATH, expect=companies),
+        "b": Scenario(
+            "b", "GET", "/rest/companies", {"Authorization": f"Bearer {state['bearer']}"}, expect=companies
+        ),
+        "c": Scenario(
+            "c",
+            "POST",
+            "/oauth/token",
+            form,
+            f"grant_type=client_credentials&scope=api&client_id={state['post_client_id']}"
+            f"&client_secret={state['post_client_secret']}",
+            expect=token_expect,
+        ),
+        "d": Scenario(
+            "d",
+            "POST",
+            "/oauth/token",
+            {**form, "Authorization": state["basic_authorization"]},
+            "grant_type=client_credentials&scope=api",
+            expect=token_expect,
+        ),
+        "e": Scenario(
+            "e", "POST", "/oauth/token", form, seeded="codes", expect=(*token_expect, '"refresh_token"')
+        ),
+        "f": Scenario(
+            "f", "POST", "/oauth/token", form, seeded="refresh", expect=(*token_expect, '"refresh_token"')
+        ),
+        "g": Scenario(
+            "g",
+            "POST",
+            "/oauth/register",
+            {"Content-Type": "application/json"},
+            state["registration"],
+            expect=('"client_id"', '"client_secret"'),
+        ),
+        "h1": Scenario("h1", "GET", "/oauth/jwks", expect=('"keys"', '"kid"')),
+        "h2": Scenario(
+            "h2", "GET", "/.well-known/oauth-authorization-server", expect=('"token_endpoint"', '"issuer"')
+        ),
+    }
+
+
+def peer_scenarios(state: dict, variant: str) -> dict[str, Scenario]:
+    """django-oauth-toolkit's equivalents; ``variant`` picks the hashed or unhashed application."""
+    app = state[variant]
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    token_expect = ('"access_token"', '"token_type": "Bearer"')
+    companies = tuple(f'"name":"{name}"' for name in state["companies"][:2])
+    scenarios = {
+        "a": Scenario("a", "GET", FLOOR_PATH, expect=companies),
+        "b": Scenario(
+            "b", "GET", "/rest/companies", {"Authorization": f"Bearer {state['bearer']}"}, expect=companies
+        ),
+        "c": Scenario(
+            "c",
+            "POST",
+            "/o/token/",
+            form,
+            f"grant_type=client_credentials&scope=api&client_id={app['client_id']}"
+            f"&client_secret={app['client_secret']}",
+            expect=token_expect,
+        ),
+        "d": Scenario(
+            "d",
+            "POST",
+            "/o/token/",
+            {**form, "Authorization": app["basic_authorization"]},
+            "grant_type=client_credentials&scope=api",
+            expect=token_expect,
+        ),
+        "e": Scenario(
+            "e", "POST", "/o/token/", form, seeded="codes", expect=(*token_expect, '"refresh_token"')
+        ),
+        "f": Scenario(
+            "f", "POST", "/o/token/", form, seeded="refresh", expect=(*token_expect, '"refresh_token"')
+        ),
+    }
+    if variant == "default":
+        # Each request hashes a secret with Django's password hasher: seconds, not milliseconds.
+        for key in "cdef":
+            scenarios[key].min_duration = SLOW_SECONDS
+        scenarios["g"] = Scenario(
+            "g",
+            "POST",
+            "/o/register/",
+            {"Content-Type": "application/json"},
+            state["registration"],
+            expect=('"client_id"', '"client_secret"'),
+            min_duration=SLOW_SECONDS,
+        )
+    return scenarios
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, site: Site, workers: int, logdir: Path) -> None:
+        self.site = site
+        self.workers = workers
+        self.logfile = logdir / f"gunicorn-{site.name}-{workers}w.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.site.port}"
+
+    def __enter__(self) -> Server:
+        gunicorn = self.site.python.parent / "gunicorn"
+        with open(self.logfile, "ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    str(gunicorn),
+                    self.site.wsgi,
+                    "--workers",
+                    str(self.workers),
+                    "--worker-class",
+                    "sync",
+                    "--bind",
+                    f"127.0.0.1:{self.site.port}",
+                    "--chdir",
+                    str(REPO),
+                    "--timeout",
+                    "60",
+                    "--no-control-socket",
+                ],
+                cwd=REPO,
+                env=self.site.django_env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn for {self.site.name} exited; see {self.logfile}")
+            try:
+                with urllib.request.urlopen(self.url + FLOOR_PATH, timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise SystemExit(f"gunicorn for {self.site.name} did not answer; see {self.logfile}")
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True
+        ).stdout
+        return [int(p) for p in out.split()]
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+# --- wrk --------------------------------------------------------------------------------------
+
+
+def lua_string(value: str) -> str:
+    level = 1
+    while f"]{'=' * level}]" in value:
+        level += 1
+    eq = "=" * level
+    return f"[{eq}[{value}]{eq}]"
+
+
+def write_script(path: Path, scenario: Scenario, threads: int, bodies: Path | None) -> None:
+    headers = ", ".join(f"[ {lua_string(k)} ] = {lua_string(v)}" for k, v in scenario.headers.items())
+    expect = ", ".join(lua_string(s) for s in scenario.expect)
+    lines = [
+        "cfg = {",
+        f"  method = {lua_string(scenario.method)},",
+        f"  path = {lua_string(scenario.path)},",
+        f"  headers = {{{headers}}},",
+        f"  body = {lua_string(scenario.body) if scenario.body is not None else 'nil'},",
+        f"  bodies = {lua_string(str(bodies)) if bodies else 'nil'},",
+        f"  expect = {{{expect}}},",
+        f"  fallback = {lua_string(FLOOR_PATH)},",
+        f"  threads = {threads},",
+        "}",
+        f"dofile({lua_string(str(LUA))})",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@dataclass
+class Load:
+    connections: int = 4
+    threads: int = 1
+    duration: float = 5.0
+
+
+def wrk(url: str, script: Path, load: Load, duration: float | None = None) -> dict:
+    seconds = duration if duration is not None else load.duration
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(load.threads),
+            "-c",
+            str(load.connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            WRK_TIMEOUT,
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            data = json.loads(line[len("BENCH_JSON ") :])
+            break
+    else:
+        raise SystemExit(f"wrk gave no result:\n{result.stdout}\n{result.stderr}")
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6) if data["duration_us"] else 0.0
+    problems = []
+    if data["exhausted"]:
+        problems.append(f"ran out of seeded bodies ({data['exhausted']} extra requests)")
+    if data["bad_status"]:
+        problems.append(f"{data['bad_status']} non-2xx answers")
+    if data["bad_body"]:
+        problems.append(f"{data['bad_body']} unexpected bodies")
+    errors = data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"]
+    if errors:
+        problems.append(
+            f"socket errors: connect {data['connect_errors']}, read {data['read_errors']}, "
+            f"write {data['write_errors']}, timeout {data['timeouts']}"
+        )
+    if data["requests"] == 0:
+        problems.append("no request completed")
+    data["problems"] = problems
+    return data
+
+
+# --- a round ----------------------------------------------------------------------------------
+
+
+class Runner:
+    def __init__(self, workdir: Path, load: Load) -> None:
+        self.workdir = workdir
+        self.load = load
+        self.previous: dict[tuple[str, str, str], float] = {}
+
+    def measure(
+        self, server: Server, site: Site, scenario: Scenario, floor_rps: float, duration: float | None = None
+    ) -> dict:
+        seconds = max(duration or self.load.duration, scenario.min_duration)
+        bodies = None
+        if scenario.seeded:
+            key = (site.name, site.variant, scenario.key)
+            expected = self.previous.get(key, floor_rps)
+            count = int(expected * 1.5 * seconds) + 100
+            for _attempt in range(3):
+                bodies = self.workdir / f"{site.name}-{site.variant}-{scenario.key}.txt"
+                site.seed(scenario.seeded, str(count), str(bodies), *self.seed_args(site))
+                result = self._run(server, site, scenario, bodies, seconds)
+                if not result["exhausted"]:
+                    break
+                log(f"  {site.name}{site.variant} {scenario.key}: seeds ran out, seeding {count * 3}")
+                count *= 3
+        else:
+            result = self._run(server, site, scenario, None, seconds)
+        if not result["problems"]:
+            self.previous[(site.name, site.variant, scenario.key)] = result["rps"]
+        return result
+
+    def seed_args(self, site: Site) -> list[str]:
+        if site.variant:
+            return [site.variant, site.state[site.variant]["code_client_secret"]]
+        return [site.state["post_client_secret"]]
+
+    def _run(
+        self, server: Server, site: Site, scenario: Scenario, bodies: Path | None, seconds: float
+    ) -> dict:
+        script = self.workdir / f"{site.name}-{site.variant}-{scenario.key}.lua"
+        write_script(script, scenario, self.load.threads, bodies)
+        result = wrk(server.url, script, self.load, duration=seconds)
+        status = "ok" if not result["problems"] else "INVALID: " + "; ".join(result["problems"])
+        log(
+            f"  {site.name}{'/' + site.variant if site.variant else ''} {scenario.key:>2}: "
+            f"{result['rps']:8.1f} req/s  p50 {result['p50_us'] / 1000:7.1f} ms  "
+            f"p99 {result['p99_us'] / 1000:7.1f} ms  {status}"
+        )
+        if result["problems"] and result["sample"]:
+            log(f"     first bad answer: {result['sample'][:200]}")
+        return result
+
+
+def run_rounds(
+    runner: Runner,
+    server: Server,
+    plans: list[tuple[Site, dict[str, Scenario]]],
+    rounds: int,
+    paired: bool = True,
+) -> list[dict]:
+    """
+    ``plans``: (site, scenarios) sharing ``server``; the floor is the first plan's (a). The floor
+    is measured right before each scenario, and the scenario's ratio is taken to that
+    measurement: other work on the machine changes from minute to minute, and a ratio between
+    two adjacent runs is what it disturbs least. Unpaired (the smoke run), it is measured once.
+    """
+    floor_site, floor_scenarios = plans[0]
+    floor = floor_scenarios["a"]
+    floor_seconds = min(runner.load.duration, 3.0)
+    all_rounds = []
+    for number in range(1, rounds + 1):
+        log(f"round {number}/{rounds} on {server.site.name}, {server.workers} worker(s)")
+        entry: dict = {"round": number, "floors": [], "scenarios": {}}
+        for site, scenarios in plans:
+            for key, scenario in scenarios.items():
+                if key == "a":
+                    continue
+                if paired or not entry["floors"]:
+                    before = runner.measure(server, floor_site, floor, 0, duration=floor_seconds)
+                    entry["floors"].append(before)
+                result = runner.measure(server, site, scenario, before["rps"])
+                valid_floor = not before["problems"] and before["rps"] > 0
+                result["floor_rps"] = before["rps"]
+                result["ratio"] = result["rps"] / before["rps"] if valid_floor else None
+                if not valid_floor:
+                    result["problems"] = [*result["problems"], "the floor measured before it was invalid"]
+                entry["scenarios"][f"{site.variant or site.name}:{key}"] = result
+        all_rounds.append(entry)
+    return all_rounds
+
+
+def summarize(rounds: list[dict]) -> dict:
+    """Per scenario: medians over rounds, or the reasons it is invalid."""
+    summary: dict[str, dict] = {}
+    floors = [f for r in rounds for f in r["floors"]]
+    summary["a"] = _medians(floors, sorted({p for f in floors for p in f["problems"]}))
+    if summary["a"]["valid"]:
+        summary["a"]["ratio"] = 1.0
+    keys = list(rounds[0]["scenarios"]) if rounds else []
+    for key in keys:
+        results = [r["scenarios"][key] for r in rounds]
+        summary[key] = _medians(results, sorted({p for res in results for p in res["problems"]}))
+    return summary
+
+
+def _medians(results: list[dict], problems: list[str]) -> dict:
+    if problems:
+        samples = [r["sample"] for r in results if r.get("sample")]
+        return {"valid": False, "problems": problems, "sample": samples[0] if samples else ""}
+    ratios = [r["ratio"] for r in results if r.get("ratio") is not None]
+    return {
+        "valid": True,
+        "rps": statistics.median(r["rps"] for r in results),
+        "p50_ms": statistics.median(r["p50_us"] for r in results) / 1000,
+        "p99_ms": statistics.median(r["p99_us"] for r in results) / 1000,
+        "ratio": statistics.median(ratios) if ratios else None,
+        "ratios": ratios,
+        "requests": sum(r["requests"] for r in results),
+    }
+
+
+# --- the sites --------------------------------------------------------------------------------
+
+
+def twenty_site(args, port: int, db: str, logdir: Path) -> Site:
+    env = {"BENCH_DB": db}
+    if db == "postgres":
+        env["BENCH_PGDATABASE"] = args.pgdatabase
+    else:
+        env["BENCH_SQLITE"] = str(logdir / "twenty.sqlite3")
+    return Site(
+        name="twenty",
+        python=Path(sys.executable),
+        settings="bench.settings",
+        wsgi="example_project.wsgi:application",
+        seeder="bench.seed",
+        port=port,
+        env=env,
+    )
+
+
+def peer_site(args, port: int, db: str, logdir: Path) -> Site:
+    env = {"BENCH_DB": db}
+    if db == "postgres":
+        env["BENCH_PGDATABASE"] = args.pgdatabase + "_peer"
+    else:
+        env["BENCH_SQLITE"] = str(logdir / "peer.sqlite3")
+    return Site(
+        name="dot",
+        python=PEER_PYTHON,
+        settings="bench.peer.settings",
+        wsgi="bench.peer.wsgi:application",
+        seeder="bench.peer.seed",
+        port=port,
+        env=env,
+    )
+
+
+def fresh_database(site: Site) -> None:
+    """A new, empty database for a run: the SQLite file removed, or the PostgreSQL db recreated."""
+    if site.env["BENCH_DB"] == "postgres":
+        name = site.env["BENCH_PGDATABASE"]
+        for statement in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", statement],
+                check=True,
+                capture_output=True,
+            )
+    else:
+        path = Path(site.env["BENCH_SQLITE"])
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def prepare(site: Site) -> None:
+    fresh_database(site)
+    site.state = json.loads(site.seed("setup"))
+
+
+def warm_up(runner: Runner, server: Server, site: Site, scenarios: dict[str, Scenario]) -> None:
+    """One second of each constant scenario: imports, caches and connections, not measured."""
+    for key, scenario in scenarios.items():
+        if scenario.seeded or key == "g":
+            continue
+        script = runner.workdir / f"warm-{site.name}-{key}.lua"
+        write_script(script, scenario, runner.load.threads, None)
+        wrk(server.url, script, runner.load, duration=1)
+
+
+# --- cleanup under load -----------------------------------------------------------------------
+
+
+def cleanup_under_load(runner: Runner, server: Server, site: Site, scenario: Scenario) -> dict:
+    """
+    Run ``manage.py oauth_cleanup`` while clients keep asking for tokens, in one-second slices:
+    issuance must go on (valid answers in every slice) while the expired rows go.
+    """
+    command = REPO / "twenty_oauth" / "management" / "commands" / "oauth_cleanup.py"
+    if not command.exists():
+        return {"available": False, "note": "twenty_oauth has no oauth_cleanup command yet"}
+    script = runner.workdir / "cleanup-load.lua"
+    write_script(script, scenario, runner.load.threads, None)
+    baseline = [wrk(server.url, script, runner.load, duration=1) for _ in range(3)]
+    holder: dict = {}
+
+    def probe() -> None:
+        result = subprocess.run(
+            [str(site.python), "-m", "bench.cleanup_probe"],
+            cwd=REPO,
+            env=site.django_env(),
+            capture_output=True,
+            text=True,
+        )
+        holder["returncode"] = result.returncode
+        holder["stdout"] = result.stdout
+        holder["stderr"] = result.stderr[-3000:]
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    slices = []
+    while thread.is_alive():
+        slices.append(wrk(server.url, script, runner.load, duration=1))
+    thread.join()
+    after = [wrk(server.url, script, runner.load, duration=1) for _ in range(2)]
+    if holder["returncode"] != 0:
+        return {"available": True, "valid": False, "note": "oauth_cleanup failed", "stderr": holder["stderr"]}
+    report = json.loads(holder["stdout"].strip().splitlines()[-1])
+    during_problems = sorted({p for s in slices for p in s["problems"]})
+    report.update(
+        available=True,
+        valid=not during_problems,
+        problems=during_problems,
+        issuance_rps_before=statistics.median(s["rps"] for s in baseline),
+        issuance_rps_during=statistics.median(s["rps"] for s in slices) if slices else None,
+        issuance_min_slice_rps=min((s["rps"] for s in slices), default=None),
+        issuance_max_latency_ms_during=max((s["max_us"] for s in slices), default=0) / 1000,
+        issuance_rps_after=statistics.median(s["rps"] for s in after),
+        slices=len(slices),
+    )
+    return report
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "wrk": wrk_version.strip(),
+        "commit": commit.stdout.strip(),
+    }
+
+
+def fmt_row(key: str, s: dict | None, target: float | None) -> list[str]:
+    if s is None:
+        return [LABELS.get(key, key), "—", "—", "—", "—", "—"]
+    if not s["valid"]:
+        return [LABELS.get(key, key), "INVALID", "", "", "", "; ".join(s["problems"])]
+    ratio = f"{s['ratio']:.2f}" if s.get("ratio") is not None else "—"
+    verdict = ""
+    if target is not None and s.get("ratio") is not None:
+        verdict = f"≥ {target:.2f} {'met' if s['ratio'] >= target else 'NOT met'}"
+    return [
+        LABELS.get(key, key),
+        f"{s['rps']:.0f}",
+        f"{s['p50_ms']:.1f}",
+        f"{s['p99_ms']:.1f}",
+        ratio,
+        verdict,
+    ]
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def config_table(summary: dict) -> str:
+    rows = []
+    for key in summary:
+        name = key.split(":")[-1]
+        rows.append(fmt_row(name, summary[key], TARGETS.get(name)))
+    return table(["scenario", "req/s", "p50 ms", "p99 ms", "ratio to (a)", "target"], rows)
+
+
+def scale_table(base: dict, scaled: dict) -> str:
+    rows = []
+    for key, s in scaled.items():
+        name = key.split(":")[-1]
+        b = base.get(key)
+        if name == "a" or b is None:
+            continue
+        if not (s["valid"] and b["valid"]) or not s.get("ratio") or not b.get("ratio"):
+            rows.append([LABELS.get(name, name), "—", "—", "—", "INVALID"])
+            continue
+        change = s["ratio"] / b["ratio"] - 1
+        ok = change >= -SCALE_TOLERANCE
+        rows.append(
+            [
+                LABELS.get(name, name),
+                f"{b['ratio']:.2f}",
+                f"{s['ratio']:.2f}",
+                f"{change * 100:+.0f} %",
+                "ok" if ok else "FELL more than 10 %",
+            ]
+        )
+    return table(["scenario", "ratio, base", "ratio, at scale", "change", "within 10 %"], rows)
+
+
+def peer_table(summaries: dict[str, dict]) -> str:
+    columns = list(summaries)
+    rows = []
+    for name in ("a", "b", "c", "d", "e", "f", "g"):
+        row = [LABELS[name]]
+        for column in columns:
+            summary = summaries[column]
+            s = summary.get(name) or next((v for k, v in summary.items() if k.endswith(":" + name)), None)
+            if s is None:
+                row.append("—")
+            elif not s["valid"]:
+                row.append("INVALID")
+            else:
+                row.append(f"{s['ratio']:.4f} ({s['rps']:.0f}/s, p99 {s['p99_ms']:.0f} ms)")
+        rows.append(row)
+    return table(["scenario", *columns], rows)
+
+
+def write_reports(name: str, title: str, data: dict, markdown: str) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+    md = RESULTS / f"{name}.md"
+    md.write_text(f"# {title}\n\n{markdown}\n")
+    return md
+
+
+def header_text(info: dict, load: Load, rounds: int) -> str:
+    return (
+        f"Run {info['date']} on {info['cpu']} ({info['cores']} cores), {info['os']}, Python "
+        f"{info['python']}, {info['wrk']}, commit {info['commit']}. wrk: {load.connections} "
+        f"connections, {load.threads} thread(s), {load.duration:g} s a scenario; median of {rounds} "
+        f"rounds; ratio = requests/s over the floor (a) measured in the same round."
+    )
+
+
+# --- modes ------------------------------------------------------------------------------------
+
+
+def bench_main(args, load: Load) -> int:
+    info = machine()
+    db = args.db
+    workdir = RESULTS / f"work-{db}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    runner = Runner(workdir, load)
+    port = args.port
+    site = twenty_site(args, port, db, workdir)
+    log(f"seeding a fresh {db} database")
+    prepare(site)
+    scenarios = twenty_scenarios(site.state)
+    if args.only:
+        scenarios = {k: v for k, v in scenarios.items() if k == "a" or k in args.only.split(",")}
+    data: dict = {"machine": info, "db": db, "load": load.__dict__, "rounds": args.rounds, "configs": {}}
+    md = [header_text(info, load, args.rounds), ""]
+    invalid = False
+    for workers in args.workers:
+        with Server(site, workers, workdir) as server:
+            if not args.smoke:
+                warm_up(runner, server, site, scenarios)
+            rounds = run_rounds(runner, server, [(site, scenarios)], args.rounds, paired=not args.smoke)
+        summary = summarize(rounds)
+        invalid |= any(not s["valid"] for s in summary.values())
+        data["configs"][f"{workers}w"] = {"rounds": rounds, "summary": summary}
+        title = f"## {db}, {workers} worker(s)"
+        if args.smoke:
+            title += " — smoke run: validity only, figures from 1-second runs mean nothing"
+        md += [title, "", config_table(summary), ""]
+    if args.scale and not args.smoke:
+        log(f"seeding {args.scale_clients} clients and {args.scale_tokens} access + refresh token rows")
+        counts = json.loads(site.seed("scale", str(args.scale_clients), str(args.scale_tokens)))
+        log(f"  {counts}")
+        with Server(site, 1, workdir) as server:
+            warm_up(runner, server, site, scenarios)
+            rounds = run_rounds(runner, server, [(site, scenarios)], args.rounds)
+            summary = summarize(rounds)
+            invalid |= any(not s["valid"] for s in summary.values())
+            data["configs"]["scale-1w"] = {"rounds": rounds, "summary": summary, "rows": counts}
+            base = data["configs"].get("1w", {}).get("summary", {})
+            md += [
+                f"## {db}, 1 worker, at scale ({counts['clients']} clients, {counts['access_tokens']} access "
+                f"and {counts['refresh_tokens']} refresh token rows; seeded in {counts['seconds']} s)",
+                "",
+                config_table(summary),
+                "",
+                "Against the run without those rows (ratios, so that the machine's load cancels out):",
+                "",
+                scale_table(base, summary),
+                "",
+            ]
+            log("oauth_cleanup on the expired rows while tokens are being issued")
+            cleanup = cleanup_under_load(runner, server, site, scenarios["c"])
+        data["cleanup"] = cleanup
+        md += ["## oauth_cleanup under load", "", cleanup_text(cleanup), ""]
+    name = "smoke" if args.smoke else f"bench-{db}"
+    report = write_reports(name, f"twenty-oauth load benchmark ({db})", data, "\n".join(md))
+    print("\n".join(md))
+    log(f"written {report} and {report.with_suffix('.json')}")
+    if invalid:
+        log("some scenarios are INVALID (see above)")
+        return 1
+    return 0
+
+
+def cleanup_text(c: dict) -> str:
+    if not c.get("available"):
+        return f"Not measured: {c.get('note')}."
+    if "seconds" not in c:
+        return f"INVALID: {c.get('note')}\n\n```\n{c.get('stderr', '')}\n```"
+    lines = [
+        f"- rows before: {c.get('rows_before')}; after: {c.get('rows_after')}",
+        f"- time: {c['seconds']:.1f} s; peak memory (RSS) of the command: {c['max_rss_mb']:.0f} MB",
+        f"- token issuance (c) while it ran: median {c['issuance_rps_during']:.0f} req/s over "
+        f"{c['slices']} one-second slices (lowest slice {c['issuance_min_slice_rps']:.0f}), before "
+        f"{c['issuance_rps_before']:.0f}, after {c['issuance_rps_after']:.0f}; slowest answer "
+        f"{c['issuance_max_latency_ms_during']:.0f} ms",
+        "- every answer during the cleanup valid: "
+        + ("yes" if c["valid"] else "NO: " + "; ".join(c["problems"])),
+    ]
+    return "\n".join(lines)
+
+
+def peer_main(args, load: Load) -> int:
+    if not PEER_PYTHON.exists():
+        raise SystemExit(f"{PEER_PYTHON} is missing: run `make bench-peer`, which builds it.")
+    info = machine()
+    db = args.db
+    workdir = RESULTS / f"work-peer-{db}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    runner = Runner(workdir, load)
+    twenty = twenty_site(args, args.port, db, workdir)
+    dot = peer_site(args, args.port + 1, db, workdir)
+    log(f"seeding fresh {db} databases for twenty-oauth and django-oauth-toolkit")
+    prepare(twenty)
+    prepare(dot)
+    dot_tuned = Site(**{**dot.__dict__, "variant": "tuned"})
+    dot_default = Site(**{**dot.__dict__, "variant": "default"})
+    keep = ("a", "b", "c", "d", "e", "f", "g")
+    ours = {k: v for k, v in twenty_scenarios(twenty.state).items() if k in keep}
+    theirs_default = peer_scenarios(dot.state, "default")
+    theirs_tuned = {k: v for k, v in peer_scenarios(dot.state, "tuned").items() if k in "cdef"}
+    results: dict[str, list[dict]] = {"twenty": [], "dot": []}
+    with Server(twenty, 1, workdir) as s1, Server(dot, 1, workdir) as s2:
+        warm_up(runner, s1, twenty, ours)
+        warm_up(runner, s2, dot_default, theirs_default)
+        for number in range(1, args.rounds + 1):
+            log(f"peer round {number}/{args.rounds}")
+            results["twenty"] += run_rounds(runner, s1, [(twenty, ours)], 1)
+            results["dot"] += run_rounds(
+                runner, s2, [(dot_default, theirs_default), (dot_tuned, theirs_tuned)], 1
+            )
+    summary_twenty = summarize(results["twenty"])
+    summary_dot = summarize(results["dot"])
+    columns = {
+        "twenty-oauth": summary_twenty,
+        "django-oauth-toolkit (default: secrets hashed)": {
+            k.split(":")[-1]: v for k, v in summary_dot.items() if not k.startswith("tuned:")
+        },
+        "django-oauth-toolkit (tuned: hashing off)": {
+            "a": summary_dot["a"],
+            "b": summary_dot.get("default:b"),
+            **{k.split(":")[-1]: v for k, v in summary_dot.items() if k.startswith("tuned:")},
+        },
+    }
+    columns["django-oauth-toolkit (tuned: hashing off)"] = {
+        k: v for k, v in columns["django-oauth-toolkit (tuned: hashing off)"].items() if v is not None
+    }
+    invalid = any(not s["valid"] for s in (*summary_twenty.values(), *summary_dot.values()))
+    md = [
+        header_text(info, load, args.rounds),
+        "",
+        f"Both servers: gunicorn, 1 sync worker, {db}, same Django/DRF/gunicorn versions. Each cell: "
+        "ratio to that server's own floor (a) (requests/s, p99).",
+        "",
+        peer_table(columns),
+        "",
+        "### twenty-oauth",
+        "",
+        config_table(summary_twenty),
+        "",
+        "### django-oauth-toolkit",
+        "",
+        config_table(summary_dot),
+        "",
+    ]
+    data = {
+        "machine": info,
+        "db": db,
+        "load": load.__dict__,
+        "twenty": results["twenty"],
+        "dot": results["dot"],
+    }
+    data["summary"] = {"twenty": summary_twenty, "dot": summary_dot}
+    report = write_reports(
+        f"peer-{db}", f"twenty-oauth beside django-oauth-toolkit ({db})", data, "\n".join(md)
+    )
+    print("\n".join(md))
+    log(f"written {report}")
+    return 1 if invalid else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pgdatabase", default="bench_twenty_oauth")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds a scenario a round")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--no-scale", dest="scale", action="store_false")
+    parser.add_argument("--scale-clients", type=int, default=100_000)
+    parser.add_argument("--scale-tokens", type=int, default=1_000_000)
+    parser.add_argument("--only", default="", help="comma-separated scenario keys (a is always run)")
+    parser.add_argument("--peer", action="store_true", help="compare with django-oauth-toolkit")
+    parser.add_argument("--smoke", action="store_true", help="one short round, validity only")
+    parser.add_argument("--port", type=int, default=18201)
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (make bench installs it: apt-get install wrk)")
+    args.workers = [int(w) for w in args.workers.split(",")]
+    if args.smoke:
+        args.rounds, args.duration, args.workers, args.scale = 1, 1.0, [1], False
+    load = Load(connections=args.connections, threads=args.threads, duration=args.duration)
+    return peer_main(args, load) if args.peer else bench_main(args, load)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

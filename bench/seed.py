@@ -1,0 +1,330 @@
+"""
+Seed what the benchmark's scenarios spend, through twenty-oauth's own functions.
+
+Run with the benchmark's settings (``DJANGO_SETTINGS_MODULE=bench.settings``)::
+
+    python -m bench.seed setup                 # migrate, user, companies, clients, a bearer token
+    python -m bench.seed codes N FILE          # N fresh codes: one token request body a line
+    python -m bench.seed refresh N FILE        # N fresh refresh tokens: one body a line
+    python -m bench.seed scale CLIENTS TOKENS  # bulk rows: clients, expired access/refresh tokens
+
+``setup`` prints a JSON object (the bearer token, the clients' credentials, the registration
+body) that ``bench/run.py`` turns into wrk scripts. Each body file line is used once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets as random_secrets
+import sys
+import time
+from datetime import timedelta
+from urllib.parse import quote, urlencode
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from example_project.companies.models import Company  # noqa: E402
+from twenty_oauth import authorization, registration, tokens  # noqa: E402
+from twenty_oauth.conf import oauth_settings  # noqa: E402
+from twenty_oauth.keys import keyring  # noqa: E402
+from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
+
+REDIRECT_URI = "https://app.example.com/callback"
+CODE_CLIENT = "bench code client"
+BASIC_CLIENT = "bench basic client"
+COMPANIES = [
+    ("Airbnb", "airbnb.com", 6800, "San Francisco"),
+    ("Anthropic", "anthropic.com", 1000, "San Francisco"),
+    ("Figma", "figma.com", 1500, "San Francisco"),
+    ("GitLab", "gitlab.com", 2100, "Remote"),
+    ("Linear", "linear.app", 80, "San Francisco"),
+    ("Notion", "notion.so", 600, "San Francisco"),
+    ("Qonto", "qonto.com", 1600, "Paris"),
+    ("Sentry", "sentry.io", 500, "San Francisco"),
+    ("Stripe", "stripe.com", 8000, "Dublin"),
+    ("Twenty", "twenty.com", 40, "Paris"),
+]
+REGISTRATION = {
+    "client_name": "Bench Integration",
+    "redirect_uris": [REDIRECT_URI],
+    "grant_types": ["authorization_code"],
+    "token_endpoint_auth_method": "client_secret_post",
+}
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = random_secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _client(name: str, method: str, grants: list[str]) -> tuple[Client, str]:
+    fields = registration.validate(
+        {
+            "client_name": name,
+            "redirect_uris": [REDIRECT_URI] if "authorization_code" in grants else [],
+            "grant_types": grants,
+            "token_endpoint_auth_method": method,
+        }
+    )
+    # "command": a client an operator made, allowed to use client_credentials.
+    return registration.create_client(fields, source=Client.Source.COMMAND)
+
+
+def setup() -> dict:
+    call_command("migrate", verbosity=0, interactive=False)
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"email": "bench@example.com", "first_name": "Bench"}
+    )
+    if not Company.objects.exists():  # the example's migration seeds its demo companies
+        Company.objects.bulk_create(
+            Company(name=n, domain_name=d, employees=e, city=c) for n, d, e, c in COMPANIES
+        )
+    keyring.clear()
+    keyring.signing_key()  # the first key, made now rather than by the first request
+    with transaction.atomic():
+        post, post_secret = _client(
+            CODE_CLIENT, "client_secret_post", ["authorization_code", "client_credentials"]
+        )
+        basic, basic_secret = _client(BASIC_CLIENT, "client_secret_basic", ["client_credentials"])
+        family = TokenFamily.objects.create(client=post, user=user, scope="api", resource=[])
+        issued = tokens.token_response(
+            issuer=oauth_settings.ISSUER,
+            client=post,
+            user=user,
+            scopes=["api"],
+            audience=[oauth_settings.DEFAULT_RESOURCE or oauth_settings.ISSUER],
+            family=family,
+            refresh=False,
+        )
+    basic_pair = f"{quote(basic.client_id, safe='')}:{quote(basic_secret, safe='')}".encode()
+    return {
+        "bearer": issued.body["access_token"],
+        "post_client_id": post.client_id,
+        "post_client_secret": post_secret,
+        "basic_authorization": "Basic " + base64.b64encode(basic_pair).decode("ascii"),
+        "redirect_uri": REDIRECT_URI,
+        "registration": json.dumps(REGISTRATION),
+        "companies": list(Company.objects.values_list("name", flat=True)),
+    }
+
+
+def _code_client() -> Client:
+    return Client.objects.filter(client_name=CODE_CLIENT).latest("created_at")
+
+
+def codes(count: int, path: str, secret: str) -> None:
+    """Fresh codes with their PKCE verifiers, issued as the consent page would issue them."""
+    client = _code_client()
+    user = get_user_model().objects.get(username="bench")
+    target = authorization.Target(client=client, redirect_uri=REDIRECT_URI, redirect_uri_sent=True)
+    lines = []
+    with transaction.atomic():
+        for _ in range(count):
+            verifier, challenge = pkce_pair()
+            areq = authorization.AuthorizationRequest(
+                target=target,
+                issuer=oauth_settings.ISSUER,
+                state=None,
+                scopes=["api"],
+                code_challenge=challenge,
+            )
+            code = authorization.issue_code(areq, user)
+            body = {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "client_id": client.client_id,
+                "client_secret": secret,
+                "code_verifier": verifier,
+            }
+            lines.append(urlencode(body))
+    _write(path, lines)
+
+
+def refresh(count: int, path: str, secret: str) -> None:
+    """Fresh refresh tokens, each the head of its own grant, as a code exchange leaves them."""
+    client = _code_client()
+    user = get_user_model().objects.get(username="bench")
+    now = timezone.now()
+    lines = []
+    with transaction.atomic():
+        for _ in range(count):
+            family = TokenFamily.objects.create(
+                client=client, user=user, scope="api", resource=[], created_at=now
+            )
+            value = tokens.create_refresh_token(family, ["api"], now)
+            body = {
+                "grant_type": "refresh_token",
+                "refresh_token": value,
+                "client_id": client.client_id,
+                "client_secret": secret,
+            }
+            lines.append(urlencode(body))
+    _write(path, lines)
+
+
+def _write(path: str, lines: list[str]) -> None:
+    with open(path, "w", encoding="ascii") as out:
+        out.write("\n".join(lines) + "\n")
+
+
+# --- scale: rows made in the database itself, a million at a time ---------------------------
+
+
+def _sequence_insert(model, count: int, template, expressions: dict[str, str]) -> None:
+    """
+    Insert ``count`` rows of ``model`` in one statement: every column from ``template`` except
+    those in ``expressions``, SQL computed from the row number ``n`` (1..count).
+    """
+    columns, values, params = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.column in expressions:
+            values.append(expressions[field.column])
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(getattr(template, field.attname), connection))
+    table = connection.ops.quote_name(model._meta.db_table)
+    select = ", ".join(values)
+    if connection.vendor == "postgresql":
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"SELECT {select} FROM generate_series(1, {count}) AS s(n)"
+        )
+    else:
+        sql = (
+            f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count}) "
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM s"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _random_hex(nbytes: int) -> str:
+    if connection.vendor == "postgresql":
+        parts = ["md5(random()::text || n::text)"] * ((nbytes + 15) // 16)
+        return f"substr({' || '.join(parts)}, 1, {nbytes * 2})"
+    return f"lower(hex(randomblob({nbytes})))"
+
+
+def _max_id(model) -> int:
+    return model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def scale(clients: int, token_rows: int) -> dict:
+    """
+    ``clients`` registered clients, one grant each, and ``token_rows`` expired access tokens and
+    as many expired refresh tokens spread over those grants: the rows a busy server accumulates
+    between two cleanups.
+    """
+    started = time.monotonic()
+    user = get_user_model().objects.get(username="bench")
+    now = timezone.now()
+    expired = now - timedelta(days=1)
+    created = now - timedelta(days=2)
+    with transaction.atomic():
+        client_base = _max_id(Client)
+        template = Client(
+            client_secret_digest="0" * 64,
+            client_name="scale client",
+            redirect_uris=[REDIRECT_URI],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method="client_secret_post",
+            source=Client.Source.DYNAMIC,
+            created_at=created,
+        )
+        _sequence_insert(
+            Client,
+            clients,
+            template,
+            {
+                "client_id": f"'scale-' || n || '-' || {_random_hex(6)}",
+                "client_secret_digest": _random_hex(32),
+            },
+        )
+        family_base = _max_id(TokenFamily)
+        _sequence_insert(
+            TokenFamily,
+            clients,
+            TokenFamily(client_id=client_base + 1, user=user, scope="api", resource=[], created_at=created),
+            {"client_id": f"{client_base} + n"},
+        )
+        _sequence_insert(
+            AccessToken,
+            token_rows,
+            AccessToken(
+                jti="",
+                family_id=family_base + 1,
+                client_id=client_base + 1,
+                user=user,
+                scope="api",
+                audience=[oauth_settings.ISSUER],
+                created_at=created,
+                expires_at=expired,
+            ),
+            {
+                "jti": _random_hex(16),
+                "family_id": f"{family_base} + 1 + (n % {clients})",
+                "client_id": f"{client_base} + 1 + (n % {clients})",
+            },
+        )
+        _sequence_insert(
+            RefreshToken,
+            token_rows,
+            RefreshToken(
+                token_digest="",
+                family_id=family_base + 1,
+                scope="api",
+                created_at=created,
+                expires_at=expired,
+                used_at=created,
+            ),
+            {"token_digest": _random_hex(32), "family_id": f"{family_base} + 1 + (n % {clients})"},
+        )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.execute("ANALYZE")
+    return {
+        "clients": Client.objects.count(),
+        "access_tokens": AccessToken.objects.count(),
+        "refresh_tokens": RefreshToken.objects.count(),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def main(argv: list[str]) -> None:
+    command = argv[0]
+    if command == "setup":
+        print(json.dumps(setup()))
+    elif command == "codes":
+        codes(int(argv[1]), argv[2], argv[3])
+    elif command == "refresh":
+        refresh(int(argv[1]), argv[2], argv[3])
+    elif command == "scale":
+        print(json.dumps(scale(int(argv[1]), int(argv[2]))))
+    else:
+        raise SystemExit(f"unknown command {command!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

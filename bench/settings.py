@@ -1,0 +1,37 @@
+"""
+The example site as the benchmark serves it: production-like (DEBUG off, persistent database
+connections) on the database chosen by ``BENCH_DB`` (``sqlite``: the file ``BENCH_SQLITE``;
+``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432).
+"""
+
+import os
+
+from example_project.settings import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = "bench-only-not-secret"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+if os.environ.get("BENCH_DB", "sqlite") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": "127.0.0.1",
+            "PORT": "5432",
+            "NAME": os.environ.get("BENCH_PGDATABASE", "bench_twenty_oauth"),
+            "USER": "postgres",
+            "CONN_MAX_AGE": None,
+        }
+    }
+else:
+    DATABASES["default"]["NAME"] = os.environ["BENCH_SQLITE"]  # noqa: F405
+    DATABASES["default"]["CONN_MAX_AGE"] = None  # noqa: F405
+
+TWENTY_OAUTH = {
+    "ISSUER": "http://127.0.0.1:18200",
+    "SCOPES": TWENTY_OAUTH["SCOPES"],  # noqa: F405
+    # Codes are seeded ahead of the run that spends them; 600 s is the most RFC 6749 allows.
+    "AUTHORIZATION_CODE_LIFETIME": 600,
+    # Thousands of registrations from one address are the point of scenario (g).
+    "REGISTRATION_RATE_LIMIT": None,
+}
