@@ -30,9 +30,11 @@ stop() {
 trap stop EXIT
 
 line=""
-for _ in $(seq 1 240); do
-  line="$(head -n1 "$ready")"
-  [[ "$line" == READY\ * ]] && break
+for _ in $(seq 1 480); do
+  if [[ "$(wc -l <"$ready")" -ge 1 ]]; then  # a whole line, not one being written
+    line="$(head -n1 "$ready")"
+    break
+  fi
   if ! kill -0 "$site" 2>/dev/null; then
     echo "interop/js: the example site did not start" >&2
     exit 1
@@ -40,7 +42,7 @@ for _ in $(seq 1 240); do
   sleep 0.25
 done
 if [[ "$line" != READY\ * ]]; then
-  echo "interop/js: the example site was not ready within 60 s" >&2
+  echo "interop/js: the example site was not ready within 120 s (${line:-no READY line})" >&2
   exit 1
 fi
 read -r _ base_url database <<<"$line"
