@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.test import Client as HttpClient
+from django.utils import timezone, translation
 
 from tests.conftest import REDIRECT, code_tokens, obtain_code, pkce_pair, token_request
 from tests.factories import UserFactory, make_client
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.models import Consent
+from twenty_oauth.models import AccessToken, Client, Consent
 
 APPS = "/oauth/apps"
 
@@ -79,7 +83,11 @@ def test_lists_the_users_apps_with_scopes_and_last_use(client, user, two_apps):
     assert by_name["CRM Sync"]["last_used_at"] is not None
     assert by_name["Never Used"]["last_used_at"] is None
     assert html.count(">Revoke access<") == 3
-    assert "never" in html and " ago" in html
+    assert "never" in html and "just now" in html
+    AccessToken.objects.filter(client=two_apps["notes"][0]).update(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+    assert "2\xa0hours ago" in client.get(APPS).content.decode()
 
 
 def test_revoke_ends_consent_and_every_token_at_once(client, user, two_apps):
@@ -198,3 +206,100 @@ def test_consent_page_links_to_the_apps_page(client, user, two_apps):
     )
     assert page.status_code == 200
     assert f'href="{APPS}"' in page.content.decode()
+
+
+# --- the consent page these pages share their look with --------------------------------------
+
+
+def consent_page(http, oauth_client, **extra):
+    _, challenge = pkce_pair()
+    params = {
+        "client_id": oauth_client.client_id,
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "scope": "api profile",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
+    return http.get("/oauth/authorize", params)
+
+
+def test_consent_page_needs_no_javascript_and_is_labelled(client, user, confidential):
+    oauth_client, _ = confidential
+    client.force_login(user)
+    response = consent_page(client, oauth_client)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="en-us" dir="ltr">' in html
+    assert "<main" in html and "<h1>Test App wants to access your account</h1>" in html
+    assert "<script" not in html and " on" + "click" not in html
+    form = re.search(r'<form method="post" action="/oauth/authorize">(.*?)</form>', html, re.S).group(1)
+    assert 'name="csrfmiddlewaretoken"' in form
+    assert f'name="request" value="{response.context["signed_request"]}"' in form
+    assert re.findall(r'<button type="submit" name="(\w+)"[^>]*>(\w+)</button>', form) == [
+        ("deny", "Deny"),
+        ("allow", "Allow"),
+    ]
+    # Each scope with its description; the scope list is named by its heading.
+    assert 'aria-labelledby="scopes-heading"' in html and 'id="scopes-heading"' in html
+    for name, description in oauth_settings.SCOPES.items():
+        assert f"<code>{name}</code>" in html and description in html
+    # Who is signed in, and a way to switch account that comes back to this request.
+    assert f"<strong>{user.username}</strong>" in html
+    not_you = re.search(r'<a href="([^"]+)">Not you\?</a>', html).group(1)
+    assert not_you.startswith("/accounts/login/?next=%2Foauth%2Fauthorize%3F")
+    assert 'You will then be sent to <span class="host">app.example.com</span>' in html
+
+
+def test_consent_page_shows_a_logo_only_over_https(client, user):
+    client.force_login(user)
+    with_logo, _ = make_client(client_name="Logo App", logo_uri="https://cdn.example.com/logo.png")
+    html = consent_page(client, with_logo).content.decode()
+    assert '<img class="logo" src="https://cdn.example.com/logo.png" alt=""' in html
+    assert 'referrerpolicy="no-referrer"' in html
+
+    Client.objects.filter(pk=with_logo.pk).update(logo_uri="http://cdn.example.com/logo.png")
+    html = consent_page(client, with_logo).content.decode()
+    assert "<img" not in html and "cdn.example.com" not in html
+    assert '<span class="logo" aria-hidden="true">L</span>' in html
+
+
+def test_consent_page_is_translated(client, user, confidential):
+    oauth_client, _ = confidential
+    client.force_login(user)
+    with translation.override("fr"):
+        html = consent_page(client, oauth_client).content.decode()
+        apps_html = client.get(APPS).content.decode()
+    assert '<html lang="fr" dir="ltr">' in html
+    assert "Test App demande l’accès à votre compte" in html
+    assert ">Refuser</button>" in html and ">Autoriser</button>" in html
+    assert "Ce n’est pas vous ?" in html
+    assert "Applications autorisées" in apps_html
+
+
+def test_a_host_overrides_the_pages_by_template_inheritance(client, user, confidential, tmp_path, settings):
+    """The pattern the README documents: extend the app's template under the same name."""
+    pages = tmp_path / "twenty_oauth"
+    pages.mkdir()
+    (pages / "base.html").write_text(
+        '{% extends "twenty_oauth/base.html" %}'
+        '{% block header %}<header class="brand">Example CRM</header>{% endblock %}'
+        '{% block extra_head %}<link rel="icon" href="/favicon.ico">{% endblock %}'
+    )
+    (pages / "authorize.html").write_text(
+        '{% extends "twenty_oauth/authorize.html" %}'
+        '{% block fine_print %}<p>Read our <a href="/privacy">privacy notice</a>.</p>{% endblock %}'
+    )
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    oauth_client, _ = confidential
+    client.force_login(user)
+    html = consent_page(client, oauth_client).content.decode()
+    assert '<header class="brand">Example CRM</header>' in html
+    assert '<link rel="icon" href="/favicon.ico">' in html
+    assert 'Read our <a href="/privacy">privacy notice</a>.' in html
+    assert "your authorized applications" not in html  # the replaced block
+    assert "Test App wants to access your account" in html  # the kept ones
+    assert 'name="allow"' in html
+    apps_html = client.get(APPS).content.decode()
+    assert '<header class="brand">Example CRM</header>' in apps_html
