@@ -109,11 +109,12 @@ class Published:
     body: bytes
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    send_length: bool = True
     hits: int = 0
 
 
 class DocumentServer:
-    """An HTTPS server on 127.0.0.1 answering each published path as told; counts the fetches."""
+    """An HTTPS server on 127.0.0.1 answering each published path as told; counts its fetches."""
 
     def __init__(self, port: int, tls: Certificates, host: str = "127.0.0.1") -> None:
         self.host = host
@@ -134,13 +135,21 @@ class DocumentServer:
         *,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        send_length: bool = True,
     ) -> str:
-        """Serve ``document`` (JSON unless bytes) at ``path``; returns its URL."""
+        """
+        Serve ``document`` (JSON unless bytes) at ``path``; returns its URL. Without
+        ``send_length`` the body has no Content-Length and ends when the connection closes.
+        """
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
         all_headers = {"Content-Type": "application/json"}
         all_headers.update(headers or {})
+        key = "/" + path.lstrip("/")
         with self._lock:
-            self.documents["/" + path.lstrip("/")] = Published(body, status, all_headers)
+            previous = self.documents.get(key)
+            self.documents[key] = Published(
+                body, status, all_headers, send_length, hits=previous.hits if previous else 0
+            )
         return self.url(path)
 
     def hits(self, path: str) -> int:
@@ -167,7 +176,8 @@ class DocumentServer:
                 self.send_response(published.status)
                 for name, value in published.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(published.body)))
+                if published.send_length:
+                    self.send_header("Content-Length", str(len(published.body)))
                 self.end_headers()
                 self.wfile.write(published.body)
 

@@ -19,7 +19,7 @@ from django.core import signing
 from django.http import HttpRequest
 from django.utils import timezone
 
-from twenty_oauth import metadata, pkce, redirect_uris, scopes, secrets
+from twenty_oauth import client_metadata, metadata, pkce, redirect_uris, scopes, secrets
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import (
     InvalidAuthorizationRequest,
@@ -63,7 +63,13 @@ def resolve_client(params: Params) -> Target:
     client_id = params.get("client_id")
     if not client_id:
         raise InvalidAuthorizationRequest("The request has no client_id.")
-    client = Client.objects.filter(client_id=client_id, is_active=True).first()
+    try:
+        client = client_metadata.find_client(client_id)
+    except client_metadata.MetadataDocumentError as exc:
+        # A metadata document that cannot be used aborts the request: redirect nowhere.
+        raise InvalidAuthorizationRequest(
+            f"The application's metadata document cannot be used. {exc.description}"
+        ) from exc
     if client is None:
         raise InvalidAuthorizationRequest("The application that sent you here is not registered.")
     requested = params.get("redirect_uri")

@@ -5,7 +5,8 @@ Methods: ``client_secret_basic`` (the Authorization header, with the id and secr
 form-urlencoded first, RFC 6749 §2.3.1), ``client_secret_post`` (both in the body) and ``none``
 (a public client sends only its ``client_id``). A confidential client may use either secret
 method: both carry the same secret over TLS. Using two methods at once is ``invalid_request``
-(RFC 6749 §2.3). Repeated failures for one client are throttled.
+(RFC 6749 §2.3). Repeated failures for one client are throttled. A ``client_id`` that is an
+https URL is a client ID metadata document's (``client_metadata``), always a public client.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import unquote_plus
 from django.http import HttpRequest
 from django.utils import timezone
 
-from twenty_oauth import ratelimit, secrets, signals
+from twenty_oauth import client_metadata, ratelimit, secrets, signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.http import client_ip
@@ -67,14 +68,19 @@ def authenticate(request: HttpRequest, params: dict[str, str]) -> Client:
     client_id, secret, method = credentials(request, params)
     rate = oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
     ratelimit.check("client_auth", client_id, rate)
-    client = Client.objects.filter(client_id=client_id, is_active=True).first()
-    reason = _failure(client, secret, method)
+    description = ""
+    try:
+        client = client_metadata.find_client(client_id)
+        reason = _failure(client, secret, method)
+    except client_metadata.MetadataDocumentError as exc:
+        client, reason = None, f"unusable metadata document: {exc.description}"
+        description = f"The client's metadata document cannot be used. {exc.description}"
     if reason:
         ratelimit.hit("client_auth", client_id, rate)
         signals.client_authentication_failed.send(
             sender=Client, client_id=client_id, reason=reason, ip=client_ip(request)
         )
-        raise InvalidClient()
+        raise InvalidClient(description or "Client authentication failed.")
     now = timezone.now()
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
         Client.objects.filter(pk=client.pk).update(last_used_at=now)

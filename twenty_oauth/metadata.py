@@ -108,6 +108,8 @@ def _authorization_server_document(issuer_value: str, base: str, scope_names: tu
         "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
+        # draft-ietf-oauth-client-id-metadata-document; read here, the cache is cleared with settings.
+        "client_id_metadata_document_supported": oauth_settings.CLIENT_METADATA_DOCUMENTS,
     }
     return json.dumps(document).encode()
 

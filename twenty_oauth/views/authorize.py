@@ -19,6 +19,7 @@ from twenty_oauth import authorization, metadata, scopes, signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import AccessDenied, InvalidAuthorizationRequest, OAuthError
 from twenty_oauth.http import client_ip, parse_pairs, parse_query
+from twenty_oauth.models import Client
 
 
 class ClientRedirect(HttpResponseRedirect):
@@ -120,6 +121,10 @@ def _consent_page(request: HttpRequest, areq: authorization.AuthorizationRequest
         "client": client,
         "client_name": client.client_name or display_host(client.client_id),
         "client_host": display_host(client.client_uri) if client.client_uri else "",
+        # A client ID metadata document vouches only for its own host: the draft asks to show it.
+        "document_host": (
+            display_host(client.client_id) if client.source == Client.Source.METADATA_DOCUMENT else ""
+        ),
         "logo_uri": client.logo_uri if client.logo_uri.startswith("https://") else "",
         "redirect_host": display_host(areq.target.redirect_uri),
         "redirect_scheme": urlsplit(areq.target.redirect_uri).scheme,

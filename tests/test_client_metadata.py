@@ -1,0 +1,426 @@
+"""
+Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document) through HTTP: the
+documents are served over TLS from 127.0.0.1 by a CA made for the run, which the server is told
+to trust (``SSL_CERT_FILE``), with the private-address guard lifted unless a test checks it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import threading
+import time
+from types import SimpleNamespace
+from urllib.parse import urlencode
+
+import pytest
+
+from interop.documents import DocumentServer, make_certificates
+from tests.conftest import REDIRECT, authorize, pkce_pair, query_of, token_request
+from twenty_oauth import client_metadata
+from twenty_oauth.models import Client
+
+PORT = 18410
+SILENT_PORT = 18411
+LOCAL = {"CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES": True}
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def documents(tls):
+    with DocumentServer(PORT, tls) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def trust_test_ca(monkeypatch, tls):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca_file))
+
+
+@pytest.fixture
+def local(settings):
+    settings.TWENTY_OAUTH = dict(LOCAL)
+    return settings
+
+
+_names = iter(range(10**6))
+
+
+def publish(documents, document=None, *, path=None, **kwargs) -> str:
+    """Publish a valid document (or ``document``) at a fresh path; returns its URL, the client_id."""
+    path = path or f"clients/{next(_names)}.json"
+    url = documents.url(path)
+    if document is None:
+        document = {
+            "client_id": url,
+            "client_name": "Document App",
+            "client_uri": "https://app.example.com",
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        }
+    elif callable(document):
+        document = document(url)
+    documents.publish(path, document, **kwargs)
+    return url
+
+
+def authorize_page(http, user, client_id, **params):
+    http.force_login(user)
+    _, challenge = pkce_pair()
+    query = {
+        "client_id": client_id,
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "state": "s1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **params,
+    }
+    return http.get("/oauth/authorize?" + urlencode(query))
+
+
+def assert_refused_page(response, *fragments: str) -> None:
+    """The error page: 400, nothing redirected, the reason shown."""
+    assert response.status_code == 400, response.content
+    assert "Location" not in response
+    html = response.content.decode()
+    for fragment in fragments:
+        assert fragment in html, html
+
+
+def path_of(url: str) -> str:
+    return url.split(f":{PORT}", 1)[1]
+
+
+def test_server_metadata_advertises_support(client, settings):
+    body = client.get("/.well-known/oauth-authorization-server").json()
+    assert body["client_id_metadata_document_supported"] is True
+    settings.TWENTY_OAUTH = {"CLIENT_METADATA_DOCUMENTS": False}
+    body = client.get("/.well-known/oauth-authorization-server").json()
+    assert body["client_id_metadata_document_supported"] is False
+
+
+def test_whole_journey_with_a_metadata_document(client, user, local, documents):
+    client_id = publish(documents, headers={"Cache-Control": "max-age=600"})
+    verifier, challenge = pkce_pair()
+    oauth_client = SimpleNamespace(client_id=client_id)
+
+    page = authorize_page(client, user, client_id, code_challenge=challenge)
+    assert page.status_code == 200, page.content
+    html = page.content.decode()
+    assert "Document App" in html
+    # The consent page names the host that vouches for the client.
+    assert "127.0.0.1" in html and "client-document-host" in html
+
+    response = authorize(client, user, oauth_client, challenge=challenge, state="s2")
+    assert response.status_code == 302
+    params = query_of(response["Location"])
+    assert response["Location"].startswith(REDIRECT + "?") and params["state"] == "s2"
+
+    row = Client.objects.get(client_id=client_id)
+    assert row.source == Client.Source.METADATA_DOCUMENT
+    assert row.is_public and row.client_name == "Document App" and row.redirect_uris == [REDIRECT]
+
+    tokens = token_request(
+        client,
+        {
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": REDIRECT,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )
+    assert tokens.status_code == 200, tokens.content
+    body = tokens.json()
+    api = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
+    assert api.status_code == 200
+
+    refreshed = token_request(
+        client,
+        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"], "client_id": client_id},
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    new = refreshed.json()
+    revoked = client.post(
+        "/oauth/revoke",
+        urlencode({"token": new["refresh_token"], "client_id": client_id}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert revoked.status_code == 200
+    api = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {new['access_token']}")
+    assert api.status_code == 401
+    # max-age=600: one fetch served the consent page, the code, and every token request.
+    assert documents.hits(path_of(client_id)) == 1
+
+
+def test_document_changes_are_followed(client, user, local, documents):
+    client_id = publish(documents, headers={"Cache-Control": "no-store"})
+    assert authorize_page(client, user, client_id).status_code == 200
+
+    def renamed(url):
+        return {"client_id": url, "client_name": "Renamed App", "redirect_uris": [REDIRECT]}
+
+    publish(documents, renamed, path=path_of(client_id), headers={"Cache-Control": "no-store"})
+    page = authorize_page(client, user, client_id)
+    assert page.status_code == 200 and "Renamed App" in page.content.decode()
+    assert Client.objects.get(client_id=client_id).client_name == "Renamed App"
+    # no-store: fetched for each request.
+    assert documents.hits(path_of(client_id)) == 2
+
+
+def test_client_id_must_equal_the_url_exactly(client, user, local, documents):
+    client_id = publish(documents, lambda url: {"client_id": url + "?x=1", "redirect_uris": [REDIRECT]})
+    assert_refused_page(authorize_page(client, user, client_id), "client_id is not exactly its URL")
+    client_id = publish(documents, lambda url: {"client_id": url.upper(), "redirect_uris": [REDIRECT]})
+    assert_refused_page(authorize_page(client, user, client_id), "client_id is not exactly its URL")
+    assert not Client.objects.exists()
+
+
+def test_redirect_uri_must_be_listed(client, user, local, documents):
+    client_id = publish(documents)
+    response = authorize_page(client, user, client_id, redirect_uri="https://evil.example.com/callback")
+    assert_refused_page(response, "redirect_uri is not registered")
+
+
+def test_secret_based_auth_methods_and_secrets_are_refused(client, user, local, documents):
+    for extra in (
+        {"token_endpoint_auth_method": "client_secret_basic"},
+        {"token_endpoint_auth_method": "client_secret_post"},
+        {"token_endpoint_auth_method": "private_key_jwt"},
+        {"client_secret": "s3cr3t"},
+    ):
+        client_id = publish(
+            documents, lambda url, extra=extra: {"client_id": url, "redirect_uris": [REDIRECT], **extra}
+        )
+        assert_refused_page(authorize_page(client, user, client_id), "metadata document cannot be used")
+    assert not Client.objects.exists()
+
+
+def test_invalid_metadata_is_refused_like_a_registration(client, user, local, documents):
+    for document in (
+        lambda url: {"client_id": url, "redirect_uris": ["javascript:alert(1)"]},
+        lambda url: {"client_id": url, "redirect_uris": [REDIRECT + "#frag"]},
+        lambda url: {"client_id": url, "redirect_uris": [REDIRECT], "grant_types": ["client_credentials"]},
+        lambda url: {"client_id": url, "redirect_uris": [REDIRECT], "scope": "unknown-scope"},
+        lambda url: {"client_id": url},
+    ):
+        assert_refused_page(authorize_page(client, user, publish(documents, document)), "cannot be used")
+    assert not Client.objects.exists()
+
+
+def test_unknown_grant_types_and_scopes_are_left_out(client, user, local, documents):
+    client_id = publish(
+        documents,
+        lambda url: {
+            "client_id": url,
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"],
+            "scope": "api offline_access",
+        },
+    )
+    assert authorize_page(client, user, client_id, scope="api").status_code == 200
+    row = Client.objects.get(client_id=client_id)
+    assert row.scope == "api" and "urn:ietf:params:oauth:grant-type:device_code" not in row.grant_types
+
+
+def test_redirects_are_not_followed(client, user, local, documents):
+    target = publish(documents)
+    client_id = publish(
+        documents, lambda url: b"", status=302, headers={"Location": target, "Content-Type": "text/html"}
+    )
+    assert_refused_page(authorize_page(client, user, client_id), "redirects are not followed")
+    assert documents.hits(path_of(target)) == 0
+
+
+def test_documents_over_5_kb_are_refused(client, user, local, documents):
+    def padded(size):
+        def document(url):
+            base = {"client_id": url, "redirect_uris": [REDIRECT], "client_name": ""}
+            base["client_name"] = "x" * 150
+            base["software_id"] = ""
+            raw = json.dumps(base)
+            base["pad"] = "y" * (size - len(raw) - len(', "pad": ""'))
+            body = json.dumps(base).encode()
+            assert len(body) == size
+            return body
+
+        return document
+
+    exactly = publish(documents, padded(5 * 1024))
+    assert authorize_page(client, user, exactly).status_code == 200
+    for send_length in (True, False):
+        too_big = publish(documents, padded(5 * 1024 + 1), send_length=send_length)
+        assert_refused_page(authorize_page(client, user, too_big), "larger than 5120 bytes")
+
+
+def test_responses_that_are_not_a_json_document_are_refused(client, user, local, documents):
+    cases = [
+        (dict(status=404), "HTTP 404"),
+        (dict(headers={"Content-Type": "text/html"}), "not served as application/json"),
+    ]
+    for kwargs, reason in cases:
+        assert_refused_page(authorize_page(client, user, publish(documents, **kwargs)), reason)
+    not_json = publish(documents, lambda url: b"{not json")
+    assert_refused_page(authorize_page(client, user, not_json), "not valid JSON")
+    array = publish(documents, lambda url: b"[]")
+    assert_refused_page(authorize_page(client, user, array), "must be a JSON object")
+    missing = documents.url("nowhere.json")
+    assert_refused_page(authorize_page(client, user, missing), "HTTP 404")
+
+
+@pytest.mark.parametrize(
+    "client_id",
+    [
+        "https://127.0.0.1:18410/a/../b.json",
+        "https://127.0.0.1:18410/a/%2e%2e/b.json",
+        "https://127.0.0.1:18410/./b.json",
+        "https://user:pw@127.0.0.1:18410/b.json",
+        "https://127.0.0.1:18410/",
+        "https://127.0.0.1:18410/b.json#frag",
+        "https://127.0.0.1:99999/b.json",
+    ],
+)
+def test_client_id_urls_the_draft_forbids_are_refused_unfetched(client, user, local, documents, client_id):
+    before = sum(p.hits for p in documents.documents.values())
+    assert_refused_page(authorize_page(client, user, client_id), "metadata document cannot be used")
+    assert sum(p.hits for p in documents.documents.values()) == before
+
+
+def test_loopback_is_refused_without_the_test_setting(client, user, documents):
+    for host in ("127.0.0.1", "localhost"):
+        client_id = publish(documents).replace("127.0.0.1", host)
+        response = authorize_page(client, user, client_id)
+        assert_refused_page(response, "private or special-use address")
+        assert documents.hits(path_of(client_id)) == 0
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "255.255.255.255",
+        "192.0.2.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "64:ff9b::a00:1",
+        "2002:7f00:1::1",
+        "2001:db8::1",
+    ],
+)
+def test_special_use_addresses_are_not_public(address):
+    assert not client_metadata.is_public_address(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808"])
+def test_global_addresses_are_public(address):
+    assert client_metadata.is_public_address(ipaddress.ip_address(address))
+
+
+def test_untrusted_certificate_is_refused(client, user, local, documents, monkeypatch, tmp_path):
+    other = make_certificates(tmp_path / "other")
+    monkeypatch.setenv("SSL_CERT_FILE", str(other.ca_file))
+    assert_refused_page(
+        authorize_page(client, user, publish(documents)), "TLS connection could not be verified"
+    )
+
+
+def test_a_silent_server_times_out(client, user, settings):
+    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_TIMEOUT": 1}
+    listener = socket.create_server(("127.0.0.1", SILENT_PORT))
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        response = authorize_page(client, user, f"https://127.0.0.1:{SILENT_PORT}/client.json")
+        elapsed = time.monotonic() - started
+    finally:
+        for connection, _ in accepted:
+            connection.close()
+        listener.close()
+    assert_refused_page(response, "timed out")
+    assert elapsed < 3
+
+
+def test_token_endpoint_fetches_the_document_and_treats_the_client_as_public(client, user, local, documents):
+    client_id = publish(documents, headers={"Cache-Control": "no-store"})
+    verifier, challenge = pkce_pair()
+    code = query_of(
+        authorize(client, user, SimpleNamespace(client_id=client_id), challenge=challenge)["Location"]
+    )["code"]
+    grant = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": client_id,
+        "code_verifier": verifier,
+    }
+    # A secret from a client that cannot have one.
+    with_secret = token_request(client, {**grant, "client_secret": "guess"})
+    assert with_secret.status_code == 401 and with_secret.json()["error"] == "invalid_client"
+    # The document is gone: the client cannot authenticate any more.
+    documents.publish(path_of(client_id), b"gone", status=410, headers={"Content-Type": "text/plain"})
+    gone = token_request(client, grant)
+    assert gone.status_code == 401
+    assert gone.json()["error"] == "invalid_client"
+    assert "HTTP 410" in gone.json()["error_description"]
+    assert gone["WWW-Authenticate"].startswith("Basic")
+
+
+def test_deactivated_document_client_is_refused(client, user, local, documents):
+    client_id = publish(documents)
+    assert authorize_page(client, user, client_id).status_code == 200
+    Client.objects.filter(client_id=client_id).update(is_active=False)
+    assert_refused_page(authorize_page(client, user, client_id), "not registered")
+    assert Client.objects.get(client_id=client_id).is_active is False
+
+
+def test_disabled_setting_treats_https_client_ids_as_unknown(client, user, settings, documents):
+    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_DOCUMENTS": False}
+    client_id = publish(documents)
+    assert_refused_page(authorize_page(client, user, client_id), "not registered")
+    assert documents.hits(path_of(client_id)) == 0
+
+
+def test_failures_are_not_cached(client, user, local, documents):
+    client_id = publish(documents, status=500, headers={"Cache-Control": "max-age=600"})
+    assert_refused_page(authorize_page(client, user, client_id), "HTTP 500")
+    publish(documents, path=path_of(client_id))
+    assert authorize_page(client, user, client_id).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header, seconds",
+    [
+        ("max-age=600", 600),
+        ("public, max-age=10", client_metadata.MIN_CACHE_SECONDS),
+        ("max-age=999999999", 86400),
+        ("no-store", 0),
+        ("no-cache", 0),
+        ("max-age=0", 0),
+        ("max-age=soon", 0),
+        ("", client_metadata.DEFAULT_CACHE_SECONDS),
+    ],
+)
+def test_cache_lifetime_follows_cache_control_within_bounds(header, seconds):
+    assert client_metadata.cache_seconds(header) == seconds

@@ -1,0 +1,303 @@
+"""
+Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document, "CIMD"): a client
+whose ``client_id`` is an https URL is described by the JSON document at that URL, with no
+registration. MCP's authorization spec asks servers to accept them.
+
+Fetching a URL that a stranger chose is a server-side request forgery risk (the draft's security
+considerations). So the fetch:
+
+- resolves the host, refuses it if any address is private, loopback, link-local or otherwise
+  special-use, and connects to the address it checked (no second lookup to rebind);
+- verifies TLS for the host name, follows no redirect, reads at most 5 KB within
+  ``CLIENT_METADATA_TIMEOUT`` seconds, and accepts only a 200 JSON object.
+
+A document is kept in Django's cache for as long as its ``Cache-Control`` allows, within
+[``MIN_CACHE_SECONDS``, ``CLIENT_METADATA_MAX_CACHE_SECONDS``]; ``no-store`` and ``no-cache``
+are obeyed, and failures are never cached. The client's row in ``Client`` (source
+``metadata_document``) follows the document, so that consents, codes and tokens can refer to
+it, and an administrator can deactivate it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import ipaddress
+import json
+import logging
+import socket
+import ssl
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+
+from twenty_oauth import registration, scopes
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.errors import OAuthError
+from twenty_oauth.metadata import GRANT_TYPES
+from twenty_oauth.models import Client
+
+logger = logging.getLogger(__name__)
+
+MAX_DOCUMENT_BYTES = 5 * 1024
+MAX_URL_LENGTH = 500  # Client.client_id
+MIN_CACHE_SECONDS = 60
+DEFAULT_CACHE_SECONDS = 300
+CACHE_PREFIX = "twenty_oauth:client-metadata:"
+SECRET_FIELDS = ("client_secret", "client_secret_expires_at")
+# The draft forbids shared-secret methods; private_key_jwt would need the client's JWKS and is
+# not implemented, which leaves none.
+AUTH_METHODS = ("none",)
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class MetadataDocumentError(Exception):
+    """The document could not be fetched or is not acceptable. ``description`` says why."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+def is_metadata_url(client_id: str) -> bool:
+    """Whether ``client_id`` names a metadata document this server should fetch."""
+    return oauth_settings.CLIENT_METADATA_DOCUMENTS and client_id.startswith("https://")
+
+
+def validate_url(url: str) -> None:
+    """
+    The draft's rules for a client identifier: https, a host, a path without dot segments, no
+    fragment, no user information. A query is allowed (though discouraged), so is a port.
+    """
+    if len(url) > MAX_URL_LENGTH:
+        raise MetadataDocumentError(f"The client_id URL may have at most {MAX_URL_LENGTH} characters.")
+    if any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        raise MetadataDocumentError("The client_id URL contains spaces or control characters.")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise MetadataDocumentError("The client_id URL is malformed.") from exc
+    if parts.scheme != "https" or not parts.hostname:
+        raise MetadataDocumentError("The client_id URL must be an https URL with a host.")
+    if parts.username is not None or parts.password is not None:
+        raise MetadataDocumentError("The client_id URL must not contain user information.")
+    if "#" in url:
+        raise MetadataDocumentError("The client_id URL must not contain a fragment.")
+    if not parts.path or parts.path == "/":
+        raise MetadataDocumentError("The client_id URL must have a path.")
+    if any(unquote(segment) in (".", "..") for segment in parts.path.split("/")):
+        raise MetadataDocumentError("The client_id URL must not contain . or .. path segments.")
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """
+    A globally routable unicast address. Refused: RFC 1918 and other private ranges, loopback,
+    link-local, shared (RFC 6598), multicast, reserved, documentation, and IPv6 forms that embed
+    one of those (IPv4-mapped, 6to4, Teredo, NAT64).
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = [address.ipv4_mapped, address.sixtofour, address.teredo[1] if address.teredo else None]
+        if address in ipaddress.IPv6Network("64:ff9b::/96"):
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if any(e is not None and not is_public_address(e) for e in embedded):
+            return False
+    return address.is_global and not address.is_multicast
+
+
+def resolve(host: str, port: int) -> IPAddress:
+    """The address to connect to: every address of the host must be public (unless allowed)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise MetadataDocumentError(f"The host {host} could not be resolved.") from exc
+    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
+    if not addresses:
+        raise MetadataDocumentError(f"The host {host} could not be resolved.")
+    if not oauth_settings.CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES:
+        for address in addresses:
+            if not is_public_address(address):
+                raise MetadataDocumentError(
+                    f"The host {host} resolves to a private or special-use address; it is not fetched."
+                )
+    return addresses[0]
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection to a checked address, verifying the certificate for the host name."""
+
+    def __init__(self, host: str, port: int, address: IPAddress, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((str(self.address), self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def cache_seconds(cache_control: str) -> int:
+    """How long the document may be kept: its ``max-age``, bounded; 0 for no-store or no-cache."""
+    directives: dict[str, str] = {}
+    for part in cache_control.split(","):
+        name, _, value = part.strip().partition("=")
+        directives[name.strip().lower()] = value.strip().strip('"')
+    longest = oauth_settings.CLIENT_METADATA_MAX_CACHE_SECONDS
+    if "no-store" in directives or "no-cache" in directives or longest <= 0:
+        return 0
+    if "max-age" not in directives:
+        return min(DEFAULT_CACHE_SECONDS, longest)
+    try:
+        max_age = int(directives["max-age"])
+    except ValueError:
+        return 0
+    if max_age <= 0:
+        return 0
+    return min(max(max_age, MIN_CACHE_SECONDS), longest)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def fetch(url: str) -> tuple[dict[str, Any], int]:
+    """GET the document: its JSON object and how many seconds it may be cached."""
+    validate_url(url)
+    parts = urlsplit(url)
+    port = parts.port or 443
+    timeout = float(oauth_settings.CLIENT_METADATA_TIMEOUT)
+    deadline = time.monotonic() + timeout
+    address = resolve(parts.hostname, port)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    connection = _PinnedHTTPSConnection(parts.hostname, port, address, timeout)
+    try:
+        connection.request(
+            "GET", target, headers={"Accept": "application/json", "User-Agent": "twenty-oauth"}
+        )
+        response = connection.getresponse()
+        if 300 <= response.status < 400:
+            raise MetadataDocumentError("The metadata document URL redirects; redirects are not followed.")
+        if response.status != 200:
+            raise MetadataDocumentError(f"The metadata document URL answered HTTP {response.status}.")
+        if not _is_json(response.getheader("Content-Type", "")):
+            raise MetadataDocumentError("The metadata document is not served as application/json.")
+        length = response.getheader("Content-Length")
+        if length is not None and length.isdigit() and int(length) > MAX_DOCUMENT_BYTES:
+            raise MetadataDocumentError(f"The metadata document is larger than {MAX_DOCUMENT_BYTES} bytes.")
+        body = b""
+        while len(body) <= MAX_DOCUMENT_BYTES:
+            # The socket's timeout bounds each read; the deadline bounds them all, so that a
+            # server trickling bytes is cut off too.
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            chunk = response.read1(MAX_DOCUMENT_BYTES + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise MetadataDocumentError(f"The metadata document is larger than {MAX_DOCUMENT_BYTES} bytes.")
+        ttl = cache_seconds(response.getheader("Cache-Control", ""))
+    except ssl.SSLError as exc:
+        raise MetadataDocumentError("The metadata document's TLS connection could not be verified.") from exc
+    except TimeoutError as exc:
+        raise MetadataDocumentError("Fetching the metadata document timed out.") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise MetadataDocumentError("The metadata document could not be fetched.") from exc
+    finally:
+        connection.close()
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MetadataDocumentError("The metadata document is not valid JSON.") from exc
+    if not isinstance(document, dict):
+        raise MetadataDocumentError("The metadata document must be a JSON object.")
+    return document, ttl
+
+
+def validate_document(url: str, document: dict[str, Any]) -> dict[str, Any]:
+    """
+    The ``Client`` fields a document describes, checked as a registration is (RFC 7591 §2) and
+    by the draft's own rules: its ``client_id`` is its URL, character for character; it
+    holds no secret; its ``token_endpoint_auth_method`` is ``none``. Grant types and scopes this
+    server does not know are left out, as a document may be written for many servers.
+    """
+    if document.get("client_id") != url:
+        raise MetadataDocumentError("The document's client_id is not exactly its URL.")
+    if any(name in document for name in SECRET_FIELDS):
+        raise MetadataDocumentError("A metadata document must not contain a client secret.")
+    metadata = {k: v for k, v in document.items() if k != "client_id"}
+    method = metadata.setdefault("token_endpoint_auth_method", "none")
+    if method not in AUTH_METHODS:
+        raise MetadataDocumentError(
+            f"token_endpoint_auth_method {method!r} is not supported for metadata documents; use none."
+        )
+    grant_types = metadata.get("grant_types")
+    if isinstance(grant_types, list) and all(isinstance(g, str) for g in grant_types):
+        metadata["grant_types"] = [g for g in grant_types if g in GRANT_TYPES]
+        if grant_types and not metadata["grant_types"]:
+            raise MetadataDocumentError("The document lists no grant type this server supports.")
+    scope = metadata.get("scope")
+    if isinstance(scope, str) and scope.strip():
+        known = [s for s in scope.split() if s in scopes.registry()]
+        if not known:
+            raise MetadataDocumentError("The document's scope names no scope this server knows.")
+        metadata["scope"] = " ".join(known)
+    try:
+        return registration.validate(metadata)
+    except OAuthError as exc:
+        raise MetadataDocumentError(exc.description or exc.error) from exc
+
+
+def _cache_key(url: str) -> str:
+    return CACHE_PREFIX + hashlib.sha256(url.encode()).hexdigest()
+
+
+def load(url: str) -> dict[str, Any]:
+    """The validated fields of the document at ``url``, from the cache or fetched."""
+    document = cache.get(_cache_key(url))
+    if document is None:
+        try:
+            document, ttl = fetch(url)
+            fields = validate_document(url, document)
+        except MetadataDocumentError as exc:
+            logger.warning("Client metadata document %s refused: %s", url, exc.description)
+            raise
+        if ttl > 0:
+            cache.set(_cache_key(url), document, ttl)
+        return fields
+    return validate_document(url, document)
+
+
+def _sync(url: str, fields: dict[str, Any]) -> Client:
+    """The client's row, created or brought up to date with its document."""
+    client = Client.objects.filter(client_id=url).first()
+    if client is None:
+        try:
+            with transaction.atomic():
+                return Client.objects.create(client_id=url, source=Client.Source.METADATA_DOCUMENT, **fields)
+        except IntegrityError:
+            client = Client.objects.get(client_id=url)
+    changed = [name for name, value in fields.items() if getattr(client, name) != value]
+    if changed:
+        for name in changed:
+            setattr(client, name, fields[name])
+        client.save(update_fields=changed)
+    return client
+
+
+def find_client(client_id: str) -> Client | None:
+    """
+    The active client with this ``client_id``. An https client_id is resolved through its
+    metadata document (raising ``MetadataDocumentError``), unless a client registered some
+    other way already holds it; any other client_id is looked up in the database.
+    """
+    if not is_metadata_url(client_id):
+        return Client.objects.filter(client_id=client_id, is_active=True).first()
+    existing = Client.objects.filter(client_id=client_id).first()
+    if existing is not None and existing.source != Client.Source.METADATA_DOCUMENT:
+        return existing if existing.is_active else None
+    client = _sync(client_id, load(client_id))
+    return client if client.is_active else None
