@@ -115,6 +115,20 @@ def person(base_url) -> Person:
     return Person(base_url)
 
 
+CREATE_CLIENT = """
+import json, os
+from twenty_oauth.registration import client_information, create_client, validate
+client, secret = create_client(validate(json.loads(os.environ["CLIENT_METADATA"])), source="admin")
+print(json.dumps(client_information(client, secret)))
+"""
+
+
+def admin_client(site, **metadata) -> dict:
+    """A client made by the site's administrator (so it may use client credentials); its information."""
+    output = site.manage("shell", "-c", CREATE_CLIENT, env={"CLIENT_METADATA": json.dumps(metadata)})
+    return json.loads(output.strip().splitlines()[-1])
+
+
 def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 

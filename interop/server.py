@@ -131,6 +131,18 @@ class Site:
             raise RuntimeError(f"{exc}; see {self.log_path}") from exc
         return self
 
+    def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run ``manage.py`` on this site's database and settings; its standard output."""
+        result = subprocess.run(  # noqa: S603 - our own commands
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

@@ -16,6 +16,7 @@ import httpx2
 import requests
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
+from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (
     AuthorizationCodeResult,
@@ -24,7 +25,7 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
-from interop.conftest import query_of
+from interop.conftest import admin_client, query_of
 
 REDIRECT_URI = "http://localhost:3030/callback"
 EXPECTED_COMPANIES = {"Airbnb", "Figma", "Notion", "Qonto", "Stripe"}
@@ -68,14 +69,13 @@ class Browser:
         return AuthorizationCodeResult(code=params["code"], state=params.get("state"), iss=params.get("iss"))
 
 
-def client_metadata(**extra) -> OAuthClientMetadata:
+def client_metadata(client_name: str = "MCP Python SDK interop") -> OAuthClientMetadata:
     return OAuthClientMetadata(
-        client_name="MCP Python SDK interop",
+        client_name=client_name,
         redirect_uris=[REDIRECT_URI],
         grant_types=["authorization_code", "refresh_token"],
         response_types=["code"],
         token_endpoint_auth_method="none",
-        **extra,
     )
 
 
@@ -204,3 +204,90 @@ def test_tokens_for_another_audience_are_refused(base_url, person):
     # RFC 8707 §2.2: a refresh may only narrow to the resources of the grant.
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_target"
     assert mcp_status(base_url + "/mcp", "not-a-token") == 401
+
+
+def test_oauth_client_provider_with_a_client_id_metadata_document(base_url, person, documents):
+    """
+    ``client_metadata_url``: the server advertises client_id_metadata_document_supported, so
+    the SDK skips registration and presents the URL of its document as its client_id.
+    """
+    url = documents.url("mcp-python-sdk.json")
+    documents.publish(
+        "mcp-python-sdk.json",
+        {
+            "client_id": url,
+            "client_name": "MCP Python SDK (metadata document)",
+            "redirect_uris": [REDIRECT_URI],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        },
+        headers={"Cache-Control": "max-age=300"},
+    )
+    metadata = requests.get(base_url + "/.well-known/oauth-authorization-server", timeout=10).json()
+    assert metadata["client_id_metadata_document_supported"] is True
+
+    storage, browser = MemoryStorage(), Browser(person)
+    provider = OAuthClientProvider(
+        server_url=base_url + "/mcp",
+        client_metadata=client_metadata(client_name="MCP Python SDK (metadata document)"),
+        storage=storage,
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+        client_metadata_url=url,
+    )
+    tools, result = asyncio.run(use_mcp(base_url + "/mcp", provider))
+
+    assert tools == ["list_companies"]
+    assert company_names(result) == EXPECTED_COMPANIES
+    assert storage.client_info.client_id == url
+    assert query_of(browser.authorize_urls[0])["client_id"] == url
+    # The consent page named the client from its document and showed the document's host.
+    assert "MCP Python SDK (metadata document)" in person.last_consent_page
+    assert "client-document-host" in person.last_consent_page
+    assert documents.hits("mcp-python-sdk.json") >= 1
+
+    # Refresh, then revoke, as that same public client.
+    provider.context.token_expiry_time = time.time() - 1
+    first = storage.tokens
+    _, result = asyncio.run(use_mcp(base_url + "/mcp", provider))
+    assert company_names(result) == EXPECTED_COMPANIES
+    assert storage.tokens.refresh_token != first.refresh_token
+    revoked = requests.post(
+        base_url + "/oauth/revoke", data={"token": storage.tokens.refresh_token, "client_id": url}, timeout=10
+    )
+    assert revoked.status_code == 200
+    assert mcp_status(base_url + "/mcp", storage.tokens.access_token) == 401
+
+
+def test_client_credentials_provider(site, base_url):
+    service = admin_client(
+        site,
+        client_name="MCP service",
+        grant_types=["client_credentials"],
+        token_endpoint_auth_method="client_secret_basic",
+    )
+    storage = MemoryStorage()
+    provider = ClientCredentialsOAuthProvider(
+        server_url=base_url + "/mcp",
+        storage=storage,
+        client_id=service["client_id"],
+        client_secret=service["client_secret"],
+        token_endpoint_auth_method="client_secret_basic",
+        scope="api",
+        issuer=base_url,
+    )
+    tools, result = asyncio.run(use_mcp(base_url + "/mcp", provider))
+    assert tools == ["list_companies"]
+    assert company_names(result) == EXPECTED_COMPANIES
+    token = storage.tokens
+    assert token is not None and token.refresh_token is None  # RFC 6749 §4.4.3
+
+    revoked = requests.post(
+        base_url + "/oauth/revoke",
+        data={"token": token.access_token},
+        auth=(service["client_id"], service["client_secret"]),
+        timeout=10,
+    )
+    assert revoked.status_code == 200
+    assert mcp_status(base_url + "/mcp", token.access_token) == 401
