@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from importlib.metadata import version
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
@@ -20,9 +21,15 @@ from interop.documents import DocumentServer, make_certificates
 from interop.forms import form_fields
 from interop.server import Site
 
+CLIENT_PACKAGES = ("mcp", "authlib", "requests-oauthlib", "oauthlib", "requests", "httpx2")
 SITE_PORT = int(os.environ.get("INTEROP_PORT", "18400"))
 DOCUMENT_PORT = SITE_PORT + 1
 USERNAME, PASSWORD = "demo", "demo-password"
+
+
+def pytest_report_header(config) -> str:
+    """The versions of the clients under test, as installed for this run (docs/clients.md)."""
+    return "clients: " + ", ".join(f"{name} {version(name)}" for name in CLIENT_PACKAGES)
 
 
 @pytest.fixture(scope="session")

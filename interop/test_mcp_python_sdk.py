@@ -9,8 +9,12 @@ provider does the same for a service with no user.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
+import secrets
 import time
+from urllib.parse import urlencode
 
 import httpx2
 import requests
@@ -204,6 +208,48 @@ def test_tokens_for_another_audience_are_refused(base_url, person):
     # RFC 8707 §2.2: a refresh may only narrow to the resources of the grant.
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_target"
     assert mcp_status(base_url + "/mcp", "not-a-token") == 401
+    # The MCP token is not the REST API's either.
+    api = requests.get(
+        base_url + "/rest/companies",
+        headers={"Authorization": f"Bearer {storage.tokens.access_token}"},
+        timeout=10,
+    )
+    assert api.status_code == 401
+
+    # A token for the REST API (no resource asked: the site's default audience) is not the MCP server's.
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    location = person.decide(
+        base_url
+        + "/oauth/authorize?"
+        + urlencode(
+            {
+                "client_id": client_id,
+                "response_type": "code",
+                "redirect_uri": REDIRECT_URI,
+                "scope": "api",
+                "state": "rest",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            }
+        )
+    )
+    rest_token = requests.post(
+        base_url + "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query_of(location)["code"],
+            "redirect_uri": REDIRECT_URI,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+        timeout=10,
+    ).json()["access_token"]
+    api = requests.get(
+        base_url + "/rest/companies", headers={"Authorization": f"Bearer {rest_token}"}, timeout=10
+    )
+    assert api.status_code == 200
+    assert mcp_status(base_url + "/mcp", rest_token) == 401
 
 
 def test_oauth_client_provider_with_a_client_id_metadata_document(base_url, person, documents):
