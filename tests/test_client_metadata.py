@@ -424,3 +424,14 @@ def test_failures_are_not_cached(client, user, local, documents):
 )
 def test_cache_lifetime_follows_cache_control_within_bounds(header, seconds):
     assert client_metadata.cache_seconds(header) == seconds
+
+
+def test_deploy_check_warns_when_private_addresses_are_allowed(settings):
+    from twenty_oauth.checks import check_deployment, check_settings
+
+    assert "twenty_oauth.W008" not in {w.id for w in check_deployment()}
+    settings.TWENTY_OAUTH = dict(LOCAL)
+    assert "twenty_oauth.W008" in {w.id for w in check_deployment()}
+    assert check_settings() == []
+    settings.TWENTY_OAUTH = {"CLIENT_METADATA_TIMEOUT": "5", "CLIENT_METADATA_DOCUMENTS": "yes"}
+    assert [e.id for e in check_settings()] == ["twenty_oauth.E003", "twenty_oauth.E003"]

@@ -175,4 +175,11 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             "Unset ALLOW_CLIENT_CREDENTIALS_FOR_REGISTERED_CLIENTS or require an initial access token.",
             7,
         )
+    if oauth_settings.CLIENT_METADATA_DOCUMENTS and oauth_settings.CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES:
+        warn(
+            "Client ID metadata documents may be fetched from private and loopback addresses: anyone can "
+            "make this server send requests into its own network (SSRF).",
+            "Unset TWENTY_OAUTH['CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES']; it is for tests.",
+            8,
+        )
     return warnings
