@@ -14,9 +14,9 @@ Django, see ``example_project/asgi.py``) so that a revoked token stops working a
     )
     app = server.streamable_http_app(stateless_http=True, json_response=True)
 
-MCP clients ask for tokens with ``resource=<the server's URL>`` (RFC 8707, MCP authorization
-§2.5); the verifier accepts only tokens whose ``aud`` holds that URL, so a token minted for the
-site's REST API, or for another MCP server, is refused (RFC 9068 §4).
+MCP clients ask for tokens with ``resource=<the server's URL>`` (RFC 8707, as MCP's
+authorization spec requires); the verifier accepts only tokens whose ``aud`` holds that URL, so
+a token minted for the site's REST API, or for another MCP server, is refused (RFC 9068 §4).
 """
 
 from __future__ import annotations
