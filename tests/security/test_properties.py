@@ -311,7 +311,7 @@ def form_requests(draw, pools):
 
 @HTTP
 @given(data=st.data())
-def test_property_form_endpoints_never_answer_500(client, pools, data):
+def test_property_rfc6749_5_2_form_endpoints_never_answer_500(client, pools, data):
     path = data.draw(st.sampled_from(["/oauth/token", "/oauth/revoke", "/oauth/introspect"]))
     content_type, body = data.draw(form_requests(pools))
     headers = {}
@@ -348,7 +348,7 @@ metadata_fields = st.fixed_dictionaries(
 
 @HTTP
 @given(metadata=metadata_fields | json_values)
-def test_property_registration_never_answers_500_and_keeps_only_valid_uris(client, db, metadata):
+def test_property_rfc7591_3_2_2_registration_never_answers_500_keeps_valid_uris(client, db, metadata):
     response = client.post("/oauth/register", json.dumps(metadata), content_type="application/json")
     assert_rfc_answer(response, 201)
     if response.status_code == 201:
@@ -357,7 +357,7 @@ def test_property_registration_never_answers_500_and_keeps_only_valid_uris(clien
 
 @HTTP
 @given(data=st.data())
-def test_property_authorization_redirects_only_to_validated_uris(client, user, pools, data):
+def test_property_rfc9700_4_11_2_authorization_redirects_only_to_validated_uris(client, user, pools, data):
     from twenty_oauth.models import Client
 
     client.force_login(user)
