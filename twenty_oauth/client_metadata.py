@@ -37,6 +37,7 @@ from django.db import IntegrityError, transaction
 from twenty_oauth import registration, scopes
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import OAuthError
+from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.metadata import GRANT_TYPES
 from twenty_oauth.models import Client
 
@@ -47,6 +48,7 @@ MAX_URL_LENGTH = 500  # Client.client_id
 MIN_CACHE_SECONDS = 60
 DEFAULT_CACHE_SECONDS = 300
 CACHE_PREFIX = "twenty_oauth:client-metadata:"
+_client_record = JoinedLookup(Client, "client_id")
 SECRET_FIELDS = ("client_secret", "client_secret_expires_at")
 # The draft forbids shared-secret methods; private_key_jwt would need the client's JWKS and is
 # not implemented, which leaves none.
@@ -295,7 +297,8 @@ def find_client(client_id: str) -> Client | None:
     other way already holds it; any other client_id is looked up in the database.
     """
     if not is_metadata_url(client_id):
-        return Client.objects.filter(client_id=client_id, is_active=True).first()
+        client = _client_record.get(client_id)
+        return client if client is not None and client.is_active else None
     existing = Client.objects.filter(client_id=client_id).first()
     if existing is not None and existing.source != Client.Source.METADATA_DOCUMENT:
         return existing if existing.is_active else None

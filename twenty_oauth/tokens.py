@@ -16,15 +16,35 @@ from typing import Any
 
 import jwt
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from twenty_oauth import secrets
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.keys import keyring
+from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, TokenFamily
 
 ACCESS_TOKEN_TYPE = "at+jwt"
+
+#: Claims of the access tokens whose signature this process verified, by (token, issuer,
+#: audience): a client sends the same token with every request until it expires, and the
+#: signature of the same bytes checks the same way every time. Expiry and the key (a retired
+#: key ends its tokens) are checked on every use; revocation is checked in the database.
+_verified: dict[tuple[str, str, str | None], tuple[dict[str, Any], str]] = {}
+VERIFIED_CACHE_SIZE = 4096
+
+_access_record = JoinedLookup(AccessToken, "jti", ("client", "user"))
+_refresh_record = JoinedLookup(
+    RefreshToken,
+    "token_digest",
+    ("family", "family__client", "family__user"),
+    flags={
+        # Whether the user withdrew the consent the family was granted under.
+        "consent_revoked": f'EXISTS (SELECT 1 FROM "{Consent._meta.db_table}" c '  # noqa: S608
+        'WHERE c."user_id" = {family}."user_id" AND c."client_id" = {family}."client_id" '
+        'AND c."revoked_at" IS NOT NULL)'
+    },
+)
 
 
 def audience_claim(audience: list[str]) -> str | list[str]:
@@ -187,6 +207,26 @@ class TokenRejected(Exception):
 
 def decode_access_token(token: str, *, issuer: str, audience: str | None = None) -> dict[str, Any]:
     """Verify a JWT access token's signature and claims (RFC 9068 §4), without the database."""
+    cache_key = (token, issuer, audience)
+    hit = _verified.get(cache_key)
+    if hit is not None and keyring.verification_key(hit[1]) is not None:
+        claims = hit[0]
+    else:
+        hit = None
+        claims, kid = _verify_signature(token, issuer=issuer, audience=audience)
+    exp = claims["exp"]
+    # RFC 7519 §4.1.4 (PyJWT's rule): refused from the second ``exp`` names on.
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or exp <= time.time():
+        raise TokenRejected("expired")
+    if hit is None:
+        if len(_verified) >= VERIFIED_CACHE_SIZE:
+            _verified.clear()
+        _verified[cache_key] = (claims, kid)
+    return dict(claims)
+
+
+def _verify_signature(token: str, *, issuer: str, audience: str | None) -> tuple[dict[str, Any], str]:
+    """The claims of a token signed by a key of the ring, every check but expiry, and its kid."""
     try:
         header = jwt.get_unverified_header(token)
         if header.get("typ", "").lower() not in (ACCESS_TOKEN_TYPE, "application/at+jwt"):
@@ -194,7 +234,7 @@ def decode_access_token(token: str, *, issuer: str, audience: str | None = None)
         key = keyring.verification_key(str(header.get("kid", "")))
         if key is None or header.get("alg") != key.algorithm:
             raise TokenRejected("unknown key")
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key.public_key,
             algorithms=[key.algorithm],
@@ -203,10 +243,12 @@ def decode_access_token(token: str, *, issuer: str, audience: str | None = None)
             options={
                 "require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"],
                 "verify_aud": audience is not None,
+                "verify_exp": False,
             },
         )
     except jwt.PyJWTError as exc:
         raise TokenRejected(str(exc)) from exc
+    return claims, key.kid
 
 
 def verify_access_token(token: str, *, issuer: str, audience: str | None = None) -> VerifiedToken:
@@ -216,7 +258,7 @@ def verify_access_token(token: str, *, issuer: str, audience: str | None = None)
     every process, because the database is the one place all of them read.
     """
     claims = decode_access_token(token, issuer=issuer, audience=audience)
-    record = AccessToken.objects.select_related("client", "user").filter(jti=claims["jti"]).first()
+    record = _access_record.get(claims["jti"])
     if (
         record is None
         or record.revoked_at is not None
@@ -233,15 +275,7 @@ def find_refresh_token(value: str) -> RefreshToken | None:
     The refresh token with its family, client and user, in one query. ``consent_revoked`` says
     whether the user withdrew the consent the family was granted under.
     """
-    revoked_consent = Consent.objects.filter(
-        user_id=OuterRef("family__user_id"), client_id=OuterRef("family__client_id"), revoked_at__isnull=False
-    )
-    return (
-        RefreshToken.objects.select_related("family", "family__client", "family__user")
-        .annotate(consent_revoked=Exists(revoked_consent))
-        .filter(token_digest=secrets.digest(value))
-        .first()
-    )
+    return _refresh_record.get(secrets.digest(value))
 
 
 def find_access_token(value: str, *, issuer: str) -> tuple[AccessToken, dict[str, Any]] | None:
@@ -262,5 +296,5 @@ def find_access_token(value: str, *, issuer: str) -> tuple[AccessToken, dict[str
         )
     except jwt.PyJWTError:
         return None
-    record = AccessToken.objects.select_related("client", "user").filter(jti=claims["jti"]).first()
+    record = _access_record.get(claims["jti"])
     return (record, claims) if record is not None else None

@@ -9,7 +9,10 @@ from django.utils import timezone
 from twenty_oauth import metadata, pkce, secrets, tokens
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.http import Params
+from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
+
+_code_record = JoinedLookup(AuthorizationCode, "code_digest", ("user",))
 
 
 def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:
@@ -24,7 +27,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
     value = params.get("code")
     if value is None:
         raise InvalidRequest("code is required.")
-    code = AuthorizationCode.objects.select_related("user").filter(code_digest=secrets.digest(value)).first()
+    code = _code_record.get(secrets.digest(value))
     now = timezone.now()
     if code is None or code.client_id != client.pk:
         raise InvalidGrant("The authorization code is invalid.")

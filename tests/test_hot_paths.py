@@ -1,0 +1,79 @@
+"""
+What the request paths' shortcuts must not change: a token accepted once is still checked in
+full the next time (expiry, revocation, the user's and the client's state), and the lookups
+that skip the ORM's query building read the current rows.
+"""
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import basic, code_tokens, token_request
+from twenty_oauth.models import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def api(http, token):
+    return http.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_accepted_token_is_refused_once_expired(client, user, confidential, monkeypatch):
+    oauth_client, secret = confidential
+    body = code_tokens(client, user, oauth_client, secret)
+    assert api(client, body["access_token"]).status_code == 200
+    later = time.time() + body["expires_in"] + 1
+    monkeypatch.setattr("twenty_oauth.tokens.time", SimpleNamespace(time=lambda: later))
+    response = api(client, body["access_token"])
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
+
+
+def test_accepted_token_is_refused_once_its_user_is_deactivated(client, user, confidential):
+    oauth_client, secret = confidential
+    token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    assert api(client, token).status_code == 200
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert api(client, token).status_code == 401
+
+
+def test_accepted_token_is_refused_once_its_client_is_deactivated(client, user, confidential):
+    oauth_client, secret = confidential
+    token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    assert api(client, token).status_code == 200
+    Client.objects.filter(pk=oauth_client.pk).update(is_active=False)
+    assert api(client, token).status_code == 401
+
+
+def test_client_credentials_token_is_accepted_and_revoked_with_its_client(client, service):
+    oauth_client, secret = service
+    response = token_request(
+        client,
+        {"grant_type": "client_credentials", "scope": "api"},
+        HTTP_AUTHORIZATION=basic(oauth_client.client_id, secret),
+    )
+    assert response.status_code == 200
+    token = response.json()["access_token"]
+    assert api(client, token).status_code == 200
+    Client.objects.filter(pk=oauth_client.pk).update(is_active=False)
+    assert api(client, token).status_code == 401
+
+
+def test_refresh_after_a_lookup_sees_the_current_row(client, user, confidential):
+    oauth_client, secret = confidential
+    body = code_tokens(client, user, oauth_client, secret)
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": body["refresh_token"],
+        "client_id": oauth_client.client_id,
+        "client_secret": secret,
+    }
+    first = token_request(client, data)
+    assert first.status_code == 200
+    # The same refresh token again: spent, so the whole family ends, the new tokens included.
+    replay = token_request(client, data)
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    assert api(client, first.json()["access_token"]).status_code == 401
