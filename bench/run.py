@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import profiles
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 RESULTS = BENCH / "results"
@@ -361,10 +363,13 @@ def wrk(url: str, script: Path, load: Load, duration: float | None = None) -> di
 
 
 class Runner:
-    def __init__(self, workdir: Path, load: Load) -> None:
+    def __init__(self, workdir: Path, load: Load, profile: tuple[str, ...] = (), label: str = "") -> None:
         self.workdir = workdir
         self.load = load
         self.previous: dict[tuple[str, str, str], float] = {}
+        self.profile = set(profile)
+        self.label = label
+        self.profiled: set[tuple[str, str, str]] = set()
 
     def measure(
         self, server: Server, site: Site, scenario: Scenario, floor_rps: float, duration: float | None = None
@@ -389,6 +394,24 @@ class Runner:
             self.previous[(site.name, site.variant, scenario.key)] = result["rps"]
         return result
 
+    def _start_profile(self, server: Server, site: Site, scenario: Scenario, seconds: float):
+        """py-spy on the (first) worker during the first measured run of a profiled scenario."""
+        key = (site.name, site.variant, scenario.key)
+        if scenario.key not in self.profile or key in self.profiled:
+            return None
+        self.profiled.add(key)
+        name = f"profile-{self.label}-{site.name}{'-' + site.variant if site.variant else ''}-{scenario.key}"
+        raw = RESULTS / f"{name}.raw"
+        py_spy = Path(sys.executable).parent / "py-spy"
+        pid = server.worker_pids()[0]
+        return profiles.record(pid, seconds - 0.5, raw, str(py_spy)), raw, RESULTS / f"{name}.txt", scenario
+
+    def _finish_profile(self, process, raw: Path, report: Path, scenario: Scenario) -> None:
+        process.wait(timeout=120)
+        if raw.exists():
+            report.write_text(f"{LABELS.get(scenario.key, scenario.key)}\n\n{profiles.summarize(raw)}")
+            log(f"     profile: {report}")
+
     def seed_args(self, site: Site) -> list[str]:
         if site.variant:
             return [site.variant, site.state[site.variant]["code_client_secret"]]
@@ -399,7 +422,10 @@ class Runner:
     ) -> dict:
         script = self.workdir / f"{site.name}-{site.variant}-{scenario.key}.lua"
         write_script(script, scenario, self.load.threads, bodies)
+        sampling = self._start_profile(server, site, scenario, seconds)
         result = wrk(server.url, script, self.load, duration=seconds)
+        if sampling:
+            self._finish_profile(*sampling)
         status = "ok" if not result["problems"] else "INVALID: " + "; ".join(result["problems"])
         log(
             f"  {site.name}{'/' + site.variant if site.variant else ''} {scenario.key:>2}: "
@@ -726,7 +752,7 @@ def bench_main(args, load: Load) -> int:
     workdir = RESULTS / f"work-{db}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    runner = Runner(workdir, load)
+    runner = Runner(workdir, load, args.profile, label=db)
     port = args.port
     site = twenty_site(args, port, db, workdir)
     log(f"seeding a fresh {db} database")
@@ -811,7 +837,7 @@ def peer_main(args, load: Load) -> int:
     workdir = RESULTS / f"work-peer-{db}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    runner = Runner(workdir, load)
+    runner = Runner(workdir, load, args.profile, label=f"peer-{db}")
     twenty = twenty_site(args, args.port, db, workdir)
     dot = peer_site(args, args.port + 1, db, workdir)
     log(f"seeding fresh {db} databases for twenty-oauth and django-oauth-toolkit")
@@ -900,6 +926,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated scenario keys (a is always run)")
     parser.add_argument("--peer", action="store_true", help="compare with django-oauth-toolkit")
     parser.add_argument("--smoke", action="store_true", help="one short round, validity only")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="comma-separated scenario keys to sample with py-spy (installed on demand)",
+    )
     parser.add_argument("--port", type=int, default=18201)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -908,6 +939,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.rounds, args.duration, args.workers, args.scale = 1, 1.0, [1], False
     load = Load(connections=args.connections, threads=args.threads, duration=args.duration)
+    args.profile = tuple(k for k in args.profile.split(",") if k)
+    if args.profile and not (Path(sys.executable).parent / "py-spy").exists():
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "py-spy"], check=True)
     return peer_main(args, load) if args.peer else bench_main(args, load)
 
 
