@@ -114,21 +114,25 @@ class Site:
     def start(self) -> Site:
         for path in self.workdir.glob("db.sqlite3*"):
             path.unlink()
-        with open(self.log_path, "ab") as log:
-            prepare(self.env, log)
-            self.process = subprocess.Popen(  # noqa: S603 - our own commands
-                command(self.server, self.port, self.workers),
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
         try:
+            with open(self.log_path, "ab") as log:
+                try:
+                    prepare(self.env, log)
+                except subprocess.CalledProcessError as exc:
+                    raise RuntimeError(f"{' '.join(exc.cmd[1:])} failed") from exc
+                self.process = subprocess.Popen(  # noqa: S603 - our own commands
+                    command(self.server, self.port, self.workers),
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             wait_until_ready(self.base_url, self.process)
         except RuntimeError as exc:
+            tail = self.log()[-4000:]
             self.stop()
-            raise RuntimeError(f"{exc}; see {self.log_path}") from exc
+            raise RuntimeError(f"{exc}; the end of its log:\n{tail}") from exc
         return self
 
     def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
