@@ -1,0 +1,117 @@
+"""
+Deleting what the server no longer needs: expired codes and tokens, grants with no token left,
+and dynamically registered clients that nobody ever authorized.
+
+Rows go in small batches, each in its own short transaction, walking the primary key: the
+server keeps issuing and refreshing tokens meanwhile, no lock is held for long, and memory stays
+the size of one batch however many rows there are. Every delete repeats its condition, so a row
+that changed since it was looked at (a registration authorized a moment ago) is left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
+
+#: Rows are deleted this long after they expire: a request that read one just before it expired
+#: finishes against the row rather than against a hole, and servers' clocks may differ a little.
+GRACE = timedelta(minutes=5)
+
+DEFAULT_BATCH_SIZE = 2000
+DEFAULT_UNUSED_CLIENT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Target:
+    """One kind of row to delete: what to call it and which rows qualify."""
+
+    label: str
+    queryset: QuerySet
+
+    @property
+    def model_label(self) -> str:
+        return self.queryset.model._meta.label
+
+
+def targets(
+    now: datetime | None = None, unused_client_days: int = DEFAULT_UNUSED_CLIENT_DAYS
+) -> list[Target]:
+    """
+    Everything cleanup deletes, in the order it is deleted. ``unused_client_days=0`` keeps
+    unused registrations.
+
+    - authorization codes past their expiry;
+    - grants (token families) with no token left that has not expired: they are deleted with
+      their tokens in one pass, which is most of the rows on a busy server;
+    - access and refresh tokens past their expiry in grants that live on (a spent refresh
+      token is kept until it expires: reuse detection needs it, RFC 9700 §4.14.2);
+    - clients that registered themselves (RFC 7591) more than ``unused_client_days`` ago and
+      were never used: no consent, no grant, no code, never authenticated at the token endpoint.
+
+    Each queryset counts exactly what its pass deletes, cascades included, so a dry run's
+    counts are the real run's.
+    """
+    now = now or timezone.now()
+    cutoff = now - GRACE
+    live_refresh = RefreshToken.objects.filter(family=OuterRef("pk"), expires_at__gte=cutoff)
+    live_access = AccessToken.objects.filter(family=OuterRef("pk"), expires_at__gte=cutoff)
+    found = [
+        Target("expired authorization codes", AuthorizationCode.objects.filter(expires_at__lt=cutoff)),
+        Target(
+            "ended grants",
+            TokenFamily.objects.filter(created_at__lt=cutoff)
+            .exclude(Exists(live_refresh))
+            .exclude(Exists(live_access)),
+        ),
+        Target("expired access tokens", AccessToken.objects.filter(expires_at__lt=cutoff)),
+        Target("expired refresh tokens", RefreshToken.objects.filter(expires_at__lt=cutoff)),
+    ]
+    if unused_client_days > 0:
+        found.append(
+            Target(
+                "unused registrations",
+                Client.objects.filter(
+                    source=Client.Source.DYNAMIC,
+                    created_at__lt=now - timedelta(days=unused_client_days),
+                    last_used_at__isnull=True,
+                )
+                .exclude(Exists(Consent.objects.filter(client=OuterRef("pk"))))
+                .exclude(Exists(TokenFamily.objects.filter(client=OuterRef("pk"))))
+                .exclude(Exists(AuthorizationCode.objects.filter(client=OuterRef("pk")))),
+            )
+        )
+    return found
+
+
+def delete_in_batches(queryset: QuerySet, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[dict[str, int]]:
+    """
+    Delete the rows of ``queryset``, at most ``batch_size`` per transaction, and yield what each
+    batch deleted by model label (``QuerySet.delete``'s count, cascades included). The walk is
+    keyset pagination on the primary key: each batch starts after the last key of the one
+    before, so no batch rescans rows an earlier one removed, and at most one batch of keys is
+    held at a time.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    ordered = queryset.order_by("pk")
+    after = None
+    while True:
+        remaining = ordered if after is None else ordered.filter(pk__gt=after)
+        keys = list(remaining.values_list("pk", flat=True)[:batch_size])
+        if not keys:
+            return
+        with transaction.atomic():
+            # The condition is repeated: a row that no longer qualifies stays. Only the key is
+            # loaded for a cascade: nothing here listens to delete signals.
+            _, per_model = remaining.filter(pk__lte=keys[-1]).only("pk").delete()
+        yield per_model
+        if len(keys) < batch_size:
+            return
+        after = keys[-1]

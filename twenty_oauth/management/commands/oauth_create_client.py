@@ -1,0 +1,110 @@
+"""
+``manage.py oauth_create_client``: register a client from the command line, under the same rules
+as dynamic registration (RFC 7591 §2), and print its ``client_id`` and, for a confidential
+client, its secret: once, never stored in clear.
+
+    manage.py oauth_create_client --name "Billing sync" --grant-type client_credentials
+    manage.py oauth_create_client --name "CRM" --redirect-uri https://crm.example.com/cb --json
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from twenty_oauth import registration, signals
+from twenty_oauth.errors import OAuthError
+from twenty_oauth.metadata import AUTH_METHODS, GRANT_TYPES
+from twenty_oauth.models import Client
+
+
+class Command(BaseCommand):
+    help = "Create an OAuth client and print its client_id and client_secret (shown only this once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", dest="client_name", help="Shown to users on the consent page.")
+        parser.add_argument(
+            "--redirect-uri",
+            dest="redirect_uris",
+            action="append",
+            default=[],
+            metavar="URI",
+            help="A redirect URI; repeat for several. Required for authorization_code.",
+        )
+        parser.add_argument(
+            "--grant-type",
+            dest="grant_types",
+            action="append",
+            choices=GRANT_TYPES,
+            metavar="GRANT",
+            help=f"Repeat for several: {', '.join(GRANT_TYPES)} (default authorization_code).",
+        )
+        parser.add_argument(
+            "--auth-method",
+            dest="token_endpoint_auth_method",
+            choices=AUTH_METHODS,
+            default="client_secret_basic",
+            help="How the client authenticates: none makes a public client (PKCE, no secret). "
+            "Default %(default)s.",
+        )
+        parser.add_argument("--scope", help="Space-separated scopes the client may ask for (default: all).")
+        for name, text in (
+            ("client-uri", "The client's home page (https)."),
+            ("logo-uri", "The client's logo (https)."),
+            ("tos-uri", "The client's terms of service (https)."),
+            ("policy-uri", "The client's privacy policy (https)."),
+        ):
+            parser.add_argument(f"--{name}", dest=name.replace("-", "_"), metavar="URL", help=text)
+        parser.add_argument(
+            "--contact", dest="contacts", action="append", metavar="EMAIL", help="Repeat for several."
+        )
+        parser.add_argument("--software-id")
+        parser.add_argument("--software-version")
+        parser.add_argument(
+            "--json",
+            dest="as_json",
+            action="store_true",
+            help="Print the client information as JSON (RFC 7591 §3.2.1), secret included.",
+        )
+
+    def handle(self, *args, as_json: bool = False, **options):
+        metadata = {
+            name: options[name]
+            for name in (
+                "client_name",
+                "redirect_uris",
+                "grant_types",
+                "token_endpoint_auth_method",
+                "scope",
+                "client_uri",
+                "logo_uri",
+                "tos_uri",
+                "policy_uri",
+                "contacts",
+                "software_id",
+                "software_version",
+            )
+            if options.get(name) not in (None, [])
+        }
+        try:
+            fields = registration.validate(metadata)
+        except OAuthError as error:
+            raise CommandError(error.description) from error
+        with transaction.atomic():
+            client, secret = registration.create_client(fields, source=Client.Source.COMMAND)
+        signals.client_registered.send(sender=Client, client=client, ip="")
+        if as_json:
+            self.stdout.write(json.dumps(registration.client_information(client, secret), indent=2))
+            return
+        kind = "public" if client.is_public else "confidential"
+        self.stdout.write(f"Created {kind} client {str(client)!r} ({', '.join(client.grant_types)}).")
+        self.stdout.write(f"client_id:     {client.client_id}")
+        if secret is not None:
+            self.stdout.write(f"client_secret: {secret}")
+            self.stdout.write(
+                self.style.WARNING(
+                    "Store the secret now: it is kept only as a digest and cannot be shown again."
+                )
+            )
