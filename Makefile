@@ -27,10 +27,16 @@ venv install: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --verbosity 0
 
-demo: migrate
+$(VENV)/.installed-demo: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[mcp]'
+	touch $@
+
+# The site and its MCP server at /mcp, as one ASGI app (example_project/asgi.py).
+demo: migrate $(VENV)/.installed-demo
 	$(BIN)/python manage.py demo_user
-	@echo "Serving the example site on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@echo "Serving the example site on http://127.0.0.1:$(PORT)/ and its MCP server on /mcp (Ctrl-C stops it)"
+	TWENTY_OAUTH_ISSUER=http://127.0.0.1:$(PORT) $(BIN)/uvicorn example_project.asgi:application \
+		--host 127.0.0.1 --port $(PORT)
 
 test: test-sqlite
 
