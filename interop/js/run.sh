@@ -47,7 +47,7 @@ if [[ "$line" != READY\ * ]]; then
 fi
 read -r _ base_url database <<<"$line"
 
-# The tests run management commands (an admin-made client) against the same site and database.
+# The tests run management commands (oauth_create_client) against the same site and database.
 export INTEROP_BASE_URL="$base_url" INTEROP_PYTHON="$python"
 export SQLITE_PATH="$database" DJANGO_SETTINGS_MODULE=interop.settings TWENTY_OAUTH_ISSUER="$base_url"
 
