@@ -60,7 +60,7 @@ test-interop: $(VENV)/.installed-interop
 # The JavaScript clients (interop/js/README.md): oauth4webapi, the MCP TypeScript SDK, and
 # Debian's Chromium driven by Playwright. The consent page's screenshot goes to interop/artifacts/.
 test-interop-js: $(VENV)/.installed-interop
-	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	cd interop/js && npm ci --no-audit --no-fund
 	PYTHON=$(BIN)/python interop/js/run.sh
 
