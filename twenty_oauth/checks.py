@@ -1,18 +1,35 @@
-"""System checks for ``TWENTY_OAUTH`` (``manage.py check``) and its deployment (``check --deploy``)."""
+"""
+System checks for ``TWENTY_OAUTH``.
+
+``manage.py check`` reports errors (``twenty_oauth.E0xx``) for a block that cannot work: an
+unknown key, a value of the wrong type, values that contradict each other. ``check --deploy``
+adds warnings (``twenty_oauth.W0xx``) for settings that are fine in development and unsafe in
+production, and one recommendation (``twenty_oauth.I001``). Every message's hint says how to fix
+it; a warning you have weighed can be silenced with ``SILENCED_SYSTEM_CHECKS``.
+"""
 
 from __future__ import annotations
 
+import difflib
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
 from django.core.cache import caches
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from twenty_oauth.conf import HOOKS, SETTINGS
 
 HINT = "See the settings table in twenty-oauth's README."
+
+#: RFC 9700 gives no number for refresh tokens; it asks that they end when a client has been
+#: idle "for some time" (§4.14.2). Each refresh issues a token with this lifetime, so it is that
+#: idle time; past this many days it hardly ends anything.
+MAX_ADVISED_REFRESH_DAYS = 90
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    return " or ".join("None" if t is type(None) else t.__name__ for t in types)
 
 
 @checks.register(checks.Tags.security)
@@ -22,21 +39,31 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if user is None:
         return []
     if not isinstance(user, dict):
-        return [checks.Error("TWENTY_OAUTH must be a dict.", hint=HINT, id="twenty_oauth.E001")]
+        return [
+            checks.Error(
+                f"TWENTY_OAUTH must be a dict, not {type(user).__name__}.",
+                hint='Write it as TWENTY_OAUTH = {"ISSUER": "https://auth.example.com", ...}.',
+                id="twenty_oauth.E001",
+            )
+        ]
     errors: list[checks.CheckMessage] = []
     for name, value in user.items():
         if name not in SETTINGS:
-            errors.append(
-                checks.Error(f"TWENTY_OAUTH has an unknown key {name!r}.", hint=HINT, id="twenty_oauth.E002")
-            )
-            continue
-        types = SETTINGS[name][1]
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            expected = " or ".join("None" if t is type(None) else t.__name__ for t in types)
+            close = difflib.get_close_matches(str(name), SETTINGS, n=1)
             errors.append(
                 checks.Error(
-                    f"TWENTY_OAUTH[{name!r}] must be {expected}, not {type(value).__name__}.",
-                    hint=HINT,
+                    f"TWENTY_OAUTH has an unknown key {name!r}.",
+                    hint=f"Did you mean {close[0]!r}? {HINT}" if close else f"Remove it. {HINT}",
+                    id="twenty_oauth.E002",
+                )
+            )
+            continue
+        _, types, doc = SETTINGS[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            errors.append(
+                checks.Error(
+                    f"TWENTY_OAUTH[{name!r}] must be {_type_names(types)}, not {type(value).__name__}.",
+                    hint=f"{name}: {doc}",
                     id="twenty_oauth.E003",
                 )
             )
@@ -47,27 +74,49 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 
 def _check_values(user: dict) -> list[checks.CheckMessage]:
-    from twenty_oauth import ratelimit
+    from twenty_oauth import ratelimit, scopes
 
     errors = []
 
     def error(message: str, hint: str, number: int) -> None:
         errors.append(checks.Error(message, hint=hint, id=f"twenty_oauth.E{number:03d}"))
 
-    scopes = user.get("SCOPES", SETTINGS["SCOPES"][0])
-    if not scopes or not all(isinstance(k, str) and isinstance(v, str) and k for k, v in scopes.items()):
-        error("TWENTY_OAUTH['SCOPES'] must map scope names to descriptions.", HINT, 10)
+    registry = user.get("SCOPES", SETTINGS["SCOPES"][0])
+    if not registry or not all(isinstance(k, str) and isinstance(v, str) and k for k, v in registry.items()):
+        error(
+            "TWENTY_OAUTH['SCOPES'] must map scope names to descriptions.",
+            'For example {"api": "Read and write your data"}: the description is shown on the consent page.',
+            10,
+        )
+        registry = {}
+    for scope in registry:
+        if isinstance(scope, str) and scope and not scopes.SCOPE_TOKEN_RE.fullmatch(scope):
+            error(
+                f"TWENTY_OAUTH['SCOPES'] names {scope!r}, which is not a valid scope (RFC 6749 §3.3).",
+                "A scope is printable ASCII without spaces, double quotes or backslashes.",
+                21,
+            )
     for scope in user.get("DEFAULT_SCOPES", SETTINGS["DEFAULT_SCOPES"][0]):
-        if scope not in scopes:
+        if not isinstance(scope, str):
+            error(
+                f"TWENTY_OAUTH['DEFAULT_SCOPES'] holds {scope!r}, which is not a string.",
+                'List scope names, e.g. ["api"].',
+                11,
+            )
+        elif registry and scope not in registry:
             error(
                 f"TWENTY_OAUTH['DEFAULT_SCOPES'] names {scope!r}, which is not in SCOPES.",
-                "Add it to SCOPES or remove it from DEFAULT_SCOPES.",
+                f"Add {scope!r} to SCOPES or remove it from DEFAULT_SCOPES.",
                 11,
             )
     if user.get("PKCE_REQUIRED", "public") not in ("public", "all"):
-        error("TWENTY_OAUTH['PKCE_REQUIRED'] must be 'public' or 'all'.", HINT, 12)
+        error(
+            "TWENTY_OAUTH['PKCE_REQUIRED'] must be 'public' or 'all'.",
+            "PKCE cannot be turned off: public clients always need it (RFC 9700 §2.1.1).",
+            12,
+        )
     if user.get("SIGNING_ALGORITHM", "ES256") not in ("ES256", "RS256"):
-        error("TWENTY_OAUTH['SIGNING_ALGORITHM'] must be 'ES256' or 'RS256'.", HINT, 13)
+        error("TWENTY_OAUTH['SIGNING_ALGORITHM'] must be 'ES256' or 'RS256'.", "ES256 is the default.", 13)
     for name in ("REGISTRATION_RATE_LIMIT", "CLIENT_AUTH_FAILURE_LIMIT"):
         if user.get(name):
             try:
@@ -76,7 +125,11 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
                 error(f"TWENTY_OAUTH[{name!r}]: {exc}", "Write it as 'count/period', e.g. '20/m'.", 14)
     for name in ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME"):
         if name in user and user[name] <= 0:
-            error(f"TWENTY_OAUTH[{name!r}] must be a positive number of seconds.", HINT, 15)
+            error(
+                f"TWENTY_OAUTH[{name!r}] must be a positive number of seconds.",
+                f"The default is {SETTINGS[name][0]}.",
+                15,
+            )
     if user.get("AUTHORIZATION_CODE_LIFETIME", 60) > 600:
         error(
             "TWENTY_OAUTH['AUTHORIZATION_CODE_LIFETIME'] may be at most 600 seconds (RFC 6749 §4.1.2).",
@@ -87,17 +140,29 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         if user.get(name):
             try:
                 import_string(user[name])
-            except ImportError:
-                error(f"TWENTY_OAUTH[{name!r}] = {user[name]!r} cannot be imported.", HINT, 17)
+            except ImportError as exc:
+                error(
+                    f"TWENTY_OAUTH[{name!r}] = {user[name]!r} cannot be imported: {exc}",
+                    "Give the dotted path of a function, e.g. 'myproject.oauth.skip_consent'.",
+                    17,
+                )
     for pem in user.get("SIGNING_KEYS") or []:
         from twenty_oauth.keys import load_pem
 
         try:
             load_pem(pem)
-        except (ValueError, TypeError) as exc:
-            error(f"TWENTY_OAUTH['SIGNING_KEYS'] holds a key that cannot be used: {exc}", HINT, 18)
+        except (ValueError, TypeError, AttributeError) as exc:
+            error(
+                f"TWENTY_OAUTH['SIGNING_KEYS'] holds a key that cannot be used: {exc}",
+                "Each entry is an unencrypted PEM private key: P-256 EC (ES256) or RSA of 2048 bits or more.",
+                18,
+            )
     if "RATE_LIMIT_CACHE" in user and user["RATE_LIMIT_CACHE"] not in settings.CACHES:
-        error("TWENTY_OAUTH['RATE_LIMIT_CACHE'] names no cache in CACHES.", HINT, 19)
+        error(
+            f"TWENTY_OAUTH['RATE_LIMIT_CACHE'] names {user['RATE_LIMIT_CACHE']!r}, which is not in CACHES.",
+            f"Use one of: {', '.join(settings.CACHES) or 'none defined'}.",
+            19,
+        )
     issuer = user.get("ISSUER")
     if issuer:
         parts = urlsplit(issuer)
@@ -116,10 +181,12 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """Warnings for settings that are fine in development and unsafe in production."""
     from twenty_oauth.conf import oauth_settings
 
-    warnings = []
+    if check_settings():
+        return []  # the errors say what to fix first; these values cannot be trusted yet
+    messages: list[checks.CheckMessage] = []
 
     def warn(message: str, hint: str, number: int) -> None:
-        warnings.append(checks.Warning(message, hint=hint, id=f"twenty_oauth.W{number:03d}"))
+        messages.append(checks.Warning(message, hint=hint, id=f"twenty_oauth.W{number:03d}"))
 
     issuer = oauth_settings.ISSUER
     if not issuer:
@@ -131,7 +198,7 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     elif not issuer.startswith("https://"):
         warn(
             "TWENTY_OAUTH['ISSUER'] is not https.",
-            "Serve the authorization server over TLS (RFC 8414 §2).",
+            "Serve the authorization server over TLS and set the https URL (RFC 8414 §2, RFC 9700 §2.6).",
             2,
         )
     if not oauth_settings.SIGNING_KEYS:
@@ -141,28 +208,32 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             "them with 'manage.py oauth_keys' and keep the database backed up.",
             3,
         )
-    try:
+    if oauth_settings.REGISTRATION_RATE_LIMIT or oauth_settings.CLIENT_AUTH_FAILURE_LIMIT:
         backend = caches[oauth_settings.RATE_LIMIT_CACHE]
-    except (ImproperlyConfigured, KeyError, Exception):  # noqa: BLE001
-        backend = None
-    if backend is not None and type(backend).__module__.startswith(
-        ("django.core.cache.backends.locmem", "django.core.cache.backends.dummy")
-    ):
-        warn(
-            "Rate limits use a process-local cache: each worker counts on its own.",
-            "Point TWENTY_OAUTH['RATE_LIMIT_CACHE'] at a Redis or Memcached cache shared by all workers.",
-            4,
-        )
+        if type(backend).__module__.startswith(
+            ("django.core.cache.backends.locmem", "django.core.cache.backends.dummy")
+        ):
+            warn(
+                "Rate limits use a process-local cache: each worker counts on its own, so the real "
+                "limit is the configured one times the number of workers.",
+                "Point TWENTY_OAUTH['RATE_LIMIT_CACHE'] at a Redis, Memcached or database cache shared "
+                "by all workers.",
+                4,
+            )
     if oauth_settings.ACCESS_TOKEN_LIFETIME > 3600:
         warn(
-            "TWENTY_OAUTH['ACCESS_TOKEN_LIFETIME'] is above one hour.",
-            "Short-lived access tokens limit the damage of a leak (RFC 9700 §4.14); use refresh tokens.",
+            f"TWENTY_OAUTH['ACCESS_TOKEN_LIFETIME'] is {oauth_settings.ACCESS_TOKEN_LIFETIME} seconds, "
+            "above one hour.",
+            "Short-lived access tokens limit the damage of a leaked one (RFC 9700 §4.14); clients "
+            "refresh. Use 3600 or less.",
             5,
         )
     if oauth_settings.AUTHORIZATION_CODE_LIFETIME > 60:
         warn(
-            "TWENTY_OAUTH['AUTHORIZATION_CODE_LIFETIME'] is above 60 seconds.",
-            "Codes are redeemed within seconds; a short lifetime narrows the window for a stolen code.",
+            f"TWENTY_OAUTH['AUTHORIZATION_CODE_LIFETIME'] is {oauth_settings.AUTHORIZATION_CODE_LIFETIME} "
+            "seconds, above 60.",
+            "Codes are redeemed within seconds; a short lifetime narrows the window for a stolen code "
+            "(RFC 9700 §4.2). Use 60 or less.",
             6,
         )
     if (
@@ -182,4 +253,23 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             "Unset TWENTY_OAUTH['CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES']; it is for tests.",
             8,
         )
-    return warnings
+    if oauth_settings.REFRESH_TOKEN_LIFETIME > MAX_ADVISED_REFRESH_DAYS * 86400:
+        warn(
+            f"TWENTY_OAUTH['REFRESH_TOKEN_LIFETIME'] is {oauth_settings.REFRESH_TOKEN_LIFETIME // 86400} "
+            f"days, above {MAX_ADVISED_REFRESH_DAYS}.",
+            "Each refresh issues a new refresh token with this lifetime, so it is how long a client may "
+            "stay idle and keep access; RFC 9700 §4.14.2 asks that idle grants end. The default is 30 days.",
+            9,
+        )
+    if oauth_settings.PKCE_REQUIRED == "public":
+        messages.append(
+            checks.Info(
+                "Confidential clients may use the authorization code flow without PKCE "
+                "(TWENTY_OAUTH['PKCE_REQUIRED'] is 'public').",
+                hint="RFC 9700 §2.1.1 recommends PKCE for confidential clients too, and OAuth 2.1 requires "
+                "it. Set 'all' once your confidential clients send code_challenge, or silence "
+                "twenty_oauth.I001.",
+                id="twenty_oauth.I001",
+            )
+        )
+    return messages

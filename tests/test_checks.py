@@ -1,0 +1,225 @@
+"""System checks: ``manage.py check`` errors and ``check --deploy`` warnings for TWENTY_OAUTH."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core import checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from twenty_oauth.keys import generate_private_key, private_key_to_pem
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379"}
+SAFE = {
+    "ISSUER": "https://auth.example.com",
+    "SIGNING_KEYS": [private_key_to_pem(generate_private_key("ES256"))],
+    "PKCE_REQUIRED": "all",
+}
+
+
+def found(deploy: bool = False) -> dict[str, checks.CheckMessage]:
+    """twenty-oauth's messages by id, as ``manage.py check [--deploy]`` computes them."""
+    messages = checks.run_checks(include_deployment_checks=deploy, tags=[checks.Tags.security])
+    ours = [m for m in messages if (m.id or "").startswith("twenty_oauth.")]
+    for message in ours:
+        assert message.hint, message  # every message says how to fix it
+    return {m.id: m for m in ours}
+
+
+def errors_for(**oauth) -> dict[str, checks.CheckMessage]:
+    with override_settings(TWENTY_OAUTH=oauth):
+        return found()
+
+
+# --- manage.py check: a block that cannot work -----------------------------------------------
+
+
+def test_a_valid_block_has_no_error():
+    assert found() == {}
+    assert errors_for(**SAFE, SCOPES={"api": "API", "read:companies": "Read companies"}) == {}
+
+
+def test_the_command_fails_on_an_error(db):
+    out = StringIO()
+    with (
+        override_settings(TWENTY_OAUTH={"ISSUR": "https://x.example"}),
+        pytest.raises(SystemCheckError, match=r"twenty_oauth\.E002"),
+    ):
+        call_command("check", stdout=out, stderr=out)
+    call_command("check", stdout=out, stderr=out)  # the test settings themselves are fine
+    assert "System check identified no issues" in out.getvalue()
+
+
+def test_not_a_dict():
+    with override_settings(TWENTY_OAUTH=[("ISSUER", "https://x")]):
+        assert "must be a dict, not list" in found()["twenty_oauth.E001"].msg
+
+
+def test_unknown_key_suggests_the_right_one():
+    error = errors_for(ACCESS_TOKEN_LIFETIM=60)["twenty_oauth.E002"]
+    assert "'ACCESS_TOKEN_LIFETIM'" in error.msg
+    assert "Did you mean 'ACCESS_TOKEN_LIFETIME'?" in error.hint
+    assert "Remove it" in errors_for(COLOUR="blue")["twenty_oauth.E002"].hint
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        ("ACCESS_TOKEN_LIFETIME", "3600", "must be int, not str"),
+        ("ACCESS_TOKEN_LIFETIME", True, "must be int, not bool"),
+        ("ISSUER", 42, "must be str or None, not int"),
+        ("SCOPES", ["api"], "must be dict, not list"),
+        ("REGISTRATION_ENABLED", "yes", "must be bool, not str"),
+        ("DEFAULT_SCOPES", "api", "must be list or tuple, not str"),
+    ],
+)
+def test_wrong_type(name, value, text):
+    error = errors_for(**{name: value})["twenty_oauth.E003"]
+    assert text in error.msg
+    assert error.hint.startswith(f"{name}: ")  # the setting's own documentation
+
+
+def test_wrong_types_do_not_break_the_deploy_checks():
+    with override_settings(TWENTY_OAUTH={"ACCESS_TOKEN_LIFETIME": "long", "RATE_LIMIT_CACHE": 3}):
+        messages = found(deploy=True)
+    assert set(messages) == {"twenty_oauth.E003"}
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected", "text"),
+    [
+        ({"SCOPES": {}}, "E010", "map scope names"),
+        ({"SCOPES": {"api": 1}}, "E010", "map scope names"),
+        ({"SCOPES": {"read companies": "x"}}, "E021", "not a valid scope"),
+        ({"SCOPES": {'say"hi': "x"}}, "E021", "RFC 6749 §3.3"),
+        ({"DEFAULT_SCOPES": ["admin"]}, "E011", "'admin', which is not in SCOPES"),
+        ({"SCOPES": {"read": "Read"}}, "E011", "'api', which is not in SCOPES"),
+        ({"DEFAULT_SCOPES": [["api"]]}, "E011", "not a string"),
+        ({"PKCE_REQUIRED": "none"}, "E012", "'public' or 'all'"),
+        ({"SIGNING_ALGORITHM": "HS256"}, "E013", "'ES256' or 'RS256'"),
+        ({"REGISTRATION_RATE_LIMIT": "ten per minute"}, "E014", "not a rate"),
+        ({"ACCESS_TOKEN_LIFETIME": 0}, "E015", "positive"),
+        ({"AUTHORIZATION_CODE_LIFETIME": 900}, "E016", "at most 600"),
+        ({"SKIP_CONSENT": "nowhere.skip"}, "E017", "cannot be imported"),
+        ({"SIGNING_KEYS": ["-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"]}, "E018", "key"),
+        ({"RATE_LIMIT_CACHE": "redis"}, "E019", "'redis', which is not in CACHES"),
+        ({"ISSUER": "https://auth.example.com/?tenant=1"}, "E020", "no query or fragment"),
+        ({"ISSUER": "auth.example.com"}, "E020", "scheme and host"),
+    ],
+)
+def test_values_that_cannot_work(setting, expected, text):
+    messages = errors_for(**setting)
+    assert f"twenty_oauth.{expected}" in messages, messages
+    assert text in messages[f"twenty_oauth.{expected}"].msg
+    assert all(m.level == checks.ERROR for m in messages.values())
+
+
+def test_default_scope_hint_names_the_fix():
+    error = errors_for(DEFAULT_SCOPES=["admin"])["twenty_oauth.E011"]
+    assert error.hint == "Add 'admin' to SCOPES or remove it from DEFAULT_SCOPES."
+
+
+# --- check --deploy: fine in development, unsafe in production --------------------------------
+
+
+def deploy_warnings(**oauth) -> dict[str, checks.CheckMessage]:
+    with override_settings(TWENTY_OAUTH=oauth, CACHES={"default": REDIS_CACHE}):
+        return found(deploy=True)
+
+
+def test_a_production_block_has_no_warning():
+    assert deploy_warnings(**SAFE) == {}
+
+
+def test_the_example_defaults_warn():
+    messages = found(deploy=True)  # test settings: no issuer, no pinned keys, local-memory cache
+    assert {"twenty_oauth.W001", "twenty_oauth.W003", "twenty_oauth.W004", "twenty_oauth.I001"} <= set(
+        messages
+    )
+    assert "Host header" in messages["twenty_oauth.W001"].msg
+    assert "oauth_keys" in messages["twenty_oauth.W003"].hint
+    assert "Redis" in messages["twenty_oauth.W004"].hint
+
+
+@pytest.mark.parametrize(
+    ("change", "expected", "hint"),
+    [
+        ({"ISSUER": None}, "W001", "https origin"),
+        ({"ISSUER": "http://auth.example.com"}, "W002", "TLS"),
+        ({"SIGNING_KEYS": None}, "W003", "oauth_keys"),
+        ({"ACCESS_TOKEN_LIFETIME": 7200}, "W005", "3600 or less"),
+        ({"AUTHORIZATION_CODE_LIFETIME": 120}, "W006", "60 or less"),
+        (
+            {"ALLOW_CLIENT_CREDENTIALS_FOR_REGISTERED_CLIENTS": True},
+            "W007",
+            "initial access token",
+        ),
+        ({"CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES": True}, "W008", "for tests"),
+        ({"REFRESH_TOKEN_LIFETIME": 120 * 86400}, "W009", "RFC 9700 §4.14.2"),
+        ({"PKCE_REQUIRED": "public"}, "I001", "Set 'all'"),
+    ],
+)
+def test_each_unsafe_setting_warns_with_its_fix(change, expected, hint):
+    messages = deploy_warnings(**{**SAFE, **change})
+    assert set(messages) == {f"twenty_oauth.{expected}"}, messages
+    assert hint in messages[f"twenty_oauth.{expected}"].hint
+    level = checks.INFO if expected.startswith("I") else checks.WARNING
+    assert messages[f"twenty_oauth.{expected}"].level == level
+
+
+def test_closed_registration_allows_client_credentials_without_warning():
+    closed = {**SAFE, "ALLOW_CLIENT_CREDENTIALS_FOR_REGISTERED_CLIENTS": True}
+    assert deploy_warnings(**closed, REGISTRATION_INITIAL_ACCESS_TOKEN="s3cret") == {}
+    assert deploy_warnings(**closed, REGISTRATION_ENABLED=False) == {}
+
+
+def test_process_local_rate_limit_cache():
+    local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    with override_settings(TWENTY_OAUTH=SAFE, CACHES={"default": local}):
+        assert set(found(deploy=True)) == {"twenty_oauth.W004"}
+    with override_settings(
+        TWENTY_OAUTH={**SAFE, "RATE_LIMIT_CACHE": "shared"}, CACHES={"default": local, "shared": REDIS_CACHE}
+    ):
+        assert found(deploy=True) == {}
+    no_limits = {**SAFE, "REGISTRATION_RATE_LIMIT": None, "CLIENT_AUTH_FAILURE_LIMIT": None}
+    with override_settings(TWENTY_OAUTH=no_limits, CACHES={"default": local}):
+        assert found(deploy=True) == {}
+
+
+def manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        **env,
+    }
+    environment.pop("TWENTY_DB", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_manage_py_check_on_the_example_site(tmp_path):
+    """The real command on the example project: warnings print, and only errors fail it."""
+    plain = manage(tmp_path, "check")
+    assert plain.returncode == 0, plain.stderr
+    deploy = manage(tmp_path, "check", "--deploy", TWENTY_OAUTH_ISSUER="http://crm.example.com")
+    assert deploy.returncode == 0
+    assert "twenty_oauth.W002" in deploy.stderr and "TLS" in deploy.stderr
+    assert "twenty_oauth.W001" not in deploy.stderr
+    broken = manage(tmp_path, "check", TWENTY_OAUTH_ISSUER="crm.example.com")
+    assert broken.returncode == 1
+    assert "twenty_oauth.E020" in broken.stderr and "https://auth.example.com" in broken.stderr
