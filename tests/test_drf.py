@@ -71,13 +71,17 @@ def test_revoked_token(client, user, confidential):
 def test_inactive_user_or_client(client, user, confidential):
     oauth_client, secret = confidential
     token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    assert get(client, token).status_code == 200
+    Client.objects.update(is_active=False)
+    assert get(client, token).status_code == 401
+    Client.objects.update(is_active=True)
+    assert get(client, token).status_code == 200
+    # Deactivating the user ends the grant for good: reactivation does not revive the token.
     user.is_active = False
     user.save()
     assert get(client, token).status_code == 401
     user.is_active = True
     user.save()
-    assert get(client, token).status_code == 200
-    Client.objects.update(is_active=False)
     assert get(client, token).status_code == 401
 
 

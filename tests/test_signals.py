@@ -349,3 +349,41 @@ def test_receivers_can_forward_to_a_webhook(client, user, confidential):
         {"event": "tokens_issued", "client_id": oauth_client.client_id, "user_id": user.pk, "ip": IP}
     ]
     assert body["access_token"] not in str(queued)
+
+
+def test_a_deactivated_user_loses_every_grant_for_good(client, user, confidential):
+    oauth_client, secret = confidential
+    body = code_tokens(client, user, oauth_client, secret)
+    other = UserFactory()
+    others = code_tokens(client, other, oauth_client, secret)
+    assert (
+        client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}").status_code == 200
+    )
+
+    user.is_active = False
+    user.save()
+    user.is_active = True
+    user.save()
+    # Reactivated, but the tokens of before stay revoked; other users keep theirs.
+    assert (
+        client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}").status_code == 401
+    )
+    refreshed = token_request(
+        client,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": body["refresh_token"],
+            "client_id": oauth_client.client_id,
+            "client_secret": secret,
+        },
+    )
+    assert refreshed.json()["error"] == "invalid_grant"
+    assert (
+        client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {others['access_token']}").status_code
+        == 200
+    )
+    # The account can authorize again, and gets new tokens that work.
+    fresh = code_tokens(client, user, oauth_client, secret)
+    assert (
+        client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {fresh['access_token']}").status_code == 200
+    )

@@ -11,6 +11,9 @@ Audit signals. Every signal is sent with keyword arguments only, never a secret 
 - ``refresh_token_reused(client, user, ip)``: a spent refresh token came back; its family ended
 - ``client_authentication_failed(client_id, reason, ip)``
 
+A user saved as inactive loses every grant at once (tokens revoked, pending codes expired), so
+that reactivating the account does not bring old tokens back.
+
 The ``twenty_oauth`` logger records each of them: ``logging.INFO``, and ``WARNING`` for reuse and
 failed authentication. A record carries ``event``, ``client_id``, ``user_id``, ``ip`` and the
 other fields as attributes, for a structured formatter.
@@ -21,6 +24,8 @@ from __future__ import annotations
 import json
 import logging
 
+from django.conf import settings
+from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
 
 logger = logging.getLogger("twenty_oauth")
@@ -97,3 +102,14 @@ def _log_reused(sender, client, user=None, ip="", **kwargs):
 @receiver(client_authentication_failed)
 def _log_auth_failed(sender, client_id, reason, ip="", **kwargs):
     _log(logging.WARNING, "client_authentication_failed", client_id=client_id, reason=reason, ip=ip)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="twenty_oauth.inactive_user")
+def _end_grants_of_inactive_user(sender, instance, update_fields=None, **kwargs):
+    if getattr(instance, "is_active", True) or (
+        update_fields is not None and "is_active" not in update_fields
+    ):
+        return
+    from twenty_oauth import consents
+
+    consents.end_grants(user=instance)
