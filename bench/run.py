@@ -6,8 +6,9 @@ The load benchmark: gunicorn serving the example site, wrk driving it, every res
     python -m bench.run --peer               # scenarios (b)-(f) beside django-oauth-toolkit
     python -m bench.run --smoke              # one short round: validity only, for CI
 
-In each round every scenario runs right after a short run of the floor (a) on the same server,
-and its ratio is its throughput over that floor's. The report gives, per scenario, the median
+In each round the floor (a) runs for a short while before the first scenario and after each
+one, on the same server, and a scenario's ratio is its throughput over the mean of the floors
+on either side of it. The report gives, per scenario, the median
 over rounds of requests/s, p50, p99 and ratio. A scenario with any non-2xx answer, unexpected
 body, socket error or spent seed is INVALID and gets no figure.
 Results go to bench/results/ as Markdown and JSON; see bench/README.md.
@@ -378,8 +379,9 @@ class Runner:
         bodies = None
         if scenario.seeded:
             key = (site.name, site.variant, scenario.key)
-            expected = self.previous.get(key, floor_rps)
-            count = int(expected * 1.5 * seconds) + 100
+            # Enough for the fastest this could go: the machine's other work comes and goes.
+            expected = max(self.previous.get(key, 0) * 2.5, floor_rps)
+            count = int(expected * seconds) + 200
             for _attempt in range(3):
                 bodies = self.workdir / f"{site.name}-{site.variant}-{scenario.key}.txt"
                 site.seed(scenario.seeded, str(count), str(bodies), *self.seed_args(site))
@@ -445,32 +447,37 @@ def run_rounds(
     paired: bool = True,
 ) -> list[dict]:
     """
-    ``plans``: (site, scenarios) sharing ``server``; the floor is the first plan's (a). The floor
-    is measured right before each scenario, and the scenario's ratio is taken to that
-    measurement: other work on the machine changes from minute to minute, and a ratio between
-    two adjacent runs is what it disturbs least. Unpaired (the smoke run), it is measured once.
+    ``plans``: (site, scenarios) sharing ``server``; the floor is the first plan's (a). In a
+    round the floor runs before the first scenario and again after each one, and a scenario's
+    ratio is its throughput over the mean of the two floors around it: other work on this
+    machine changes from minute to minute, and a ratio between adjacent runs, with the floor on
+    both sides, is what that drift disturbs least. Unpaired (the smoke run), the floor runs once.
     """
     floor_site, floor_scenarios = plans[0]
     floor = floor_scenarios["a"]
-    floor_seconds = min(runner.load.duration, 3.0)
+    floor_seconds = min(runner.load.duration, 2.0)
     all_rounds = []
     for number in range(1, rounds + 1):
         log(f"round {number}/{rounds} on {server.site.name}, {server.workers} worker(s)")
-        entry: dict = {"round": number, "floors": [], "scenarios": {}}
+        before = runner.measure(server, floor_site, floor, 0, duration=floor_seconds)
+        entry: dict = {"round": number, "floors": [before], "scenarios": {}}
         for site, scenarios in plans:
             for key, scenario in scenarios.items():
                 if key == "a":
                     continue
-                if paired or not entry["floors"]:
-                    before = runner.measure(server, floor_site, floor, 0, duration=floor_seconds)
-                    entry["floors"].append(before)
                 result = runner.measure(server, site, scenario, before["rps"])
-                valid_floor = not before["problems"] and before["rps"] > 0
-                result["floor_rps"] = before["rps"]
-                result["ratio"] = result["rps"] / before["rps"] if valid_floor else None
+                after = (
+                    runner.measure(server, floor_site, floor, 0, duration=floor_seconds) if paired else before
+                )
+                if paired:
+                    entry["floors"].append(after)
+                valid_floor = not before["problems"] and not after["problems"] and before["rps"] > 0
+                result["floor_rps"] = (before["rps"] + after["rps"]) / 2
+                result["ratio"] = result["rps"] / result["floor_rps"] if valid_floor else None
                 if not valid_floor:
-                    result["problems"] = [*result["problems"], "the floor measured before it was invalid"]
+                    result["problems"] = [*result["problems"], "a floor measured beside it was invalid"]
                 entry["scenarios"][f"{site.variant or site.name}:{key}"] = result
+                before = after
         all_rounds.append(entry)
     return all_rounds
 
@@ -545,13 +552,12 @@ def peer_site(args, port: int, db: str, logdir: Path) -> Site:
 def fresh_database(site: Site) -> None:
     """A new, empty database for a run: the SQLite file removed, or the PostgreSQL db recreated."""
     if site.env["BENCH_DB"] == "postgres":
+        import psycopg
+
         name = site.env["BENCH_PGDATABASE"]
-        for statement in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", statement],
-                check=True,
-                capture_output=True,
-            )
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as pg:
+            pg.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            pg.execute(f'CREATE DATABASE "{name}"')
     else:
         path = Path(site.env["BENCH_SQLITE"])
         for suffix in ("", "-wal", "-shm"):
@@ -762,6 +768,7 @@ def bench_main(args, load: Load) -> int:
         scenarios = {k: v for k, v in scenarios.items() if k == "a" or k in args.only.split(",")}
     data: dict = {"machine": info, "db": db, "load": load.__dict__, "rounds": args.rounds, "configs": {}}
     md = [header_text(info, load, args.rounds), ""]
+    report_name = "smoke" if args.smoke else f"bench-{db}"
     invalid = False
     for workers in args.workers:
         with Server(site, workers, workdir) as server:
@@ -775,6 +782,7 @@ def bench_main(args, load: Load) -> int:
         if args.smoke:
             title += " — smoke run: validity only, figures from 1-second runs mean nothing"
         md += [title, "", config_table(summary), ""]
+        write_reports(report_name, f"twenty-oauth load benchmark ({db})", data, "\n".join(md))
     if args.scale and not args.smoke:
         log(f"seeding {args.scale_clients} clients and {args.scale_tokens} access + refresh token rows")
         counts = json.loads(site.seed("scale", str(args.scale_clients), str(args.scale_tokens)))
@@ -792,7 +800,8 @@ def bench_main(args, load: Load) -> int:
                 "",
                 config_table(summary),
                 "",
-                "Against the run without those rows (ratios, so that the machine's load cancels out):",
+                "Against the run without those rows (ratios, so that the machine's load cancels out; "
+                "(h) reads no table, so its change is the noise of this machine):",
                 "",
                 scale_table(base, summary),
                 "",
@@ -801,8 +810,7 @@ def bench_main(args, load: Load) -> int:
             cleanup = cleanup_under_load(runner, server, site, scenarios["c"])
         data["cleanup"] = cleanup
         md += ["## oauth_cleanup under load", "", cleanup_text(cleanup), ""]
-    name = "smoke" if args.smoke else f"bench-{db}"
-    report = write_reports(name, f"twenty-oauth load benchmark ({db})", data, "\n".join(md))
+    report = write_reports(report_name, f"twenty-oauth load benchmark ({db})", data, "\n".join(md))
     print("\n".join(md))
     log(f"written {report} and {report.with_suffix('.json')}")
     if invalid:

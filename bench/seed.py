@@ -280,8 +280,8 @@ def scale(clients: int, token_rows: int) -> dict:
             ),
             {
                 "jti": _random_hex(16),
-                "family_id": f"{family_base} + 1 + (n % {clients})",
-                "client_id": f"{client_base} + 1 + (n % {clients})",
+                "family_id": f"{family_base} + 1 + (n %% {clients})",
+                "client_id": f"{client_base} + 1 + (n %% {clients})",
             },
         )
         _sequence_insert(
@@ -295,7 +295,7 @@ def scale(clients: int, token_rows: int) -> dict:
                 expires_at=expired,
                 used_at=created,
             ),
-            {"token_digest": _random_hex(32), "family_id": f"{family_base} + 1 + (n % {clients})"},
+            {"token_digest": _random_hex(32), "family_id": f"{family_base} + 1 + (n %% {clients})"},
         )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
