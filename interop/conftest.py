@@ -28,7 +28,7 @@ USERNAME, PASSWORD = "demo", "demo-password"
 
 
 def pytest_report_header(config) -> str:
-    """The versions of the clients under test, as installed for this run (the README's "Tested clients" table)."""
+    """The versions of the clients under test, as installed for this run (README: "Tested clients")."""
     return "clients: " + ", ".join(f"{name} {version(name)}" for name in CLIENT_PACKAGES)
 
 

@@ -79,6 +79,15 @@ def form(data: dict) -> str:
     return urlencode(data)
 
 
+def api(http, access_token: str):
+    """The demo API's answer to a bearer token: 200 while the token is live."""
+    return http.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {access_token}")
+
+
+def api_status(http, access_token: str) -> int:
+    return api(http, access_token).status_code
+
+
 def token_request(http, data: dict, **headers):
     return http.post("/oauth/token", form(data), content_type="application/x-www-form-urlencoded", **headers)
 

@@ -21,4 +21,5 @@ if os.environ.get("TWENTY_DB") != "postgres":
     }
 else:
     # One test database per run, so that two runs on one machine never drop each other's.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("PGTESTDATABASE") or f"test_twenty_oauth_{os.getpid()}"}  # noqa: F405
+    test_name = os.environ.get("PGTESTDATABASE") or f"test_twenty_oauth_{os.getpid()}"
+    DATABASES["default"]["TEST"] = {"NAME": test_name}  # noqa: F405

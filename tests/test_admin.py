@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from tests.conftest import REDIRECT, basic, code_tokens, obtain_code, pkce_pair, token_request
+from tests.conftest import REDIRECT, api, basic, code_tokens, obtain_code, pkce_pair, token_request
 from tests.factories import UserFactory, make_client
 from twenty_oauth import secrets
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, SigningKey, TokenFamily
@@ -68,10 +68,6 @@ def cc_token(http, client_id, secret):
         {"grant_type": "client_credentials", "scope": "api"},
         HTTP_AUTHORIZATION=basic(client_id, secret),
     )
-
-
-def api(http, access_token):
-    return http.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {access_token}")
 
 
 # --- the client list -------------------------------------------------------------------------

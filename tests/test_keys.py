@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from tests.conftest import api_status as api
 from tests.conftest import code_tokens
 from twenty_oauth import keys
 from twenty_oauth.models import SigningKey
@@ -20,10 +21,6 @@ def jwks(http):
     assert response["Content-Type"] == "application/jwk-set+json"
     assert response["Access-Control-Allow-Origin"] == "*"
     return response.json()["keys"]
-
-
-def api(http, token):
-    return http.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
 
 
 def test_jwks_publishes_public_keys_only(client):

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import ISSUER, basic, code_tokens, form, token_request
+from tests.conftest import api_status as api
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +22,6 @@ def introspect(http, oauth_client, secret, token):
         content_type="application/x-www-form-urlencoded",
         HTTP_AUTHORIZATION=basic(oauth_client.client_id, secret),
     )
-
-
-def api(http, token):
-    return http.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
 
 
 def refresh(http, oauth_client, secret, refresh_token):

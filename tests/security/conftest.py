@@ -10,7 +10,7 @@ import json
 import pytest
 from django.test import Client as HttpClient
 
-from tests.conftest import code_tokens, form, token_request
+from tests.conftest import api_status, code_tokens, form, token_request  # noqa: F401 - api_status is re-exported
 from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
 
 #: Ports this suite may listen on (127.0.0.1 only).
@@ -33,11 +33,6 @@ def refresh(http: HttpClient, refresh_token: str, client_id: str, secret: str | 
     if secret:
         data["client_secret"] = secret
     return token_request(http, data)
-
-
-def api_status(http: HttpClient, access_token: str) -> int:
-    """The demo API's answer to a bearer token: 200 while the token is live."""
-    return http.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {access_token}").status_code
 
 
 def introspect(http: HttpClient, token: str, client_id: str, secret: str) -> dict:
