@@ -82,8 +82,8 @@ bench-smoke: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run --smoke
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check twenty_oauth example_project tests
-	$(BIN)/ruff format --check twenty_oauth example_project tests
+	$(BIN)/ruff check twenty_oauth example_project tests interop bench scripts
+	$(BIN)/ruff format --check twenty_oauth example_project tests interop bench scripts
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* .pytest_cache build *.egg-info
