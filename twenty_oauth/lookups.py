@@ -11,6 +11,7 @@ as ``select_related`` would. It reads the current row every time: nothing is cac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,9 @@ class JoinedLookup:
     key is an outer join and gives None.
 
     ``flags`` adds boolean SQL expressions, set as attributes of the object found (what
-    ``annotate(name=Exists(...))`` would give). ``{self}`` and ``{family}`` (any related path)
-    in them name the tables of the query.
+    ``annotate(name=Exists(...))`` would give). Each is a function of the database's
+    ``quote_name`` and of the query's table aliases by path (``"self"`` for the model's own,
+    ``"family"`` for a related path) that returns the expression.
     """
 
     def __init__(
@@ -44,7 +46,7 @@ class JoinedLookup:
         model: type[Model],
         field: str,
         related: tuple[str, ...] = (),
-        flags: dict[str, str] | None = None,
+        flags: dict[str, Callable[[Callable[[str], str], dict[str, str]], str]] | None = None,
     ) -> None:
         self.model = model
         self.field = field
@@ -114,7 +116,7 @@ class JoinedLookup:
                 columns.append(f"{aliases[path]}.{quote(field.column)}")
             layout.append((path, model, start, len(columns), [f.attname for f in fields]))
         names = {path or "self": table_alias for path, table_alias in aliases.items()}
-        columns += [template.format(**names) for template in self.flags.values()]
+        columns += [flag(quote, names) for flag in self.flags.values()]
         where = self.model._meta.get_field(self.field)
         # Names from the models' metadata only; the value looked up is a parameter.
         sql = (

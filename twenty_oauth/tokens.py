@@ -33,17 +33,24 @@ ACCESS_TOKEN_TYPE = "at+jwt"
 _verified: dict[tuple[str, str, str | None], tuple[dict[str, Any], str]] = {}
 VERIFIED_CACHE_SIZE = 4096
 
+
+def _consent_revoked_sql(quote, family: str) -> str:
+    """Whether the user withdrew the consent the family was granted under."""
+    table, user, client, revoked = (
+        quote(name) for name in (Consent._meta.db_table, "user_id", "client_id", "revoked_at")
+    )
+    return (
+        f"EXISTS (SELECT 1 FROM {table} c WHERE c.{user} = {family}.{user} "  # noqa: S608
+        f"AND c.{client} = {family}.{client} AND c.{revoked} IS NOT NULL)"
+    )
+
+
 _access_record = JoinedLookup(AccessToken, "jti", ("client", "user"))
 _refresh_record = JoinedLookup(
     RefreshToken,
     "token_digest",
     ("family", "family__client", "family__user"),
-    flags={
-        # Whether the user withdrew the consent the family was granted under.
-        "consent_revoked": f'EXISTS (SELECT 1 FROM "{Consent._meta.db_table}" c '  # noqa: S608
-        'WHERE c."user_id" = {family}."user_id" AND c."client_id" = {family}."client_id" '
-        'AND c."revoked_at" IS NOT NULL)'
-    },
+    flags={"consent_revoked": lambda quote, tables: _consent_revoked_sql(quote, tables["family"])},
 )
 
 
