@@ -33,6 +33,8 @@ def record(pid: int, seconds: float, out: Path, py_spy: str = "py-spy") -> subpr
             "--output",
             str(out),
             "--nonblocking",
+            # Waiting counts: on PostgreSQL much of a request is spent waiting for the server.
+            "--idle",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -70,7 +72,11 @@ def summarize(raw: Path, top: int = 40) -> str:
             own[frames[-1]] += n
     if not total:
         return "no samples\n"
-    lines = [f"{total} samples", "", "inclusive (a function and what it calls), below the view:"]
+    lines = [
+        f"{total} samples (waiting included: a frame waiting on the database or a socket counts)",
+        "",
+        "inclusive (a function and what it calls), below the server's own frames:",
+    ]
     # The server's own frames (gunicorn, the WSGI handler, middleware) hold nearly every sample.
     below = [(name, n) for name, n in inclusive.most_common() if n < 0.7 * total]
     lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in below[:top]]

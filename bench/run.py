@@ -42,6 +42,8 @@ PEER_PYTHON = BENCH / ".venv-peer" / "bin" / "python"
 WRK_TIMEOUT = "30s"
 FLOOR_PATH = "/rest/companies-public"
 SLOW_SECONDS = 15.0
+PORT = 18201  # the peer takes the next one
+SMOKE_PORT = 18203
 
 TARGETS = {"b": 0.80, "c": 0.50, "d": 0.50, "e": 0.35, "f": 0.35, "g": 0.35}
 SCALE_TOLERANCE = 0.10
@@ -260,6 +262,14 @@ class Server:
         self.__exit__()
         raise SystemExit(f"gunicorn for {self.site.name} did not answer; see {self.logfile}")
 
+    def drain(self) -> None:
+        """
+        Wait for the requests wrk left behind: when it stops, the server may still hold
+        queued ones (seconds each when a peer hashes secrets), which would eat into the next run.
+        """
+        with urllib.request.urlopen(self.url + FLOOR_PATH, timeout=300) as response:  # noqa: S310
+            response.read()
+
     def worker_pids(self) -> list[int]:
         out = subprocess.run(
             ["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True
@@ -428,6 +438,7 @@ class Runner:
         result = wrk(server.url, script, self.load, duration=seconds)
         if sampling:
             self._finish_profile(*sampling)
+        server.drain()
         status = "ok" if not result["problems"] else "INVALID: " + "; ".join(result["problems"])
         log(
             f"  {site.name}{'/' + site.variant if site.variant else ''} {scenario.key:>2}: "
@@ -755,7 +766,8 @@ def header_text(info: dict, load: Load, rounds: int) -> str:
 def bench_main(args, load: Load) -> int:
     info = machine()
     db = args.db
-    workdir = RESULTS / f"work-{db}"
+    # Its own directory and database: runs with other ports (the smoke run, say) can go at once.
+    workdir = RESULTS / f"work-{'smoke' if args.smoke else db}-{args.port}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     runner = Runner(workdir, load, args.profile, label=db)
@@ -768,7 +780,10 @@ def bench_main(args, load: Load) -> int:
         scenarios = {k: v for k, v in scenarios.items() if k == "a" or k in args.only.split(",")}
     data: dict = {"machine": info, "db": db, "load": load.__dict__, "rounds": args.rounds, "configs": {}}
     md = [header_text(info, load, args.rounds), ""]
-    report_name = "smoke" if args.smoke else f"bench-{db}"
+    # Only a complete run is the report of record; a partial one (--only, --profile, fewer
+    # configurations) is kept beside it.
+    complete = not (args.only or args.profile) and args.scale and args.workers == [1, 2]
+    report_name = "smoke" if args.smoke else f"bench-{db}" + ("" if complete else "-partial")
     invalid = False
     for workers in args.workers:
         with Server(site, workers, workdir) as server:
@@ -842,7 +857,7 @@ def peer_main(args, load: Load) -> int:
         raise SystemExit(f"{PEER_PYTHON} is missing: run `make bench-peer`, which builds it.")
     info = machine()
     db = args.db
-    workdir = RESULTS / f"work-peer-{db}"
+    workdir = RESULTS / f"work-peer-{db}-{args.port}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     runner = Runner(workdir, load, args.profile, label=f"peer-{db}")
@@ -910,7 +925,10 @@ def peer_main(args, load: Load) -> int:
     }
     data["summary"] = {"twenty": summary_twenty, "dot": summary_dot}
     report = write_reports(
-        f"peer-{db}", f"twenty-oauth beside django-oauth-toolkit ({db})", data, "\n".join(md)
+        f"peer-{db}" + ("-partial" if args.profile else ""),
+        f"twenty-oauth beside django-oauth-toolkit ({db})",
+        data,
+        "\n".join(md),
     )
     print("\n".join(md))
     log(f"written {report}")
@@ -939,13 +957,17 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="comma-separated scenario keys to sample with py-spy (installed on demand)",
     )
-    parser.add_argument("--port", type=int, default=18201)
+    parser.add_argument("--port", type=int, default=PORT)
     args = parser.parse_args(argv)
+    # Stopped from outside: leave through the servers' context managers, which stop them.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (make bench installs it: apt-get install wrk)")
     args.workers = [int(w) for w in args.workers.split(",")]
     if args.smoke:
         args.rounds, args.duration, args.workers, args.scale = 1, 1.0, [1], False
+        if args.port == PORT:
+            args.port = SMOKE_PORT
     load = Load(connections=args.connections, threads=args.threads, duration=args.duration)
     args.profile = tuple(k for k in args.profile.split(",") if k)
     if args.profile and not (Path(sys.executable).parent / "py-spy").exists():
