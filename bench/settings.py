@@ -1,7 +1,8 @@
 """
 The example site as the benchmark serves it: production-like (DEBUG off, persistent database
 connections) on the database chosen by ``BENCH_DB`` (``sqlite``: the file ``BENCH_SQLITE``;
-``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432).
+``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432). ``BENCH_SQLITE_CACHE_MB``
+sets SQLite's page cache (default: SQLite's own 2 MB), to try its effect on a large database.
 """
 
 import os
@@ -26,6 +27,10 @@ if os.environ.get("BENCH_DB", "sqlite") == "postgres":
 else:
     DATABASES["default"]["NAME"] = os.environ["BENCH_SQLITE"]  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = None  # noqa: F405
+    if os.environ.get("BENCH_SQLITE_CACHE_MB"):
+        options = DATABASES["default"]["OPTIONS"]  # noqa: F405
+        cache_kib = int(os.environ["BENCH_SQLITE_CACHE_MB"]) * 1024
+        options["init_command"] = options["init_command"] + f" PRAGMA cache_size=-{cache_kib};"
 
 TWENTY_OAUTH = {
     "ISSUER": "http://127.0.0.1:18200",
