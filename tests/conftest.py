@@ -88,6 +88,21 @@ def api_status(http, access_token: str) -> int:
     return api(http, access_token).status_code
 
 
+def code_request(oauth_client, code, verifier, secret=None, **extra) -> dict:
+    """The form of an authorization-code token request; a None value leaves the field out."""
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "client_id": oauth_client.client_id,
+        "code_verifier": verifier,
+    }
+    if secret:
+        data["client_secret"] = secret
+    data.update(extra)
+    return {k: v for k, v in data.items() if v is not None}
+
+
 def token_request(http, data: dict, **headers):
     return http.post("/oauth/token", form(data), content_type="application/x-www-form-urlencoded", **headers)
 

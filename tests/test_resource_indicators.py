@@ -40,41 +40,21 @@ def test_token_for_a_resource_has_it_as_audience(client, user, public):
 
 
 def test_token_request_may_repeat_the_resource(client, user, public):
-    from tests.conftest import REDIRECT, obtain_code, pkce_pair
+    from tests.conftest import code_request, obtain_code, pkce_pair
 
     verifier, challenge = pkce_pair()
     code = obtain_code(client, user, public, challenge=challenge, extra={"resource": MCP})
-    response = token_request(
-        client,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "client_id": public.client_id,
-            "code_verifier": verifier,
-            "resource": MCP,
-        },
-    )
+    response = token_request(client, code_request(public, code, verifier, resource=MCP))
     assert response.status_code == 200
     assert aud(response.json()["access_token"]) == MCP
 
 
 def test_token_request_cannot_name_another_resource(client, user, public):
-    from tests.conftest import REDIRECT, obtain_code, pkce_pair
+    from tests.conftest import code_request, obtain_code, pkce_pair
 
     verifier, challenge = pkce_pair()
     code = obtain_code(client, user, public, challenge=challenge, extra={"resource": MCP})
-    response = token_request(
-        client,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "client_id": public.client_id,
-            "code_verifier": verifier,
-            "resource": f"{ISSUER}/rest",
-        },
-    )
+    response = token_request(client, code_request(public, code, verifier, resource=f"{ISSUER}/rest"))
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_target"
 

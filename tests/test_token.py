@@ -6,7 +6,15 @@ import jwt
 import pytest
 from django.utils import timezone
 
-from tests.conftest import ISSUER, REDIRECT, basic, code_tokens, obtain_code, pkce_pair, token_request
+from tests.conftest import (
+    ISSUER,
+    basic,
+    code_request,
+    code_tokens,
+    obtain_code,
+    pkce_pair,
+    token_request,
+)
 from tests.factories import make_client
 from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken
 
@@ -24,20 +32,6 @@ def assert_error(response, status, error):
     assert response.json()["error"] == error
     assert response["Cache-Control"] == "no-store"
     assert response["Content-Type"] == "application/json"
-
-
-def code_request(oauth_client, code, verifier, secret=None, **extra):
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "client_id": oauth_client.client_id,
-        "code_verifier": verifier,
-    }
-    if secret:
-        data["client_secret"] = secret
-    data.update(extra)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 # -- authorization_code ---------------------------------------------------------------------

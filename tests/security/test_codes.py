@@ -12,7 +12,7 @@ import pytest
 from django.core import checks
 from django.test import override_settings
 
-from tests.conftest import REDIRECT, obtain_code, pkce_pair, token_request
+from tests.conftest import REDIRECT, code_request, obtain_code, pkce_pair, token_request
 from tests.factories import make_client
 from tests.security.conftest import api_status, assert_oauth_error, introspect, refresh, row_counts
 from twenty_oauth.models import AuthorizationCode
@@ -21,17 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def redeem(http, oauth_client, code, verifier, secret=None, **extra):
-    data = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "client_id": oauth_client.client_id,
-        "code_verifier": verifier,
-    }
-    if secret:
-        data["client_secret"] = secret
-    data.update(extra)
-    return token_request(http, {k: v for k, v in data.items() if v is not None})
+    return token_request(http, code_request(oauth_client, code, verifier, secret, **extra))
 
 
 @pytest.fixture
