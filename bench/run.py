@@ -112,7 +112,10 @@ class Site:
         return result.stdout
 
 
-def twenty_scenarios(state: dict) -> dict[str, Scenario]:
+def common_scenarios(
+    state: dict, token_path: str, client_id: str, client_secret: str, basic_authorization: str
+) -> dict[str, Scenario]:
+    """(a)–(f), which both servers answer alike but for the token endpoint and the client."""
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     token_expect = ('"access_token"', '"token_type": "Bearer"')
     companies = tuple(f'"name":"{name}"' for name in state["companies"][:2])
@@ -124,27 +127,38 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
         "c": Scenario(
             "c",
             "POST",
-            "/oauth/token",
+            token_path,
             form,
-            f"grant_type=client_credentials&scope=api&client_id={state['post_client_id']}"
-            f"&client_secret={state['post_client_secret']}",
+            f"grant_type=client_credentials&scope=api&client_id={client_id}&client_secret={client_secret}",
             expect=token_expect,
         ),
         "d": Scenario(
             "d",
             "POST",
-            "/oauth/token",
-            {**form, "Authorization": state["basic_authorization"]},
+            token_path,
+            {**form, "Authorization": basic_authorization},
             "grant_type=client_credentials&scope=api",
             expect=token_expect,
         ),
         "e": Scenario(
-            "e", "POST", "/oauth/token", form, seeded="codes", expect=(*token_expect, '"refresh_token"')
+            "e", "POST", token_path, form, seeded="codes", expect=(*token_expect, '"refresh_token"')
         ),
         "f": Scenario(
-            "f", "POST", "/oauth/token", form, seeded="refresh", expect=(*token_expect, '"refresh_token"')
+            "f", "POST", token_path, form, seeded="refresh", expect=(*token_expect, '"refresh_token"')
         ),
-        "g": Scenario(
+    }
+
+
+def twenty_scenarios(state: dict) -> dict[str, Scenario]:
+    scenarios = common_scenarios(
+        state,
+        "/oauth/token",
+        state["post_client_id"],
+        state["post_client_secret"],
+        state["basic_authorization"],
+    )
+    scenarios.update(
+        g=Scenario(
             "g",
             "POST",
             "/oauth/register",
@@ -152,48 +166,20 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
             state["registration"],
             expect=('"client_id"', '"client_secret"'),
         ),
-        "h1": Scenario("h1", "GET", "/oauth/jwks", expect=('"keys"', '"kid"')),
-        "h2": Scenario(
+        h1=Scenario("h1", "GET", "/oauth/jwks", expect=('"keys"', '"kid"')),
+        h2=Scenario(
             "h2", "GET", "/.well-known/oauth-authorization-server", expect=('"token_endpoint"', '"issuer"')
         ),
-    }
+    )
+    return scenarios
 
 
 def peer_scenarios(state: dict, variant: str) -> dict[str, Scenario]:
     """django-oauth-toolkit's equivalents; ``variant`` picks the hashed or unhashed application."""
     app = state[variant]
-    form = {"Content-Type": "application/x-www-form-urlencoded"}
-    token_expect = ('"access_token"', '"token_type": "Bearer"')
-    companies = tuple(f'"name":"{name}"' for name in state["companies"][:2])
-    scenarios = {
-        "a": Scenario("a", "GET", FLOOR_PATH, expect=companies),
-        "b": Scenario(
-            "b", "GET", "/rest/companies", {"Authorization": f"Bearer {state['bearer']}"}, expect=companies
-        ),
-        "c": Scenario(
-            "c",
-            "POST",
-            "/o/token/",
-            form,
-            f"grant_type=client_credentials&scope=api&client_id={app['client_id']}"
-            f"&client_secret={app['client_secret']}",
-            expect=token_expect,
-        ),
-        "d": Scenario(
-            "d",
-            "POST",
-            "/o/token/",
-            {**form, "Authorization": app["basic_authorization"]},
-            "grant_type=client_credentials&scope=api",
-            expect=token_expect,
-        ),
-        "e": Scenario(
-            "e", "POST", "/o/token/", form, seeded="codes", expect=(*token_expect, '"refresh_token"')
-        ),
-        "f": Scenario(
-            "f", "POST", "/o/token/", form, seeded="refresh", expect=(*token_expect, '"refresh_token"')
-        ),
-    }
+    scenarios = common_scenarios(
+        state, "/o/token/", app["client_id"], app["client_secret"], app["basic_authorization"]
+    )
     if variant == "default":
         # Each request hashes a secret with Django's password hasher: seconds, not milliseconds.
         for key in "cdef":
