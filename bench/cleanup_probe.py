@@ -32,7 +32,7 @@ def main() -> None:
     before = counts()
     output = io.StringIO()
     started = time.monotonic()
-    call_command("oauth_cleanup", stdout=output)
+    call_command("oauth_cleanup", *os.environ.get("BENCH_CLEANUP_ARGS", "").split(), stdout=output)
     seconds = time.monotonic() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(

@@ -399,6 +399,45 @@ def test_cleanup_rejects_bad_options(db):
         run("oauth_cleanup", "--batch-size", "0")
     with pytest.raises(CommandError, match="unused-client-days"):
         run("oauth_cleanup", "--unused-client-days", "-1")
+    for pause in ("-1", "61", "nan"):
+        with pytest.raises(CommandError, match="pause"):
+            run("oauth_cleanup", "--pause", pause)
+
+
+def _expired_access_tokens(count: int) -> None:
+    oauth_client, _ = make_client()
+    user = UserFactory()
+    AccessToken.objects.bulk_create(
+        AccessToken(jti=f"j{i}", client=oauth_client, user=user, scope="api", expires_at=ago(days=1))
+        for i in range(count)
+    )
+
+
+def test_cleanup_rests_between_batches_as_asked(db, monkeypatch):
+    """``--pause`` rests after every batch but the last: the server's writes get their turn."""
+    _expired_access_tokens(12)
+    rests = []
+    monkeypatch.setattr(cleanup.time, "sleep", rests.append)
+    output = run("oauth_cleanup", "--batch-size", "5", "--pause", "0.25")
+    assert "Deleted 12 expired access tokens." in output
+    assert rests == [0.25, 0.25]  # 5, rest, 5, rest, 2
+
+
+def test_cleanup_rests_by_default_only_where_a_write_locks_the_database(db, monkeypatch):
+    """SQLite lets one writer in at a time: there cleanup rests as long as each batch held it."""
+    _expired_access_tokens(12)
+    rests = []
+    monkeypatch.setattr(cleanup.time, "sleep", rests.append)
+    output = run("oauth_cleanup", "--batch-size", "5")
+    assert "Deleted 12 expired access tokens." in output
+    if connection.vendor == "sqlite":
+        assert len(rests) == 2 and all(0 < rest < 5 for rest in rests)
+    else:
+        assert rests == []
+    _expired_access_tokens(7)
+    run("oauth_cleanup", "--batch-size", "5", "--pause", "0")
+    assert not AccessToken.objects.exists()
+    assert len(rests) == (2 if connection.vendor == "sqlite" else 0)  # --pause 0: no rest at all
 
 
 def test_delete_in_batches_counts_each_batch(db):
@@ -420,6 +459,8 @@ def test_delete_in_batches_counts_each_batch(db):
     assert not AccessToken.objects.exists()
     with pytest.raises(ValueError, match="batch_size"):
         list(cleanup.delete_in_batches(AccessToken.objects.all(), batch_size=0))
+    with pytest.raises(ValueError, match="pause"):
+        list(cleanup.delete_in_batches(AccessToken.objects.all(), pause=-1))
 
 
 @pytest.mark.postgres

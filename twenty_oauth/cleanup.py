@@ -6,15 +6,20 @@ Rows go in small batches, each in its own short transaction, walking the primary
 server keeps issuing and refreshing tokens meanwhile, no lock is held for long, and memory stays
 the size of one batch however many rows there are. Every delete repeats its condition, so a row
 that changed since it was looked at (a registration authorized a moment ago) is left alone.
+
+On SQLite a writer locks the whole database, and a request waiting for that lock only polls for
+it now and then: back-to-back batches would leave it no gap to take. So there, by default,
+cleanup rests after each batch as long as the batch held the lock.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -24,7 +29,7 @@ from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent,
 #: finishes against the row rather than against a hole, and servers' clocks may differ a little.
 GRACE = timedelta(minutes=5)
 
-DEFAULT_BATCH_SIZE = 2000
+DEFAULT_BATCH_SIZE = 500
 DEFAULT_UNUSED_CLIENT_DAYS = 30
 
 
@@ -90,16 +95,31 @@ def targets(
     return found
 
 
-def delete_in_batches(queryset: QuerySet, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[dict[str, int]]:
+def locks_whole_database(using: str) -> bool:
+    """Whether a write to the database ``using`` stops every other writer (SQLite)."""
+    return connections[using].vendor == "sqlite"
+
+
+def delete_in_batches(
+    queryset: QuerySet, batch_size: int = DEFAULT_BATCH_SIZE, pause: float | None = None
+) -> Iterator[dict[str, int]]:
     """
     Delete the rows of ``queryset``, at most ``batch_size`` per transaction, and yield what each
     batch deleted by model label (``QuerySet.delete``'s count, cascades included). The walk is
     keyset pagination on the primary key: each batch starts after the last key of the one
     before, so no batch rescans rows an earlier one removed, and at most one batch of keys is
     held at a time.
+
+    ``pause`` is how many seconds to rest after each batch but the last, so that requests
+    waiting to write get their turn. ``None`` rests as long as the batch's transaction took
+    where one writer locks the whole database (SQLite), and not at all elsewhere.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if pause is not None and pause < 0:
+        raise ValueError("pause must not be negative")
+    using = router.db_for_write(queryset.model)
+    rest_as_long = pause is None and locks_whole_database(using)
     ordered = queryset.order_by("pk")
     after = None
     while True:
@@ -107,11 +127,16 @@ def delete_in_batches(queryset: QuerySet, batch_size: int = DEFAULT_BATCH_SIZE) 
         keys = list(remaining.values_list("pk", flat=True)[:batch_size])
         if not keys:
             return
-        with transaction.atomic():
+        started = time.monotonic()
+        with transaction.atomic(using=using):
             # The condition is repeated: a row that no longer qualifies stays. Only the key is
             # loaded for a cascade: nothing here listens to delete signals.
             _, per_model = remaining.filter(pk__lte=keys[-1]).only("pk").delete()
+        held = time.monotonic() - started
         yield per_model
         if len(keys) < batch_size:
             return
         after = keys[-1]
+        rest = held if rest_as_long else (pause or 0.0)
+        if rest:
+            time.sleep(rest)

@@ -3,7 +3,8 @@
 registered clients never authorized within ``--unused-client-days`` (default 30).
 
 Safe to run from cron while the server runs: rows go in batches of ``--batch-size``, each in
-its own short transaction (see ``twenty_oauth.cleanup``). For example, every hour::
+its own short transaction, with a rest of ``--pause`` seconds between batches (by default, on
+SQLite, as long as the batch took; see ``twenty_oauth.cleanup``). For example, every hour::
 
     17 * * * *  cd /srv/site && python manage.py oauth_cleanup --verbosity 0
 """
@@ -40,12 +41,25 @@ class Command(BaseCommand):
             metavar="ROWS",
             help="Rows deleted per transaction (default %(default)s).",
         )
+        parser.add_argument(
+            "--pause",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="Rest between batches so that the server's writes get their turn (default: on "
+            "SQLite, which locks the whole database for a write, as long as the batch took; "
+            "elsewhere none).",
+        )
 
-    def handle(self, *args, dry_run: bool, unused_client_days: int, batch_size: int, **options):
+    def handle(
+        self, *args, dry_run: bool, unused_client_days: int, batch_size: int, pause: float | None, **options
+    ):
         if unused_client_days < 0:
             raise CommandError("--unused-client-days must be 0 or more.")
         if not 1 <= batch_size <= 100_000:
             raise CommandError("--batch-size must be between 1 and 100000.")
+        if pause is not None and not 0 <= pause <= 60:
+            raise CommandError("--pause must be between 0 and 60 seconds.")
         verbosity = options["verbosity"]
         found = cleanup.targets(unused_client_days=unused_client_days)
         labels = {target.model_label: target.label for target in found}
@@ -54,7 +68,7 @@ class Command(BaseCommand):
             if dry_run:
                 deleted[target.model_label] = target.queryset.count()
                 continue
-            for batch in cleanup.delete_in_batches(target.queryset, batch_size):
+            for batch in cleanup.delete_in_batches(target.queryset, batch_size, pause):
                 for model, count in batch.items():
                     deleted[model] = deleted.get(model, 0) + count
                 if verbosity >= 2 and batch:
