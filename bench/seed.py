@@ -222,6 +222,14 @@ def _random_hex(nbytes: int) -> str:
     return f"lower(hex(randomblob({nbytes})))"
 
 
+def _hex_ms(start) -> str:
+    """SQL for ``start`` plus ``n`` ms in 12 hex digits: a ``jti``'s head (see secrets.generate_token_id)."""
+    ms = int(start.timestamp() * 1000)
+    if connection.vendor == "postgresql":
+        return f"lpad(to_hex({ms}::bigint + n), 12, '0')"
+    return f"printf('%%012x', {ms} + n)"
+
+
 def _max_id(model) -> int:
     return model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
@@ -279,7 +287,7 @@ def scale(clients: int, token_rows: int) -> dict:
                 expires_at=expired,
             ),
             {
-                "jti": _random_hex(16),
+                "jti": f"{_hex_ms(created)} || {_random_hex(10)}",
                 "family_id": f"{family_base} + 1 + (n %% {clients})",
                 "client_id": f"{client_base} + 1 + (n %% {clients})",
             },

@@ -1,5 +1,6 @@
 """POST /oauth/token: the three grants and client authentication (RFC 6749 §2.3, §4, §5, §6)."""
 
+import re
 from datetime import timedelta
 
 import jwt
@@ -349,6 +350,23 @@ def test_contract_client_credentials(client, service):
     assert claims["client_id"] == oauth_client.client_id
     api = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
     assert api.status_code == 200
+
+
+def test_jti_is_unique_and_ordered_by_time_of_issue(client, service):
+    """RFC 9562 §5.7 ordering: each token's ``jti`` sorts after the one issued before it."""
+    oauth_client, secret = service
+    issued = []
+    for _ in range(5):
+        response = token_request(client, cc_request(oauth_client, secret))
+        assert response.status_code == 200
+        issued.append(claims_of(response.json()["access_token"]))
+    jtis = [claims["jti"] for claims in issued]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", jti) for jti in jtis)
+    assert len(set(jtis)) == 5
+    assert jtis == sorted(jtis)
+    for claims in issued:  # its head is the time of issue, in milliseconds
+        assert abs(int(claims["jti"][:12], 16) / 1000 - claims["iat"]) < 2
+    assert sorted(AccessToken.objects.values_list("jti", flat=True)) == jtis
 
 
 def test_client_credentials_with_basic(client, service):

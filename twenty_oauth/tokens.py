@@ -70,7 +70,7 @@ def mint_access_token(
 ) -> tuple[str, int]:
     """Sign an RFC 9068 access token and record its ``jti``. Returns the JWT and its lifetime."""
     lifetime = oauth_settings.ACCESS_TOKEN_LIFETIME
-    jti = secrets.generate_secret(16)
+    jti = secrets.generate_token_id()
     iat = int(now.timestamp())
     claims: dict[str, Any] = {
         "iss": issuer,
