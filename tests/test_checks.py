@@ -106,6 +106,7 @@ def test_wrong_types_do_not_break_the_deploy_checks():
         ({"PKCE_REQUIRED": "none"}, "E012", "'public' or 'all'"),
         ({"SIGNING_ALGORITHM": "HS256"}, "E013", "'ES256' or 'RS256'"),
         ({"REGISTRATION_RATE_LIMIT": "ten per minute"}, "E014", "not a rate"),
+        ({"CLIENT_METADATA_FETCH_LIMIT": "30"}, "E014", "not a rate"),
         ({"ACCESS_TOKEN_LIFETIME": 0}, "E015", "positive"),
         ({"AUTHORIZATION_CODE_LIFETIME": 900}, "E016", "at most 600"),
         ({"SKIP_CONSENT": "nowhere.skip"}, "E017", "cannot be imported"),
@@ -189,8 +190,20 @@ def test_process_local_rate_limit_cache():
         TWENTY_OAUTH={**SAFE, "RATE_LIMIT_CACHE": "shared"}, CACHES={"default": local, "shared": REDIS_CACHE}
     ):
         assert found(deploy=True) == {}
-    no_limits = {**SAFE, "REGISTRATION_RATE_LIMIT": None, "CLIENT_AUTH_FAILURE_LIMIT": None}
+    no_limits = {
+        **SAFE,
+        "REGISTRATION_RATE_LIMIT": None,
+        "CLIENT_AUTH_FAILURE_LIMIT": None,
+        "CLIENT_METADATA_FETCH_LIMIT": None,
+    }
     with override_settings(TWENTY_OAUTH=no_limits, CACHES={"default": local}):
+        assert found(deploy=True) == {}
+    fetches_only = {**no_limits, "CLIENT_METADATA_FETCH_LIMIT": "30/m"}
+    with override_settings(TWENTY_OAUTH=fetches_only, CACHES={"default": local}):
+        assert set(found(deploy=True)) == {"twenty_oauth.W004"}
+    with override_settings(
+        TWENTY_OAUTH={**fetches_only, "CLIENT_METADATA_DOCUMENTS": False}, CACHES={"default": local}
+    ):
         assert found(deploy=True) == {}
 
 

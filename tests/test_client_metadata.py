@@ -409,6 +409,32 @@ def test_failures_are_not_cached(client, user, local, documents):
     assert authorize_page(client, user, client_id).status_code == 200
 
 
+def test_fetches_from_one_host_are_limited(client, user, settings, documents):
+    """Failures are never cached, so without a limit each request naming one would be a fetch."""
+    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_FETCH_LIMIT": "3/m"}
+    cached = publish(documents, headers={"Cache-Control": "max-age=600"})
+    assert authorize_page(client, user, cached).status_code == 200
+    failing = publish(documents, status=500)
+    for _ in range(2):
+        assert_refused_page(authorize_page(client, user, failing), "HTTP 500")
+    # The host's three fetches are spent: nothing more is fetched from it within the minute.
+    too_many = "Too many metadata documents were fetched from 127.0.0.1"
+    assert_refused_page(authorize_page(client, user, failing), too_many)
+    assert documents.hits(path_of(failing)) == 2
+    another = publish(documents)
+    refused = token_request(client, {"grant_type": "client_credentials", "client_id": another})
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
+    assert too_many in refused.json()["error_description"]
+    assert documents.hits(path_of(another)) == 0
+    # A document in the cache is no fetch: its client goes on working.
+    assert authorize_page(client, user, cached).status_code == 200
+    assert documents.hits(path_of(cached)) == 1
+    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_FETCH_LIMIT": None}
+    assert_refused_page(authorize_page(client, user, failing), "HTTP 500")
+    assert documents.hits(path_of(failing)) == 3
+
+
 @pytest.mark.parametrize(
     "header, seconds",
     [

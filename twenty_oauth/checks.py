@@ -117,7 +117,7 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         )
     if user.get("SIGNING_ALGORITHM", "ES256") not in ("ES256", "RS256"):
         error("TWENTY_OAUTH['SIGNING_ALGORITHM'] must be 'ES256' or 'RS256'.", "ES256 is the default.", 13)
-    for name in ("REGISTRATION_RATE_LIMIT", "CLIENT_AUTH_FAILURE_LIMIT"):
+    for name in ("REGISTRATION_RATE_LIMIT", "CLIENT_AUTH_FAILURE_LIMIT", "CLIENT_METADATA_FETCH_LIMIT"):
         if user.get(name):
             try:
                 ratelimit.parse_rate(user[name])
@@ -208,7 +208,11 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             "them with 'manage.py oauth_keys' and keep the database backed up.",
             3,
         )
-    if oauth_settings.REGISTRATION_RATE_LIMIT or oauth_settings.CLIENT_AUTH_FAILURE_LIMIT:
+    if (
+        oauth_settings.REGISTRATION_RATE_LIMIT
+        or oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
+        or (oauth_settings.CLIENT_METADATA_DOCUMENTS and oauth_settings.CLIENT_METADATA_FETCH_LIMIT)
+    ):
         backend = caches[oauth_settings.RATE_LIMIT_CACHE]
         if type(backend).__module__.startswith(
             ("django.core.cache.backends.locmem", "django.core.cache.backends.dummy")

@@ -10,6 +10,9 @@ considerations). So the fetch:
   special-use, and connects to the address it checked (no second lookup to rebind);
 - verifies TLS for the host name, follows no redirect, reads at most 5 KB within
   ``CLIENT_METADATA_TIMEOUT`` seconds, and accepts only a 200 JSON object.
+- fetches from one host at most ``CLIENT_METADATA_FETCH_LIMIT`` times a period: whoever sends
+  client_ids cannot turn the server into a flood against a site (failures are never cached, so
+  without it each request would be one more fetch).
 
 A document is kept in Django's cache for as long as its ``Cache-Control`` allows, within
 [``MIN_CACHE_SECONDS``, ``CLIENT_METADATA_MAX_CACHE_SECONDS``]; ``no-store`` and ``no-cache``
@@ -34,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from twenty_oauth import registration, scopes
+from twenty_oauth import ratelimit, registration, scopes
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.lookups import JoinedLookup
@@ -257,11 +260,20 @@ def _cache_key(url: str) -> str:
     return CACHE_PREFIX + hashlib.sha256(url.encode()).hexdigest()
 
 
+def within_fetch_limit(url: str) -> None:
+    """Count a fetch from ``url``'s host; refuse it once ``CLIENT_METADATA_FETCH_LIMIT`` is spent."""
+    rate = oauth_settings.CLIENT_METADATA_FETCH_LIMIT
+    host = (urlsplit(url).hostname or "").lower()
+    if rate and ratelimit.hit("client-metadata-fetch", host, rate) > ratelimit.parse_rate(rate)[0]:
+        raise MetadataDocumentError(f"Too many metadata documents were fetched from {host}; try again later.")
+
+
 def load(url: str) -> dict[str, Any]:
     """The validated fields of the document at ``url``, from the cache or fetched."""
     document = cache.get(_cache_key(url))
     if document is None:
         try:
+            within_fetch_limit(url)
             document, ttl = fetch(url)
             fields = validate_document(url, document)
         except MetadataDocumentError as exc:

@@ -147,6 +147,12 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         "special-use addresses. For tests only: it opens the server to SSRF.",
     ),
     "CLIENT_METADATA_TIMEOUT": (5, (int,), "Seconds allowed for fetching a metadata document."),
+    "CLIENT_METADATA_FETCH_LIMIT": (
+        "30/m",
+        (str, type(None)),
+        "Fetches of metadata documents allowed per host, as 'count/period' (cached documents do "
+        "not count); None disables.",
+    ),
     "CLIENT_METADATA_MAX_CACHE_SECONDS": (
         86400,
         (int,),
