@@ -103,6 +103,24 @@ def code_request(oauth_client, code, verifier, secret=None, **extra) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
+def refresh_request(oauth_client, refresh_token, secret=None, **extra) -> dict:
+    """The form of a refresh-token request (RFC 6749 §6); a None value leaves the field out."""
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": oauth_client.client_id,
+    }
+    if secret:
+        data["client_secret"] = secret
+    data.update(extra)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def refresh(http, oauth_client, secret, refresh_token):
+    """POST a refresh-token request to /oauth/token and return the response."""
+    return token_request(http, refresh_request(oauth_client, refresh_token, secret))
+
+
 def token_request(http, data: dict, **headers):
     return http.post("/oauth/token", form(data), content_type="application/x-www-form-urlencoded", **headers)
 

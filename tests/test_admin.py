@@ -8,7 +8,16 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from tests.conftest import REDIRECT, api, basic, code_tokens, obtain_code, pkce_pair, token_request
+from tests.conftest import (
+    REDIRECT,
+    api,
+    basic,
+    code_tokens,
+    obtain_code,
+    pkce_pair,
+    refresh_request,
+    token_request,
+)
 from tests.factories import UserFactory, make_client
 from twenty_oauth import secrets
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, SigningKey, TokenFamily
@@ -269,15 +278,7 @@ def test_revoke_tokens_ends_every_grant_of_the_client(admin_http, user):
     assert "Revoked 1 grant." in admin_http.get(response["Location"]).content.decode()
 
     assert api(admin_http, body["access_token"]).status_code == 401
-    refresh = token_request(
-        admin_http,
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": body["refresh_token"],
-            "client_id": client.client_id,
-            "client_secret": secret,
-        },
-    )
+    refresh = token_request(admin_http, refresh_request(client, body["refresh_token"], secret))
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
     redeem = token_request(
         admin_http,
@@ -355,15 +356,7 @@ def test_deactivate_stops_authorize_token_and_api(admin_http, user):
     )
     assert page.status_code == 400
     assert "not registered" in page.content.decode()
-    denied = token_request(
-        admin_http,
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": body["refresh_token"],
-            "client_id": client.client_id,
-            "client_secret": secret,
-        },
-    )
+    denied = token_request(admin_http, refresh_request(client, body["refresh_token"], secret))
     assert denied.status_code == 401 and denied.json()["error"] == "invalid_client"
 
 
@@ -475,15 +468,7 @@ def test_revoke_refresh_token_action_ends_its_grant(admin_http, granted):
     response = run_action(admin_http, "revoke", RefreshToken.objects.get())
     assert "Revoked 1 grant." in admin_http.get(response["Location"]).content.decode()
     assert api(admin_http, body["access_token"]).status_code == 401
-    refresh = token_request(
-        admin_http,
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": body["refresh_token"],
-            "client_id": client.client_id,
-            "client_secret": secret,
-        },
-    )
+    refresh = token_request(admin_http, refresh_request(client, body["refresh_token"], secret))
     assert refresh.json()["error"] == "invalid_grant"
 
 

@@ -9,24 +9,12 @@ import pytest
 from django.test import Client as HttpClient
 from django.utils import timezone, translation
 
-from tests.conftest import REDIRECT, api, code_tokens, obtain_code, pkce_pair, token_request
+from tests.conftest import REDIRECT, api, code_tokens, obtain_code, pkce_pair, refresh, token_request
 from tests.factories import UserFactory, make_client
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.models import AccessToken, Client, Consent
 
 APPS = "/oauth/apps"
-
-
-def refresh(http, client, secret, refresh_token):
-    return token_request(
-        http,
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": client.client_id,
-            "client_secret": secret,
-        },
-    )
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.conftest import REDIRECT, api, basic, code_tokens, obtain_code, pkce_pair, token_request
+from tests.conftest import REDIRECT, api, basic, code_tokens, obtain_code, pkce_pair, refresh, token_request
 from tests.factories import UserFactory, make_client
 from twenty_oauth import cleanup, secrets
 from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
@@ -24,17 +24,6 @@ def run(*args) -> str:
     out = StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
-
-
-def refresh(http, oauth_client, secret, refresh_token):
-    data = {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": oauth_client.client_id,
-    }
-    if secret:
-        data["client_secret"] = secret
-    return token_request(http, data)
 
 
 # --- oauth_create_client ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import ISSUER, basic, code_tokens, form, token_request
+from tests.conftest import ISSUER, basic, code_tokens, form, refresh
 from tests.conftest import api_status as api
 
 pytestmark = pytest.mark.django_db
@@ -21,18 +21,6 @@ def introspect(http, oauth_client, secret, token):
         form({"token": token}),
         content_type="application/x-www-form-urlencoded",
         HTTP_AUTHORIZATION=basic(oauth_client.client_id, secret),
-    )
-
-
-def refresh(http, oauth_client, secret, refresh_token):
-    return token_request(
-        http,
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": oauth_client.client_id,
-            "client_secret": secret,
-        },
     )
 
 

@@ -14,6 +14,7 @@ from tests.conftest import (
     code_tokens,
     obtain_code,
     pkce_pair,
+    refresh_request,
     token_request,
 )
 from tests.factories import make_client
@@ -216,18 +217,6 @@ def test_client_without_the_grant_is_unauthorized(client, service):
 
 
 # -- refresh_token --------------------------------------------------------------------------
-
-
-def refresh_request(oauth_client, refresh_token, secret=None, **extra):
-    data = {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": oauth_client.client_id,
-    }
-    if secret:
-        data["client_secret"] = secret
-    data.update(extra)
-    return data
 
 
 def test_refresh_rotates(client, user, confidential):

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import REDIRECT, obtain_code, pkce_pair
+from tests.conftest import REDIRECT, obtain_code, pkce_pair, refresh_request
 from twenty_oauth.models import AccessToken, RefreshToken, TokenFamily
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -88,15 +88,6 @@ def redeem_data(oauth_client, secret, code, verifier) -> dict:
     }
 
 
-def refresh_data(oauth_client, secret, refresh_token) -> dict:
-    return {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": oauth_client.client_id,
-        "client_secret": secret,
-    }
-
-
 def test_rfc9700_4_2_4_concurrent_redemptions_of_one_code_exactly_one_wins(
     client, live_server, user, confidential
 ):
@@ -120,7 +111,7 @@ def test_rfc9700_4_14_2_twenty_concurrent_refreshes_exactly_one_wins(client, liv
     oauth_client, secret = confidential
     base = live_server.url
     first = first_tokens(client, base, user, oauth_client, secret)
-    data = refresh_data(oauth_client, secret, first["refresh_token"])
+    data = refresh_request(oauth_client, first["refresh_token"], secret)
     results = at_once(*[lambda: post(base + "/oauth/token", data)] * 20)
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] + [400] * 19, statuses
@@ -139,7 +130,7 @@ def test_rfc7009_2_1_concurrent_revocation_and_refresh_leave_no_live_token(
     base = live_server.url
     for _ in range(ROUNDS):
         first = first_tokens(client, base, user, oauth_client, secret)
-        refresh = refresh_data(oauth_client, secret, first["refresh_token"])
+        refresh = refresh_request(oauth_client, first["refresh_token"], secret)
         revoke = {
             "token": first["refresh_token"],
             "client_id": oauth_client.client_id,
@@ -155,7 +146,7 @@ def test_rfc7009_2_1_concurrent_revocation_and_refresh_leave_no_live_token(
         for body in issued:
             assert api_status(base, body["access_token"]) == 401
             status, answer = post(
-                base + "/oauth/token", refresh_data(oauth_client, secret, body["refresh_token"])
+                base + "/oauth/token", refresh_request(oauth_client, body["refresh_token"], secret)
             )
             assert (status, answer["error"]) == (400, "invalid_grant")
     live_families = TokenFamily.objects.filter(revoked_at__isnull=True)
