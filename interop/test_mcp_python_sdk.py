@@ -83,6 +83,24 @@ def client_metadata(client_name: str = "MCP Python SDK interop") -> OAuthClientM
     )
 
 
+def code_provider(
+    base_url: str,
+    storage: MemoryStorage,
+    browser: Browser,
+    metadata: OAuthClientMetadata | None = None,
+    **options,
+) -> OAuthClientProvider:
+    """The SDK's authorization-code provider for this site's /mcp, consenting through ``browser``."""
+    return OAuthClientProvider(
+        server_url=base_url + "/mcp",
+        client_metadata=metadata or client_metadata(),
+        storage=storage,
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+        **options,
+    )
+
+
 async def use_mcp(url: str, auth: httpx2.Auth) -> tuple[list[str], dict]:
     """Connect, initialize, list the tools and call list_companies; the tool names and result."""
     async with (
@@ -142,13 +160,7 @@ def test_unauthenticated_request_is_challenged_with_resource_metadata(base_url):
 
 def test_oauth_client_provider_with_dynamic_registration(base_url, person):
     storage, browser = MemoryStorage(), Browser(person)
-    provider = OAuthClientProvider(
-        server_url=base_url + "/mcp",
-        client_metadata=client_metadata(),
-        storage=storage,
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
-    )
+    provider = code_provider(base_url, storage, browser)
     tools, result = asyncio.run(use_mcp(base_url + "/mcp", provider))
 
     assert tools == ["list_companies"]
@@ -185,13 +197,7 @@ def test_oauth_client_provider_with_dynamic_registration(base_url, person):
 
 def test_tokens_for_another_audience_are_refused(base_url, person):
     storage, browser = MemoryStorage(), Browser(person)
-    provider = OAuthClientProvider(
-        server_url=base_url + "/mcp",
-        client_metadata=client_metadata(),
-        storage=storage,
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
-    )
+    provider = code_provider(base_url, storage, browser)
     asyncio.run(use_mcp(base_url + "/mcp", provider))
     client_id = storage.client_info.client_id
     # The same client asks for a token for the REST API (the site's default resource).
@@ -274,12 +280,11 @@ def test_oauth_client_provider_with_a_client_id_metadata_document(base_url, pers
     assert metadata["client_id_metadata_document_supported"] is True
 
     storage, browser = MemoryStorage(), Browser(person)
-    provider = OAuthClientProvider(
-        server_url=base_url + "/mcp",
-        client_metadata=client_metadata(client_name="MCP Python SDK (metadata document)"),
-        storage=storage,
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
+    provider = code_provider(
+        base_url,
+        storage,
+        browser,
+        client_metadata(client_name="MCP Python SDK (metadata document)"),
         client_metadata_url=url,
     )
     tools, result = asyncio.run(use_mcp(base_url + "/mcp", provider))
