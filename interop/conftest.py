@@ -2,8 +2,8 @@
 The live site every interop test talks to, and the person who approves the consent page.
 
 One example site (interop/server.py) runs for the whole session on 127.0.0.1:18400; a second
-server on 127.0.0.1:18401 serves client ID metadata documents over TLS, signed by a CA made for
-the run that the site is told to trust.
+server, on a free port of 127.0.0.1, serves client ID metadata documents over TLS, signed by a CA
+made for the run that the site is told to trust.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from interop.server import Site
 
 CLIENT_PACKAGES = ("mcp", "authlib", "requests-oauthlib", "oauthlib", "requests", "httpx2")
 SITE_PORT = int(os.environ.get("INTEROP_PORT", "18400"))
-DOCUMENT_PORT = SITE_PORT + 1
 USERNAME, PASSWORD = "demo", "demo-password"
 
 
@@ -48,8 +47,8 @@ def site(tls):
 
 @pytest.fixture(scope="session")
 def documents(tls):
-    """Serves client ID metadata documents at https://127.0.0.1:18401/<name>."""
-    with DocumentServer(DOCUMENT_PORT, tls) as server:
+    """Serves client ID metadata documents at https://127.0.0.1:<free port>/<name>."""
+    with DocumentServer(0, tls) as server:
         yield server
 
 

@@ -114,7 +114,10 @@ class Published:
 
 
 class DocumentServer:
-    """An HTTPS server on 127.0.0.1 answering each published path as told; counts its fetches."""
+    """
+    An HTTPS server on 127.0.0.1 answering each published path as told; counts its fetches.
+    Port 0 lets the system choose a free port, read back from ``port`` once started.
+    """
 
     def __init__(self, port: int, tls: Certificates, host: str = "127.0.0.1") -> None:
         self.host = host
@@ -187,6 +190,7 @@ class DocumentServer:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.tls.cert_file, self.tls.key_file)
         self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        self.port = self._httpd.server_address[1]  # the one the system chose, if given 0
         self._httpd.daemon_threads = True
         self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

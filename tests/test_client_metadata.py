@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from types import SimpleNamespace
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -21,8 +21,6 @@ from tests.conftest import REDIRECT, authorize, pkce_pair, query_of, token_reque
 from twenty_oauth import client_metadata
 from twenty_oauth.models import Client
 
-PORT = 18410
-SILENT_PORT = 18411
 LOCAL = {"CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES": True}
 
 
@@ -33,7 +31,7 @@ def tls(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def documents(tls):
-    with DocumentServer(PORT, tls) as server:
+    with DocumentServer(0, tls) as server:
         yield server
 
 
@@ -96,7 +94,7 @@ def assert_refused_page(response, *fragments: str) -> None:
 
 
 def path_of(url: str) -> str:
-    return url.split(f":{PORT}", 1)[1]
+    return urlsplit(url).path
 
 
 def test_server_metadata_advertises_support(client, settings):
@@ -279,16 +277,17 @@ def test_responses_that_are_not_a_json_document_are_refused(client, user, local,
 @pytest.mark.parametrize(
     "client_id",
     [
-        "https://127.0.0.1:18410/a/../b.json",
-        "https://127.0.0.1:18410/a/%2e%2e/b.json",
-        "https://127.0.0.1:18410/./b.json",
-        "https://user:pw@127.0.0.1:18410/b.json",
-        "https://127.0.0.1:18410/",
-        "https://127.0.0.1:18410/b.json#frag",
+        "https://{authority}/a/../b.json",
+        "https://{authority}/a/%2e%2e/b.json",
+        "https://{authority}/./b.json",
+        "https://user:pw@{authority}/b.json",
+        "https://{authority}/",
+        "https://{authority}/b.json#frag",
         "https://127.0.0.1:99999/b.json",
     ],
 )
 def test_client_id_urls_the_draft_forbids_are_refused_unfetched(client, user, local, documents, client_id):
+    client_id = client_id.format(authority=f"{documents.host}:{documents.port}")
     before = sum(p.hits for p in documents.documents.values())
     assert_refused_page(authorize_page(client, user, client_id), "metadata document cannot be used")
     assert sum(p.hits for p in documents.documents.values()) == before
@@ -346,13 +345,14 @@ def test_untrusted_certificate_is_refused(client, user, local, documents, monkey
 
 def test_a_silent_server_times_out(client, user, settings):
     settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_TIMEOUT": 1}
-    listener = socket.create_server(("127.0.0.1", SILENT_PORT))
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     accepted = []
     thread = threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True)
     thread.start()
     try:
         started = time.monotonic()
-        response = authorize_page(client, user, f"https://127.0.0.1:{SILENT_PORT}/client.json")
+        response = authorize_page(client, user, f"https://127.0.0.1:{port}/client.json")
         elapsed = time.monotonic() - started
     finally:
         for connection, _ in accepted:
