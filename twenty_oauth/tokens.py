@@ -236,9 +236,11 @@ def _verify_signature(token: str, *, issuer: str, audience: str | None) -> tuple
     """The claims of a token signed by a key of the ring, every check but expiry, and its kid."""
     try:
         header = jwt.get_unverified_header(token)
-        if header.get("typ", "").lower() not in (ACCESS_TOKEN_TYPE, "application/at+jwt"):
+        # The header is the presenter's until the signature is checked: any JSON may be there.
+        typ, kid = header.get("typ"), header.get("kid")
+        if not isinstance(typ, str) or typ.lower() not in (ACCESS_TOKEN_TYPE, "application/at+jwt"):
             raise TokenRejected("not an access token")
-        key = keyring.verification_key(str(header.get("kid", "")))
+        key = keyring.verification_key(kid) if isinstance(kid, str) else None
         if key is None or header.get("alg") != key.algorithm:
             raise TokenRejected("unknown key")
         claims = jwt.decode(

@@ -264,14 +264,31 @@ def test_rfc6749_2_3_1_malformed_basic_header_is_invalid_request(client, unchang
             assert_oauth_error(response, 400, "invalid_request")
 
 
+def forged(header: dict) -> str:
+    """A JWT with the given header, an empty payload and a signature that proves nothing."""
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return f"{encoded}.e30.AAAA"
+
+
+#: Headers a presenter may write before any signature is checked, of every JSON type.
+FORGED_HEADERS = [
+    {"alg": "none", "typ": "at+jwt", "kid": "x"},
+    {"alg": "ES256", "typ": 1},
+    {"alg": "ES256", "typ": None},
+    {"alg": "ES256", "typ": ["at+jwt"]},
+    {"alg": "ES256", "typ": "at+jwt", "kid": 7},
+    {"alg": "ES256", "typ": "at+jwt", "kid": {"a": 1}},
+    {"alg": ["ES256"], "typ": "at+jwt", "kid": None},
+]
+
+
 def test_rfc6750_3_1_malformed_bearer_token_is_invalid_token(client, unchanged):
-    none_alg = "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0Iiwia2lkIjoieCJ9.e30."
     for method in ("get", "post"):
         for header in (
             "Bearer",
             "Bearer ",
             "Bearer a.b.c",
-            f"Bearer {none_alg}",
+            *(f"Bearer {forged(h)}" for h in FORGED_HEADERS),
             "Bearer a\x00b",
             "Bearer \xe9\xe9",
             "Bearer " + "a" * 20_000,
@@ -281,6 +298,10 @@ def test_rfc6750_3_1_malformed_bearer_token_is_invalid_token(client, unchanged):
             response = getattr(client, method)("/oauth/userinfo", HTTP_AUTHORIZATION=header)
             assert_oauth_error(response, 401, "invalid_token")
             assert response["WWW-Authenticate"].startswith("Bearer")
+    for h in FORGED_HEADERS:
+        response = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {forged(h)}")
+        assert response.status_code == 401
+        assert 'error="invalid_token"' in response["WWW-Authenticate"]
     # The body of a userinfo POST is not read: an oversized one changes nothing.
     response = post_form(client, "/oauth/userinfo", b"a=" + b"x" * 3_000_000)
     assert_oauth_error(response, 401, "invalid_token")
@@ -328,6 +349,20 @@ def test_rfc6749_10_12_hostile_consent_posts_are_refused(client, user, unchanged
         ("text/plain", b"\x00\xff"),
     ):
         assert_error_page(client.generic("POST", "/oauth/authorize", body, content_type=content_type))
+
+
+def test_rfc7009_rfc7662_forged_tokens_are_unknown_tokens(client, unchanged):
+    """RFC 7009 §2.2: revoking an unknown token answers 200; RFC 7662 §2.2: it is inactive."""
+    oauth_client, secret, _ = unchanged
+    for h in FORGED_HEADERS:
+        for hint in ("", "access_token", "refresh_token"):
+            extra = {"token_type_hint": hint} if hint else {}
+            body = form_body(oauth_client, secret, token=forged(h), **extra)
+            response = post_form(client, "/oauth/revoke", body)
+            assert response.status_code == 200, response.content
+            response = post_form(client, "/oauth/introspect", body)
+            assert response.status_code == 200, response.content
+            assert response.json() == {"active": False}
 
 
 def test_rfc6749_5_2_errors_never_echo_a_secret(client, unchanged):
