@@ -150,6 +150,8 @@ def test_inactive_client_shows_an_error_page(client, user, confidential):
         ({"code_challenge": "a" * 43}, "invalid_request"),
         ({"code_challenge_method": "S256"}, "invalid_request"),
         ({"resource": "https://other.example/api"}, "invalid_target"),
+        ({"resource": "http://[::1"}, "invalid_target"),
+        ({"resource": "http://testserver:99999/rest"}, "invalid_target"),
     ],
 )
 def test_other_errors_redirect_with_state_and_iss(client, user, confidential, change, error):

@@ -208,6 +208,8 @@ def test_invalid_metadata_is_refused_like_a_registration(client, user, local, do
         lambda url: {"client_id": url, "redirect_uris": [REDIRECT + "#frag"]},
         lambda url: {"client_id": url, "redirect_uris": [REDIRECT], "grant_types": ["client_credentials"]},
         lambda url: {"client_id": url, "redirect_uris": [REDIRECT], "scope": "unknown-scope"},
+        lambda url: {"client_id": url, "redirect_uris": [REDIRECT], "client_uri": "https://[::1"},
+        lambda url: {"client_id": url, "redirect_uris": ["https://[::1/cb"]},
         lambda url: {"client_id": url},
     ):
         assert_refused_page(authorize_page(client, user, publish(documents, document)), "cannot be used")
@@ -284,6 +286,8 @@ def test_responses_that_are_not_a_json_document_are_refused(client, user, local,
         "https://{authority}/",
         "https://{authority}/b.json#frag",
         "https://127.0.0.1:99999/b.json",
+        "https://[::1/b.json",
+        "https://[zz]/b.json",
     ],
 )
 def test_client_id_urls_the_draft_forbids_are_refused_unfetched(client, user, local, documents, client_id):

@@ -122,6 +122,7 @@ def test_client_credentials_client(client):
         (["/relative"], "absolute"),
         ("https://myapp.com/cb", "array"),
         ([42], "string"),
+        (["https://[::1/cb"], "absolute"),
     ],
 )
 def test_bad_redirect_uris(client, redirect_uris, fragment):
@@ -152,6 +153,9 @@ def test_code_client_needs_a_redirect_uri(client):
         ({"client_name": "x" * 300}, "client_name"),
         ({"logo_uri": "http://myapp.com/logo.png"}, "logo_uri"),
         ({"client_uri": "javascript:alert(1)"}, "client_uri"),
+        ({"client_uri": "https://[::1"}, "client_uri"),
+        ({"logo_uri": "https://[zz]/logo.png"}, "logo_uri"),
+        ({"tos_uri": "https://myapp.com:99999/tos"}, "tos_uri"),
         ({"contacts": ["not an email"]}, "contacts"),
         ({"grant_types": []}, "grant_types"),
     ],

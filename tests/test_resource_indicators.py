@@ -144,7 +144,10 @@ def test_two_resources_then_narrowed(client, user, public):
     assert aud(narrowed["access_token"]) == MCP
 
 
-@pytest.mark.parametrize("resource", ["https://evil.example/api", "not-a-uri", f"{ISSUER}/mcp#frag"])
+@pytest.mark.parametrize(
+    "resource",
+    ["https://evil.example/api", "not-a-uri", f"{ISSUER}/mcp#frag", "http://[::1", f"{ISSUER}:99999/mcp"],
+)
 def test_disallowed_resource_is_invalid_target(client, service, resource):
     oauth_client, secret = service
     response = token_request(

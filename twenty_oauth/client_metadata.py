@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from twenty_oauth import ratelimit, registration, scopes
+from twenty_oauth import ratelimit, registration, scopes, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.lookups import JoinedLookup
@@ -81,11 +81,9 @@ def validate_url(url: str) -> None:
         raise MetadataDocumentError(f"The client_id URL may have at most {MAX_URL_LENGTH} characters.")
     if any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F for c in url):
         raise MetadataDocumentError("The client_id URL contains spaces or control characters.")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError as exc:
-        raise MetadataDocumentError("The client_id URL is malformed.") from exc
+    parts = uris.split(url)
+    if parts is None:
+        raise MetadataDocumentError("The client_id URL is malformed.")
     if parts.scheme != "https" or not parts.hostname:
         raise MetadataDocumentError("The client_id URL must be an https URL with a host.")
     if parts.username is not None or parts.password is not None:
@@ -263,7 +261,8 @@ def _cache_key(url: str) -> str:
 def within_fetch_limit(url: str) -> None:
     """Count a fetch from ``url``'s host; refuse it once ``CLIENT_METADATA_FETCH_LIMIT`` is spent."""
     rate = oauth_settings.CLIENT_METADATA_FETCH_LIMIT
-    host = (urlsplit(url).hostname or "").lower()
+    parts = uris.split(url)
+    host = (parts.hostname or "").lower() if parts is not None else ""
     if rate and ratelimit.hit("client-metadata-fetch", host, rate) > ratelimit.parse_rate(rate)[0]:
         raise MetadataDocumentError(f"Too many metadata documents were fetched from {host}; try again later.")
 
@@ -273,6 +272,7 @@ def load(url: str) -> dict[str, Any]:
     document = cache.get(_cache_key(url))
     if document is None:
         try:
+            validate_url(url)  # before it counts against its host's limit
             within_fetch_limit(url)
             document, ttl = fetch(url)
             fields = validate_document(url, document)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.http import HttpRequest
 from django.urls import reverse
 
-from twenty_oauth import scopes
+from twenty_oauth import scopes, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidTarget
 
@@ -53,8 +53,8 @@ def resources(request: HttpRequest, requested: list[str]) -> list[str]:
     allowed = oauth_settings.ALLOWED_RESOURCES
     base = origin(request)
     for resource in requested:
-        parts = urlsplit(resource)
-        if not parts.scheme or not parts.netloc or "#" in resource:
+        parts = uris.split(resource)
+        if parts is None or not parts.scheme or not parts.netloc or "#" in resource:
             raise InvalidTarget("resource must be an absolute URI without a fragment (RFC 8707 §2).")
         if allowed is not None:
             if resource not in allowed and resource != default_resource(request):

@@ -12,8 +12,9 @@ any port, because native apps get an ephemeral one from the system (RFC 8252 §7
 from __future__ import annotations
 
 import re
-from urllib.parse import SplitResult, urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode
 
+from twenty_oauth import uris
 from twenty_oauth.errors import InvalidRedirectURI
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -25,15 +26,6 @@ MAX_LENGTH = 2000
 LOOPBACK_PREFIX_RE = re.compile(
     r"http://(?:127\.0\.0\.1|\[::1\]|localhost)(?::(?P<port>[0-9]{1,5}))?(?=[/?]|\Z)"
 )
-
-
-def _split(uri: str) -> SplitResult | None:
-    try:
-        parts = urlsplit(uri)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return None
-    return parts
 
 
 def is_loopback(parts: SplitResult) -> bool:
@@ -48,7 +40,7 @@ def validate(uri: object) -> str:
         raise InvalidRedirectURI(f"A redirect URI may have at most {MAX_LENGTH} characters.")
     if any(c.isspace() or ord(c) < 0x21 or c in '<>"\\^`{|}' for c in uri):
         raise InvalidRedirectURI("A redirect URI may not contain spaces or control characters.")
-    parts = _split(uri)
+    parts = uris.split(uri)
     if parts is None or not parts.scheme:
         raise InvalidRedirectURI(f"{uri!r} is not an absolute URI.")
     scheme = parts.scheme.lower()

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils import timezone
 
-from twenty_oauth import redirect_uris, scopes, secrets
+from twenty_oauth import redirect_uris, scopes, secrets, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidScope
 from twenty_oauth.metadata import AUTH_METHODS, GRANT_TYPES
@@ -46,8 +45,8 @@ def _url(metadata: dict[str, Any], name: str) -> str:
     value = _string(metadata, name, MAX_URL)
     if not value:
         return ""
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+    parts = uris.split(value)
+    if parts is None or parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
         raise InvalidClientMetadata(f"{name} must be an https URL.")
     return value
 

@@ -145,6 +145,17 @@ def test_rfc8707_2_2_code_is_bound_to_its_resource(client, user, confidential):
     assert jwt.decode(body["access_token"], options={"verify_signature": False})["aud"] == resource
 
 
+def test_rfc8707_2_malformed_resource_at_redemption_is_invalid_target(client, user, confidential):
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    before = row_counts()
+    malformed = redeem(client, oauth_client, code, verifier, secret, resource="http://[::1")
+    assert_oauth_error(malformed, 400, "invalid_target")
+    assert row_counts() == before
+    assert redeem(client, oauth_client, code, verifier, secret).status_code == 200
+
+
 def test_rfc6749_4_1_3_code_is_bound_to_its_user(client, user, issued):
     oauth_client, secret, code, verifier = issued
     body = redeem(client, oauth_client, code, verifier, secret).json()
