@@ -5,7 +5,8 @@ Methods: ``client_secret_basic`` (the Authorization header, with the id and secr
 form-urlencoded first, RFC 6749 §2.3.1), ``client_secret_post`` (both in the body) and ``none``
 (a public client sends only its ``client_id``). A confidential client may use either secret
 method: both carry the same secret over TLS. Using two methods at once is ``invalid_request``
-(RFC 6749 §2.3). Repeated failures for one client are throttled. A ``client_id`` that is an
+(RFC 6749 §2.3). Repeated failures for one client from one address are throttled. A
+``client_id`` that is an
 https URL is a client ID metadata document's (``client_metadata``), always a public client.
 """
 
@@ -67,7 +68,10 @@ def authenticate(request: HttpRequest, params: dict[str, str]) -> Client:
     """The authenticated client, or ``InvalidClient`` (401) / ``TooManyRequests`` (429)."""
     client_id, secret, method = credentials(request, params)
     rate = oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
-    ratelimit.check("client_auth", client_id, rate)
+    # Counted per client_id *and* address: a client_id is public (it travels in authorization
+    # URLs), so a count per client_id alone would let anyone lock a client out by guessing.
+    guesser = f"{client_id}\n{client_ip(request)}"
+    ratelimit.check("client_auth", guesser, rate)
     description = ""
     try:
         client = client_metadata.find_client(client_id)
@@ -76,7 +80,7 @@ def authenticate(request: HttpRequest, params: dict[str, str]) -> Client:
         client, reason = None, f"unusable metadata document: {exc.description}"
         description = f"The client's metadata document cannot be used. {exc.description}"
     if reason:
-        ratelimit.hit("client_auth", client_id, rate)
+        ratelimit.hit("client_auth", guesser, rate)
         signals.client_authentication_failed.send(
             sender=Client, client_id=client_id, reason=reason, ip=client_ip(request)
         )

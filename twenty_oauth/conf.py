@@ -104,7 +104,7 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
     "CLIENT_AUTH_FAILURE_LIMIT": (
         "20/m",
         (str, type(None)),
-        "Failed client authentications per client_id before 429; None disables.",
+        "Failed client authentications per client_id and client IP before 429; None disables.",
     ),
     "RATE_LIMIT_CACHE": ("default", (str,), "The Django cache alias that holds rate-limit counters."),
     "ALLOW_CLIENT_CREDENTIALS_FOR_REGISTERED_CLIENTS": (

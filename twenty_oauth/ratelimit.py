@@ -3,7 +3,7 @@ Fixed-window rate limits in Django's cache: per process with the local-memory ca
 workers with Redis or Memcached (a deploy check warns about the former).
 
 Three limits use it: registrations per client IP at ``/oauth/register`` and failed client
-authentications per ``client_id`` at the token, revocation and introspection endpoints, both
+authentications per ``client_id`` and client IP at the token, revocation and introspection endpoints, both
 answered 429 with ``Retry-After`` (RFC 6585 §4); and fetches of client metadata documents per
 host (``twenty_oauth.client_metadata``), past which the client is refused. When the cache cannot
 be reached the limit is not applied and the ``twenty_oauth`` logger says so: an outage of the

@@ -39,10 +39,10 @@ def assert_throttled(response) -> int:
     return retry_after
 
 
-def secret_endpoint(http, path: str, client_id: str, secret: str):
+def secret_endpoint(http, path: str, client_id: str, secret: str, address: str = "127.0.0.1"):
     data = {"client_id": client_id, "client_secret": secret}
     data.update({"grant_type": "client_credentials"} if path == "/oauth/token" else {"token": "x"})
-    return http.post(path, form(data), content_type=FORM)
+    return http.post(path, form(data), content_type=FORM, REMOTE_ADDR=address)
 
 
 def redis_caches(prefix: str, location: str = REDIS_URL) -> dict:
@@ -119,6 +119,22 @@ def test_rfc6749_10_10_failed_client_authentication_is_throttled(client, service
         assert_throttled(secret_endpoint(client, path, oauth_client.client_id, secret))
         # Other clients are unaffected.
         assert secret_endpoint(client, path, other.client_id, other_secret).status_code == 200
+
+
+def test_rfc6749_10_10_guesses_from_elsewhere_do_not_lock_the_client_out(client, service):
+    """A client_id is public: guessing its secret from one address leaves the client's own working."""
+    oauth_client, secret = service
+    client_id, guesser, owner = oauth_client.client_id, "203.0.113.9", "198.51.100.4"
+    with override_settings(TWENTY_OAUTH={"CLIENT_AUTH_FAILURE_LIMIT": TIGHT}):
+        for _ in range(5):
+            response = secret_endpoint(client, "/oauth/token", client_id, "guess", guesser)
+            assert response.status_code in (401, 429)
+        assert_throttled(secret_endpoint(client, "/oauth/token", client_id, secret, guesser))
+        for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
+            assert secret_endpoint(client, path, client_id, secret, owner).status_code == 200
+        # The other address has its own count, and it starts empty.
+        response = secret_endpoint(client, "/oauth/token", client_id, "guess", owner)
+        assert_oauth_error(response, 401, "invalid_client")
 
 
 def test_rfc6749_10_10_guesses_count_across_endpoints(client, service):
