@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -66,6 +67,7 @@ class BearerTokenAuthentication(BaseAuthentication):
     def get_audience(self, request) -> str:
         return self.audience or metadata.default_resource(request)
 
+    @sensitive_variables()  # keeps the token out of Django's error reports
     def authenticate(self, request):
         value = bearer.token_from_header(request)
         if value is None:

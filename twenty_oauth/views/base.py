@@ -7,6 +7,7 @@ from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from twenty_oauth.errors import InvalidRequest, OAuthError
 from twenty_oauth.http import error_response
@@ -18,15 +19,21 @@ CORS_HEADERS = {
 }
 
 
-def oauth_endpoint(*methods: str, cors: bool = False) -> Callable:
+def oauth_endpoint(*methods: str, cors: bool = False, sensitive: bool = False) -> Callable:
     """
     Wrap a view: answer only ``methods`` (405 otherwise), render any ``OAuthError`` as its RFC
     JSON body, and, with ``cors``, let browser-based clients call it. Such endpoints take no
     cookies, so they need no CSRF token and allowing every origin exposes nothing.
+
+    A ``sensitive`` view handles secrets, codes or tokens: Django's error reports (the admins'
+    email, the debug page) then show neither its POST values nor the local variables of any
+    function it calls.
     """
 
     def decorator(view: Callable[[HttpRequest], HttpResponse]) -> Callable:
         allowed = ", ".join((*methods, "OPTIONS") if cors else methods)
+        if sensitive:
+            view = sensitive_post_parameters()(sensitive_variables()(view))
 
         @csrf_exempt
         @wraps(view)

@@ -15,7 +15,7 @@ from twenty_oauth.views.base import oauth_endpoint
 INACTIVE = {"active": False}
 
 
-@oauth_endpoint("POST")
+@oauth_endpoint("POST", sensitive=True)
 def introspect(request: HttpRequest) -> HttpResponse:
     """
     Tell an authenticated confidential client (a resource server) whether a token is live, and

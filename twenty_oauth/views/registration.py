@@ -20,7 +20,7 @@ class RegistrationDisabled(OAuthError):
     status_code = 403
 
 
-@oauth_endpoint("POST", cors=True)
+@oauth_endpoint("POST", cors=True, sensitive=True)
 def register(request: HttpRequest) -> HttpResponse:
     """
     Register a client from its JSON metadata and answer 201 with the client information,

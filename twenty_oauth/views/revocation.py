@@ -12,7 +12,7 @@ from twenty_oauth.models import AccessToken, TokenFamily
 from twenty_oauth.views.base import oauth_endpoint
 
 
-@oauth_endpoint("POST", cors=True)
+@oauth_endpoint("POST", cors=True, sensitive=True)
 def revoke(request: HttpRequest) -> HttpResponse:
     """
     Revoke a token of the authenticated client. A refresh token ends its whole family, the

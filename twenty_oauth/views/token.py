@@ -17,7 +17,7 @@ GRANTS = {
 }
 
 
-@oauth_endpoint("POST", cors=True)
+@oauth_endpoint("POST", cors=True, sensitive=True)
 def token(request: HttpRequest) -> HttpResponse:
     """
     Exchange a grant for tokens. Parameters come only from the form body: a query string could

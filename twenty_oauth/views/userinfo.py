@@ -11,7 +11,7 @@ from twenty_oauth.http import json_response
 from twenty_oauth.views.base import oauth_endpoint
 
 
-@oauth_endpoint("GET", "POST", cors=True)
+@oauth_endpoint("GET", "POST", cors=True, sensitive=True)
 def userinfo(request: HttpRequest) -> HttpResponse:
     """
     The claims of the token's user, named as OpenID Connect Core §5.1 names them. A token
