@@ -100,7 +100,7 @@ def validate(request: HttpRequest, params: Params, target: Target) -> Authorizat
     challenge = params.get("code_challenge")
     pkce.validate_challenge(challenge, params.get("code_challenge_method"))
     if challenge is None and (client.is_public or oauth_settings.PKCE_REQUIRED == "all"):
-        raise InvalidRequest("code_challenge is required (PKCE with S256, RFC 9700 §2.1.1).")
+        raise InvalidRequest("code_challenge is required (PKCE with S256, RFC 9700 section 2.1.1).")
     if "request" in params or "request_uri" in params:
         raise InvalidRequest("Request objects are not supported.")
     resources = metadata.resources(request, params.resources) if params.resources else []

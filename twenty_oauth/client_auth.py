@@ -50,7 +50,7 @@ def credentials(request: HttpRequest, params: dict[str, str]) -> tuple[str, str 
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header[:6].lower() == "basic ":
         if "client_secret" in params:
-            raise InvalidRequest("Use one client authentication method, not two (RFC 6749 §2.3).")
+            raise InvalidRequest("Use one client authentication method, not two (RFC 6749 section 2.3).")
         client_id, secret = parse_basic(header)
         if params.get("client_id", client_id) != client_id:
             raise InvalidRequest("client_id does not match the Authorization header.")

@@ -6,6 +6,18 @@ been validated (RFC 6749 §4.1.2.1).
 
 from __future__ import annotations
 
+import re
+
+#: What RFC 6749 §5.2 and §4.1.2.1 forbid in ``error_description``: anything outside
+#: %x20-21 / %x23-5B / %x5D-7E, that is non-ASCII, control characters, the double quote and
+#: the backslash.
+_OUTSIDE_DESCRIPTION_CHARSET = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+
+
+def description_text(text: str) -> str:
+    """``text`` as an ``error_description`` may carry it: each forbidden character becomes '?'."""
+    return _OUTSIDE_DESCRIPTION_CHARSET.sub("?", text)
+
 
 class OAuthError(Exception):
     """Base of every error twenty-oauth answers with. ``description`` is shown to the client."""
@@ -19,9 +31,10 @@ class OAuthError(Exception):
         self.headers = headers or {}
 
     def as_dict(self) -> dict[str, str]:
+        """The error's parameters; a description that echoes client input is made safe to send."""
         body = {"error": self.error}
         if self.description:
-            body["error_description"] = self.description
+            body["error_description"] = description_text(self.description)
         return body
 
 

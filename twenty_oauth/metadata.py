@@ -55,7 +55,7 @@ def resources(request: HttpRequest, requested: list[str]) -> list[str]:
     for resource in requested:
         parts = uris.split(resource)
         if parts is None or not parts.scheme or not parts.netloc or "#" in resource:
-            raise InvalidTarget("resource must be an absolute URI without a fragment (RFC 8707 §2).")
+            raise InvalidTarget("resource must be an absolute URI without a fragment (RFC 8707 section 2).")
         if allowed is not None:
             if resource not in allowed and resource != default_resource(request):
                 raise InvalidTarget(f"This server does not issue tokens for {resource}.")

@@ -38,7 +38,7 @@ def validate_challenge(challenge: str | None, method: str | None) -> None:
     if method != "S256":
         raise InvalidRequest("code_challenge_method must be S256.")
     if not CHALLENGE_RE.fullmatch(challenge):
-        raise InvalidRequest("code_challenge must be 43 base64url characters (RFC 7636 §4.2).")
+        raise InvalidRequest("code_challenge must be 43 base64url characters (RFC 7636 section 4.2).")
 
 
 def verify(verifier: str | None, challenge: str) -> None:
@@ -55,6 +55,6 @@ def verify(verifier: str | None, challenge: str) -> None:
     if verifier is None:
         raise InvalidGrant("code_verifier is required: the code was issued with a code_challenge.")
     if not VERIFIER_RE.fullmatch(verifier):
-        raise InvalidRequest("code_verifier must be 43 to 128 characters (RFC 7636 §4.1).")
+        raise InvalidRequest("code_verifier must be 43 to 128 characters (RFC 7636 section 4.1).")
     if not hmac.compare_digest(s256(verifier), challenge):
         raise InvalidGrant("code_verifier does not match the code_challenge.")

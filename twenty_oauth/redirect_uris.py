@@ -45,9 +45,9 @@ def validate(uri: object) -> str:
         raise InvalidRedirectURI(f"{uri!r} is not an absolute URI.")
     scheme = parts.scheme.lower()
     if "#" in uri:
-        raise InvalidRedirectURI("A redirect URI must not contain a fragment (RFC 6749 §3.1.2).")
+        raise InvalidRedirectURI("A redirect URI must not contain a fragment (RFC 6749 section 3.1.2).")
     if "*" in uri:
-        raise InvalidRedirectURI("Wildcards are not allowed in redirect URIs (RFC 9700 §4.1.3).")
+        raise InvalidRedirectURI("Wildcards are not allowed in redirect URIs (RFC 9700 section 4.1.3).")
     if scheme in FORBIDDEN_SCHEMES:
         raise InvalidRedirectURI(f"The scheme {scheme!r} is not allowed for redirect URIs.")
     if parts.username is not None or parts.password is not None:

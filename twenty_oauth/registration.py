@@ -97,7 +97,7 @@ def validate(metadata: Any) -> dict[str, Any]:
     # RFC 7591 §2.1: the response types and grant types must agree.
     if ("code" in response_types) != ("authorization_code" in grant_types):
         raise InvalidClientMetadata(
-            "response_types code and grant_types authorization_code go together (RFC 7591 §2.1)."
+            "response_types code and grant_types authorization_code go together (RFC 7591 section 2.1)."
         )
     if method == "none" and "client_credentials" in grant_types:
         raise InvalidClientMetadata(

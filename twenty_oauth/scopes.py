@@ -18,7 +18,7 @@ def parse(value: str | None) -> list[str]:
     tokens = [token for token in value.split(" ") if token]
     for token in tokens:
         if not SCOPE_TOKEN_RE.fullmatch(token):
-            raise InvalidScope("scope contains a character RFC 6749 §3.3 does not allow.")
+            raise InvalidScope("scope contains a character RFC 6749 section 3.3 does not allow.")
     return list(dict.fromkeys(tokens))
 
 

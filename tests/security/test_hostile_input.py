@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.test import override_settings
 
-from tests.conftest import REDIRECT, basic, code_tokens
+from tests.conftest import REDIRECT, basic, code_tokens, pkce_pair
 from tests.security.conftest import assert_error_page, assert_oauth_error, row_counts
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +50,6 @@ def post_json(http, body: bytes | str, content_type: str = "application/json", *
 
 
 def form_body(oauth_client, secret, **extra) -> str:
-    from urllib.parse import urlencode
-
     data = {"grant_type": "client_credentials", "token": "x", "client_id": oauth_client.client_id}
     data["client_secret"] = secret
     data.update(extra)
@@ -363,6 +362,35 @@ def test_rfc7009_rfc7662_forged_tokens_are_unknown_tokens(client, unchanged):
             response = post_form(client, "/oauth/introspect", body)
             assert response.status_code == 200, response.content
             assert response.json() == {"active": False}
+
+
+def test_rfc6749_5_2_error_descriptions_keep_to_their_character_set(client, user, service, confidential):
+    """Input echoed in an ``error_description`` loses what %x20-21 / %x23-5B / %x5D-7E leaves out."""
+    hostile = 'https://other.example/"\\é<b>'
+    echoed = "This server does not issue tokens for https://other.example/???<b>."
+    response = post_form(client, "/oauth/token", form_body(*service, resource=hostile))
+    assert assert_oauth_error(response, 400, "invalid_target")["error_description"] == echoed
+    response = post_form(client, "/oauth/token", "%C3%A9=1&%C3%A9=2")
+    assert assert_oauth_error(response, 400, "invalid_request")["error_description"].count("?") == 1
+    metadata = {"redirect_uris": ['https://app.example.com/"é'], "client_name": "x"}
+    response = post_json(client, json.dumps(metadata))
+    assert '"' not in assert_oauth_error(response, 400, *METADATA_ERRORS)["error_description"]
+    client.force_login(user)
+    query = urlencode(
+        {
+            "client_id": confidential[0].client_id,
+            "response_type": "code",
+            "redirect_uri": REDIRECT,
+            "code_challenge": pkce_pair()[1],
+            "code_challenge_method": "S256",
+            "resource": hostile,
+        }
+    )
+    response = client.get("/oauth/authorize?" + query)
+    assert response.status_code == 302
+    answered = dict(parse_qsl(urlsplit(response["Location"]).query))
+    assert answered["error"] == "invalid_target"
+    assert answered["error_description"] == echoed
 
 
 def test_rfc6749_5_2_errors_never_echo_a_secret(client, unchanged):

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import string
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 from django.utils.encoding import iri_to_uri
@@ -47,6 +47,8 @@ RFC_ERRORS = {
     "invalid_token",
     "too_many_requests",
 }
+#: RFC 6749 §5.2 and §4.1.2.1: the characters an ``error_description`` may hold.
+DESCRIPTION = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 LOOPBACK_HOSTS = ("127.0.0.1", "[::1]", "localhost")
 UNRESERVED = string.ascii_letters + string.digits + "-._~"
 
@@ -268,7 +270,9 @@ def assert_rfc_answer(response, *ok: int) -> None:
         response.content[:300],
     )
     assert response["Content-Type"].startswith("application/json")
-    assert json.loads(response.content)["error"] in RFC_ERRORS
+    body = json.loads(response.content)
+    assert body["error"] in RFC_ERRORS
+    assert DESCRIPTION.fullmatch(body.get("error_description", "")), body
 
 
 @pytest.fixture
@@ -387,3 +391,5 @@ def test_property_rfc9700_4_11_2_authorization_redirects_only_to_validated_uris(
     assert any(redirect_uris.matches(uri, target) for uri in oauth_client.redirect_uris)
     assert location.startswith(iri_to_uri(target) + ("&" if "?" in target else "?"))
     assert "iss=" in location
+    answered = dict(parse_qsl(urlsplit(location).query))
+    assert DESCRIPTION.fullmatch(answered.get("error_description", "")), answered
