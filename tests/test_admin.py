@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.conftest import (
     REDIRECT,
@@ -253,6 +255,31 @@ def test_rotate_secret_shows_new_secret_and_old_one_stops(admin_http):
     assert cc_token(admin_http, client.client_id, old).status_code == 401
     assert cc_token(admin_http, client.client_id, new).status_code == 200
     assert new not in admin_http.get(reverse(CHANGELIST)).content.decode()
+
+
+def test_rotate_secret_gives_an_expired_secret_a_fresh_lifetime(admin_http, settings):
+    """RFC 7591 §3.2.1: client_secret_expires_at is the expiry of the secret, so a new one has its own."""
+    settings.TWENTY_OAUTH = {"CLIENT_SECRET_LIFETIME": 3600}
+    client, old = make_client(
+        source=Client.Source.DYNAMIC,
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        client_credentials_allowed=True,
+    )
+    issued = client.client_secret_expires_at
+    assert 3590 < (issued - timezone.now()).total_seconds() <= 3600
+    Client.objects.filter(pk=client.pk).update(client_secret_expires_at=timezone.now() - timedelta(seconds=1))
+    refused = cc_token(admin_http, client.client_id, old)
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
+    new = shown_secret(run_action(admin_http, "rotate_secret", client))
+    renewed = Client.objects.get(pk=client.pk).client_secret_expires_at
+    assert 3590 < (renewed - timezone.now()).total_seconds() <= 3600
+    assert cc_token(admin_http, client.client_id, new).status_code == 200
+    # A client an administrator made has no lifetime, before or after rotation.
+    admin_made, _ = make_client(grant_types=["client_credentials"], redirect_uris=[])
+    shown_secret(run_action(admin_http, "rotate_secret", admin_made))
+    assert Client.objects.get(pk=admin_made.pk).client_secret_expires_at is None
 
 
 def test_rotate_on_public_clients_only_warns(admin_http):

@@ -1,9 +1,11 @@
 """POST /oauth/register: dynamic client registration (RFC 7591)."""
 
 import json
+import time
 
 import pytest
 
+from tests.conftest import token_request
 from twenty_oauth import secrets
 from twenty_oauth.models import Client
 
@@ -43,6 +45,23 @@ def test_contract_example_registers_a_confidential_client(client):
     # Only the digest is kept.
     assert stored.client_secret_digest == secrets.digest(body["client_secret"])
     assert body["client_secret"] not in json.dumps(list(Client.objects.values()), default=str)
+
+
+def test_rfc7591_3_2_1_secret_lifetime_is_announced_and_enforced(client, settings):
+    settings.TWENTY_OAUTH = {"CLIENT_SECRET_LIFETIME": 3600}
+    before = int(time.time())
+    body = register(client, CONTRACT_EXAMPLE).json()
+    assert before + 3600 <= body["client_secret_expires_at"] <= int(time.time()) + 3600
+    stored = Client.objects.get(client_id=body["client_id"])
+    assert int(stored.client_secret_expires_at.timestamp()) == body["client_secret_expires_at"]
+    Client.objects.filter(pk=stored.pk).update(client_secret_expires_at=stored.created_at)
+    refused = token_request(
+        client,
+        {"grant_type": "refresh_token", "refresh_token": "x", "client_id": body["client_id"]}
+        | {"client_secret": body["client_secret"]},
+    )
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
 
 
 def test_public_client_gets_no_secret(client):

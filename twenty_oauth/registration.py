@@ -7,7 +7,7 @@ client obeys the same rules however it was made.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -143,18 +143,31 @@ def create_client(fields: dict[str, Any], *, source: str) -> tuple[Client, str |
     if not client.is_public:
         secret = secrets.generate_secret()
         client.client_secret_digest = secrets.digest(secret)
-        lifetime = oauth_settings.CLIENT_SECRET_LIFETIME
-        if lifetime and source == Client.Source.DYNAMIC:
-            client.client_secret_expires_at = timezone.now() + timedelta(seconds=lifetime)
+        client.client_secret_expires_at = secret_expiry(client)
     client.save()
     return client, secret
 
 
+def secret_expiry(client: Client) -> datetime | None:
+    """
+    When a secret issued now expires (RFC 7591 §3.2.1 ``client_secret_expires_at``):
+    ``CLIENT_SECRET_LIFETIME`` after issue for a dynamically registered client, else never.
+    """
+    lifetime = oauth_settings.CLIENT_SECRET_LIFETIME
+    if lifetime and client.source == Client.Source.DYNAMIC:
+        return timezone.now() + timedelta(seconds=lifetime)
+    return None
+
+
 def rotate_secret(client: Client) -> str:
-    """Give a confidential client a new secret; the old one stops working at once."""
+    """
+    Give a confidential client a new secret; the old one stops working at once. The new secret
+    has its own lifetime: a client whose secret expired is brought back this way.
+    """
     secret = secrets.generate_secret()
     client.client_secret_digest = secrets.digest(secret)
-    client.save(update_fields=["client_secret_digest"])
+    client.client_secret_expires_at = secret_expiry(client)
+    client.save(update_fields=["client_secret_digest", "client_secret_expires_at"])
     return secret
 
 
