@@ -11,7 +11,7 @@ import re
 #: What RFC 6749 §5.2 and §4.1.2.1 forbid in ``error_description``: anything outside
 #: %x20-21 / %x23-5B / %x5D-7E, that is non-ASCII, control characters, the double quote and
 #: the backslash.
-_OUTSIDE_DESCRIPTION_CHARSET = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+_OUTSIDE_DESCRIPTION_CHARSET = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 
 def description_text(text: str) -> str:
