@@ -53,6 +53,32 @@ def test_missing_or_bad_token_is_401(client):
     assert bad.json()["error"] == "invalid_token"
 
 
+@pytest.mark.parametrize(
+    "resource, status",
+    [
+        (f"{ISSUER}/mcp", 401),
+        (f"{ISSUER}/rest", 401),
+        (f"{ISSUER}/oauth/userinfo", 200),
+        (ISSUER, 200),
+    ],
+)
+def test_rfc8707_2_token_for_another_resource_is_refused(client, user, confidential, resource, status):
+    oauth_client, secret = confidential
+    body = code_tokens(client, user, oauth_client, secret, scope="profile", extra={"resource": resource})
+    response = userinfo(client, body["access_token"])
+    assert response.status_code == status
+    if status == 401:
+        assert response.json()["error"] == "invalid_token"
+        assert 'error="invalid_token"' in response["WWW-Authenticate"]
+
+
+def test_default_resource_tokens_are_accepted(client, user, confidential, settings):
+    settings.TWENTY_OAUTH = {"DEFAULT_RESOURCE": f"{ISSUER}/rest"}
+    oauth_client, secret = confidential
+    token = code_tokens(client, user, oauth_client, secret, scope="profile")["access_token"]
+    assert userinfo(client, token).status_code == 200
+
+
 def add_department(user, claims):
     return {**claims, "department": "engineering", "email": claims["email"].upper()}
 

@@ -16,12 +16,18 @@ def userinfo(request: HttpRequest) -> HttpResponse:
     """
     The claims of the token's user, named as OpenID Connect Core §5.1 names them. A token
     without a user (client credentials) or without ``profile`` gets 403 ``insufficient_scope``.
+    The token must be meant for this server: its audience names the issuer, the default
+    resource or this endpoint, not only some other resource (RFC 8707 §2, RFC 9068 §4).
     """
     value = bearer.token_from_header(request)
     if not value:
         raise InvalidToken("", headers={"WWW-Authenticate": bearer.challenge(request)})
+    issuer = metadata.issuer(request)
+    audiences = {issuer, metadata.default_resource(request), metadata.endpoint(request, "userinfo")}
     try:
-        verified = tokens.verify_access_token(value, issuer=metadata.issuer(request))
+        verified = tokens.verify_access_token(value, issuer=issuer)
+        if audiences.isdisjoint(verified.audience):
+            raise tokens.TokenRejected("meant for another resource")
     except tokens.TokenRejected as exc:
         raise InvalidToken(
             "The access token is invalid.",
