@@ -108,6 +108,44 @@ def test_rfc6749_10_15_login_redirect_from_authorize_carries_a_relative_next(cli
     assert not next_url.startswith("//")
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"response_type": "token"},
+        {"scope": "admin"},
+        {"code_challenge": None},
+        {"resource": "https://elsewhere.example/api"},
+    ],
+)
+def test_rfc9700_4_11_2_errors_reach_the_client_only_after_sign_in(client, user, change):
+    """A self-registered client cannot use an erroneous request to bounce an anonymous visitor."""
+    registered = client.post(
+        "/oauth/register",
+        f'{{"redirect_uris": ["{EVIL}"], "token_endpoint_auth_method": "none"}}',
+        content_type="application/json",
+    ).json()
+    params = {
+        "client_id": registered["client_id"],
+        "response_type": "code",
+        "redirect_uri": EVIL,
+        "state": "s",
+        "code_challenge": pkce_pair()[1],
+        "code_challenge_method": "S256",
+        **change,
+    }
+    query = url(**{k: v for k, v in params.items() if v is not None})
+    response = client.get(query)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?")
+    assert query_of(response["Location"])["next"] == query
+    # Signed in, the user is sent back to the client with the error, as RFC 6749 §4.1.2.1 asks.
+    client.force_login(user)
+    response = client.get(query)
+    assert response.status_code == 302
+    assert response["Location"].startswith(EVIL + "?")
+    assert "error" in query_of(response["Location"])
+
+
 def test_rfc9700_4_12_redirects_are_302_or_303_never_307(client, user, confidential):
     oauth_client, _ = confidential
     _, challenge = pkce_pair()

@@ -57,7 +57,7 @@ def error_page(
 def authorize(request: HttpRequest) -> HttpResponse:
     """
     GET shows the consent page to a signed-in user (others go through ``LOGIN_URL`` and come
-    back). POST carries the user's decision, bound by a signature to the exact request shown.
+    back, before anything is sent to the client, even an error). POST carries the user's decision, bound by a signature to the exact request shown.
     """
     if request.method == "POST" and not request.user.is_authenticated:
         return error_page(request, "Your session has ended. Start again from the application.")
@@ -76,6 +76,10 @@ def authorize(request: HttpRequest) -> HttpResponse:
         description = exc.description or "The authorization request is malformed."
         return error_page(request, description, status=exc.status_code, error=exc.error)
 
+    # RFC 9700 §4.11.2: the user signs in before any redirect to the client, errors included,
+    # or anyone who registers a redirect URI could use this server to bounce visitors to it.
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     try:
         areq = authorization.validate(request, params, target)
     except OAuthError as error:
@@ -83,8 +87,6 @@ def authorize(request: HttpRequest) -> HttpResponse:
             authorization.error_uri(target, metadata.issuer(request), params.get("state"), error)
         )
 
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
     if request.method == "POST":
         return _decide(request, areq, approved="allow" in request.POST)
     skip = oauth_settings.SKIP_CONSENT
