@@ -519,6 +519,30 @@ def test_view_only_staff_sees_tokens_but_cannot_revoke(client, granted):
     assert api(client, body["access_token"]).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "action",
+    ["rotate_secret", "revoke_tokens", "allow_client_credentials", "forbid_client_credentials", "deactivate"],
+)
+def test_view_only_staff_cannot_run_client_actions(client, user, action):
+    oauth_client, secret = make_client(
+        source=Client.Source.DYNAMIC, grant_types=["authorization_code", "client_credentials"]
+    )
+    body = code_tokens(client, user, oauth_client, secret)
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_client"))
+    client.force_login(viewer)
+    page = client.get(reverse(CHANGELIST))
+    assert page.status_code == 200 and oauth_client.client_name in page.content.decode()
+    assert f'value="{action}"' not in page.content.decode()
+    response = run_action(client, action, oauth_client)
+    assert response.status_code in (200, 302)  # the list again, or back to it: nothing was run
+    assert 'class="client-secret"' not in response.content.decode()
+    after = Client.objects.get(pk=oauth_client.pk)
+    assert after.client_secret_digest == secrets.digest(secret)
+    assert after.is_active and not after.client_credentials_allowed
+    assert api(client, body["access_token"]).status_code == 200
+
+
 def test_signing_key_page_never_shows_the_private_key(admin_http, granted):
     key = SigningKey.objects.get()
     page = admin_http.get(reverse("admin:twenty_oauth_signingkey_change", args=[key.pk]))

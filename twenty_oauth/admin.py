@@ -325,7 +325,7 @@ class ClientAdmin(admin.ModelAdmin):
             signals.token_revoked.send(sender=Client, client=client, user=None, token_type="all", ip=ip)
         return count
 
-    @admin.action(description=_("Rotate the secret of selected confidential clients"))
+    @admin.action(description=_("Rotate the secret of selected confidential clients"), permissions=["change"])
     def rotate_secret(self, request, queryset):
         pairs = [(client, registration.rotate_secret(client)) for client in queryset if not client.is_public]
         if not pairs:
@@ -333,7 +333,7 @@ class ClientAdmin(admin.ModelAdmin):
             return None
         return self._secrets_page(request, pairs)
 
-    @admin.action(description=_("Revoke every token of selected clients"))
+    @admin.action(description=_("Revoke every token of selected clients"), permissions=["change"])
     def revoke_tokens(self, request, queryset):
         count = self._end_grants(request, queryset)
         self.message_user(
@@ -341,7 +341,9 @@ class ClientAdmin(admin.ModelAdmin):
             ngettext("Revoked %(count)d grant.", "Revoked %(count)d grants.", count) % {"count": count},
         )
 
-    @admin.action(description=_("Allow client_credentials for selected self-registered clients"))
+    @admin.action(
+        description=_("Allow client_credentials for selected self-registered clients"), permissions=["change"]
+    )
     def allow_client_credentials(self, request, queryset):
         eligible = queryset.filter(source__in=SELF_REGISTERED).exclude(
             token_endpoint_auth_method=Client.AuthMethod.NONE
@@ -376,7 +378,10 @@ class ClientAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description=_("Forbid client_credentials for selected self-registered clients"))
+    @admin.action(
+        description=_("Forbid client_credentials for selected self-registered clients"),
+        permissions=["change"],
+    )
     def forbid_client_credentials(self, request, queryset):
         ids = list(queryset.filter(source__in=SELF_REGISTERED).values_list("pk", flat=True))
         count = Client.objects.filter(pk__in=ids).update(client_credentials_allowed=False)
@@ -388,7 +393,9 @@ class ClientAdmin(admin.ModelAdmin):
             % {"count": count, "ended": ended},
         )
 
-    @admin.action(description=_("Deactivate selected clients and revoke their tokens"))
+    @admin.action(
+        description=_("Deactivate selected clients and revoke their tokens"), permissions=["change"]
+    )
     def deactivate(self, request, queryset):
         # Fix the selection first: once updated, a changelist filtered on "active" selects nothing.
         ids = list(queryset.values_list("pk", flat=True))
