@@ -57,7 +57,8 @@ def error_page(
 def authorize(request: HttpRequest) -> HttpResponse:
     """
     GET shows the consent page to a signed-in user (others go through ``LOGIN_URL`` and come
-    back, before anything is sent to the client, even an error). POST carries the user's decision, bound by a signature to the exact request shown.
+    back, before anything is sent to the client, even an error). POST carries the user's
+    decision, bound by a signature to the exact request shown.
     """
     if request.method == "POST" and not request.user.is_authenticated:
         return error_page(request, "Your session has ended. Start again from the application.")
