@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from twenty_oauth import scopes, tokens
@@ -79,7 +79,9 @@ def end_grants(*, clients: QuerySet[Client] | None = None, client=None, user=Non
         families, codes = families.filter(user=user), codes.filter(user=user)
     now = timezone.now()
     with transaction.atomic():
-        codes.filter(expires_at__gt=now).update(expires_at=now)
+        # Expired as of their own issue, not of now: a redemption that began a moment before
+        # this revocation compares with its own, earlier, now, and must find them expired too.
+        codes.filter(expires_at__gt=now).update(expires_at=F("created_at"))
         return tokens.revoke_families(families)
 
 

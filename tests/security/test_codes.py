@@ -15,7 +15,9 @@ from django.test import override_settings
 from tests.conftest import REDIRECT, code_request, obtain_code, pkce_pair, token_request
 from tests.factories import make_client
 from tests.security.conftest import api_status, assert_oauth_error, introspect, refresh, row_counts
-from twenty_oauth.models import AuthorizationCode
+from twenty_oauth import consents
+from twenty_oauth.grants import authorization_code
+from twenty_oauth.models import AuthorizationCode, TokenFamily
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +156,25 @@ def test_rfc8707_2_malformed_resource_at_redemption_is_invalid_target(client, us
     assert_oauth_error(malformed, 400, "invalid_target")
     assert row_counts() == before
     assert redeem(client, oauth_client, code, verifier, secret).status_code == 200
+
+
+def test_rfc9700_4_14_2_access_revoked_during_redemption_issues_nothing(
+    client, user, confidential, monkeypatch
+):
+    """The user revokes the app after the code was read and checked, before it is spent."""
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    checked = authorization_code.pkce.verify
+
+    def verify_then_revoke(*args):
+        checked(*args)
+        consents.revoke_consent(user, oauth_client)
+
+    monkeypatch.setattr(authorization_code.pkce, "verify", verify_then_revoke)
+    body = assert_oauth_error(redeem(client, oauth_client, code, verifier, secret), 400, "invalid_grant")
+    assert "expired" in body["error_description"]
+    assert not TokenFamily.objects.exists()
 
 
 def test_rfc6749_4_1_3_code_is_bound_to_its_user(client, user, issued):

@@ -1,8 +1,9 @@
 """
 Races on PostgreSQL, with real threads against a live server: one code redeemed twice at once
 (RFC 6749 §4.1.2, RFC 9700 §4.2.4), one refresh token spent twenty times at once (RFC 9700
-§4.14.2), and a revocation racing a refresh (RFC 7009 §2.1). Exactly one request wins, no token
-is duplicated or survives a revocation, and nothing answers 500.
+§4.14.2), a revocation racing a refresh (RFC 7009 §2.1), and a user revoking an app's access
+while its code is redeemed. Exactly one request wins, no token is duplicated or survives a
+revocation, and nothing answers 500.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import urllib.request
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 
 from tests.conftest import REDIRECT, obtain_code, pkce_pair, refresh_request
+from twenty_oauth import consents
 from twenty_oauth.models import AccessToken, RefreshToken, TokenFamily
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -155,3 +158,34 @@ def test_rfc7009_2_1_concurrent_revocation_and_refresh_leave_no_live_token(
     assert not RefreshToken.objects.filter(
         revoked_at__isnull=True, used_at__isnull=True, family__revoked_at__isnull=True
     ).exists()
+
+
+def revoke_consent_in_thread(user, oauth_client) -> tuple[int, dict]:
+    """What the user's "Revoke access" on /oauth/apps does, on this thread's own connection."""
+    try:
+        consents.revoke_consent(user, oauth_client)
+    finally:
+        connection.close()
+    return 200, {}
+
+
+def test_rfc9700_4_14_2_revoked_consent_racing_a_redemption_leaves_no_live_token(
+    client, live_server, user, confidential
+):
+    oauth_client, secret = confidential
+    base = live_server.url
+    for _ in range(ROUNDS):
+        verifier, challenge = pkce_pair()
+        code = obtain_code(client, user, oauth_client, challenge=challenge)
+        data = redeem_data(oauth_client, secret, code, verifier)
+        results = at_once(
+            lambda data=data: post(base + "/oauth/token", data),
+            lambda: revoke_consent_in_thread(user, oauth_client),
+        )
+        status, body = results[0]
+        if status == 200:  # redeemed first: the revocation ended what it issued
+            assert api_status(base, body["access_token"]) == 401
+        else:
+            assert (status, body["error"]) == (400, "invalid_grant"), body
+    assert not TokenFamily.objects.filter(revoked_at__isnull=True).exists()
+    assert not AccessToken.objects.filter(revoked_at__isnull=True).exists()

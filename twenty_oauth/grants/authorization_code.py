@@ -42,9 +42,11 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
     audience = metadata.narrow_resources(request, params.resources, code.resource)
     scopes = code.scope.split()
 
-    # One conditional UPDATE spends the code: exactly one of two concurrent redemptions wins.
+    # One conditional UPDATE spends the code: exactly one of two concurrent redemptions wins,
+    # and none wins once the user's revocation has expired the code since it was read above.
     with transaction.atomic():
-        spent = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=now)
+        unspent = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True, expires_at__gt=now)
+        spent = unspent.update(used_at=now)
         if spent:
             family = TokenFamily.objects.create(
                 client=client,
@@ -64,6 +66,8 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
                 refresh=client.can_use_grant("refresh_token"),
                 now=now,
             )
+    if AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).exists():
+        raise InvalidGrant("The authorization code has expired.")
     for family_id in TokenFamily.objects.filter(authorization_code=code).values_list("pk", flat=True):
         tokens.revoke_family(family_id)
     raise InvalidGrant("The authorization code was already used; the tokens it issued are revoked.")
