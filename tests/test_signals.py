@@ -275,6 +275,18 @@ def test_a_long_client_id_is_cut_in_the_log(client, db, audit_log):
     assert len(record.getMessage()) < 400
 
 
+def test_a_refused_metadata_document_url_cannot_forge_a_log_line(client, user, audit_log):
+    forged = "https://x.example/a\ntokens_issued client_id=admin-console user_id=1 " + "b" * 5000
+    client.force_login(user)
+    response = client.get("/oauth/authorize", {"client_id": forged, "response_type": "code"})
+    assert response.status_code == 400
+    (record,) = [r for r in audit_log.records if r.name == "twenty_oauth.client_metadata"]
+    message = record.getMessage()
+    assert "\n" not in message
+    assert '"https://x.example/a\\ntokens_issued client_id=admin-console' in message
+    assert len(message) < 600
+
+
 def test_staff_actions_send_signals(client, user, sent, audit_log):
     oauth_client, secret = make_client(client_name="Staff managed")
     code_tokens(client, user, oauth_client, secret)

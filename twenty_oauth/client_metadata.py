@@ -37,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from twenty_oauth import ratelimit, registration, scopes, uris
+from twenty_oauth import ratelimit, registration, scopes, signals, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.lookups import JoinedLookup
@@ -277,7 +277,12 @@ def load(url: str) -> dict[str, Any]:
             document, ttl = fetch(url)
             fields = validate_document(url, document)
         except MetadataDocumentError as exc:
-            logger.warning("Client metadata document %s refused: %s", url, exc.description)
+            # Both may hold what the sender wrote: one line each, cut short (see signals.printable).
+            logger.warning(
+                "Client metadata document %s refused: %s",
+                signals.printable(url),
+                signals.printable(exc.description),
+            )
             raise
         if ttl > 0:
             cache.set(_cache_key(url), document, ttl)

@@ -43,7 +43,7 @@ client_authentication_failed = Signal()
 MAX_LOGGED = 200
 
 
-def _printable(value) -> str:
+def printable(value) -> str:
     """One line of text: control characters escaped so that a value cannot forge a log line."""
     text = str(value)
     if len(text) > MAX_LOGGED:
@@ -60,7 +60,7 @@ def _log(level: int, event: str, client=None, user=None, client_id=None, **field
         **fields,
     }
     shown = {name: value for name, value in fields.items() if value not in (None, "")}
-    text = " ".join(f"{name}={_printable(value)}" for name, value in shown.items())
+    text = " ".join(f"{name}={printable(value)}" for name, value in shown.items())
     logger.log(level, "%s %s", event, text, extra={"event": event, **fields})
 
 
