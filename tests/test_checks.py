@@ -114,6 +114,9 @@ def test_wrong_types_do_not_break_the_deploy_checks():
         ({"RATE_LIMIT_CACHE": "redis"}, "E019", "'redis', which is not in CACHES"),
         ({"ISSUER": "https://auth.example.com/?tenant=1"}, "E020", "no query or fragment"),
         ({"ISSUER": "auth.example.com"}, "E020", "scheme and host"),
+        ({"ISSUER": "https://[::1"}, "E020", "scheme and host"),
+        ({"ISSUER": "https://auth.example.com:99999"}, "E020", "scheme and host"),
+        ({"ISSUER": "https://:443"}, "E020", "scheme and host"),
     ],
 )
 def test_values_that_cannot_work(setting, expected, text):

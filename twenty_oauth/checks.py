@@ -11,13 +11,13 @@ it; a warning you have weighed can be silenced with ``SILENCED_SYSTEM_CHECKS``.
 from __future__ import annotations
 
 import difflib
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
 from django.core.cache import caches
 from django.utils.module_loading import import_string
 
+from twenty_oauth import uris
 from twenty_oauth.conf import HOOKS, SETTINGS
 
 HINT = "See the settings table in twenty-oauth's README."
@@ -165,8 +165,14 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         )
     issuer = user.get("ISSUER")
     if issuer:
-        parts = urlsplit(issuer)
-        if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        parts = uris.split(issuer)
+        if (
+            parts is None
+            or parts.scheme not in ("https", "http")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+        ):
             error(
                 "TWENTY_OAUTH['ISSUER'] must be a URL with a scheme and host and no query or "
                 "fragment (RFC 8414 §2).",
