@@ -125,6 +125,20 @@ def test_after_revoking_the_app_must_ask_again(client, user, two_apps):
     assert "CRM Sync" in client.get(APPS).content.decode()
 
 
+def test_a_narrower_approval_does_not_hide_what_the_app_still_holds(client, user, two_apps):
+    crm, crm_secret = two_apps["crm"]
+    code_tokens(client, user, crm, crm_secret, scope="api")  # approved again, for less
+    client.force_login(user)
+    apps = {app["name"]: app for app in client.get(APPS).context["apps"]}
+    assert [name for name, _ in apps["CRM Sync"]["scopes"]] == ["api", "profile"]
+    # Once withdrawn, the next approval is all the app holds.
+    client.post(APPS, {"consent": Consent.objects.get(user=user, client=crm).pk})
+    code_tokens(client, user, crm, crm_secret, scope="api")
+    client.force_login(user)
+    apps = {app["name"]: app for app in client.get(APPS).context["apps"]}
+    assert [name for name, _ in apps["CRM Sync"]["scopes"]] == ["api"]
+
+
 def test_cannot_revoke_another_users_consent(client, user, two_apps):
     crm, _ = two_apps["crm"]
     theirs = Consent.objects.get(user=two_apps["other_user"], client=crm)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core import signing
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -144,13 +145,24 @@ def issue_code(areq: AuthorizationRequest, user) -> str:
 
 
 def record_consent(client: Client, user, granted: list[str]) -> None:
+    """
+    Record that ``user`` allowed ``client`` the ``granted`` scopes. A consent still in force
+    keeps the scopes allowed before: the grants made under them live on, and /oauth/apps must
+    not show the app holding less than it does. A withdrawn consent starts afresh.
+    """
     now = timezone.now()
-    Consent.objects.update_or_create(
-        user=user,
-        client=client,
-        defaults={"scope": " ".join(granted), "updated_at": now, "revoked_at": None},
-        create_defaults={"scope": " ".join(granted), "created_at": now, "updated_at": now},
-    )
+    with transaction.atomic():
+        consent, created = Consent.objects.select_for_update().get_or_create(
+            user=user,
+            client=client,
+            defaults={"scope": " ".join(granted), "created_at": now, "updated_at": now},
+        )
+        if created:
+            return
+        held = consent.scope.split() if consent.revoked_at is None else []
+        consent.scope = " ".join(dict.fromkeys([*held, *granted]))
+        consent.updated_at, consent.revoked_at = now, None
+        consent.save(update_fields=["scope", "updated_at", "revoked_at"])
 
 
 def sign_request(query_string: str, user) -> str:
