@@ -73,6 +73,11 @@ class Client(models.Model):
         return self.token_endpoint_auth_method == self.AuthMethod.NONE
 
     @property
+    def made_by_staff(self) -> bool:
+        """Created in the admin or by ``oauth_create_client``, not by whoever could reach the server."""
+        return self.source in (self.Source.ADMIN, self.Source.COMMAND)
+
+    @property
     def may_use_client_credentials(self) -> bool:
         """
         A confidential client registered for the grant. One that registered itself may use it
@@ -82,7 +87,7 @@ class Client(models.Model):
 
         if self.is_public or "client_credentials" not in self.grant_types:
             return False
-        if self.source in (self.Source.ADMIN, self.Source.COMMAND):
+        if self.made_by_staff:
             return True
         return (
             self.client_credentials_allowed or oauth_settings.ALLOW_CLIENT_CREDENTIALS_FOR_REGISTERED_CLIENTS

@@ -10,6 +10,7 @@ from django.utils import timezone
 from twenty_oauth import client_auth, metadata, tokens
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.http import json_response, parse_form
+from twenty_oauth.models import Client
 from twenty_oauth.views.base import oauth_endpoint
 
 INACTIVE = {"active": False}
@@ -20,6 +21,11 @@ def introspect(request: HttpRequest) -> HttpResponse:
     """
     Tell an authenticated confidential client (a resource server) whether a token is live, and
     what it carries (RFC 7662 §2.2). Anything else is ``{"active": false}``, without a reason.
+
+    RFC 7662 §4 asks that resource servers be specifically authorized to introspect. A client
+    staff created (in the admin or with ``oauth_create_client``) is so authorized for every
+    token; one that registered itself learns only about the tokens issued to it, and every
+    other token is inactive to it (RFC 7662 §2.2 lets the answer depend on who asks).
     """
     if request.META.get("QUERY_STRING"):
         raise InvalidRequest("The introspection endpoint takes its parameters in the POST body only.")
@@ -30,16 +36,18 @@ def introspect(request: HttpRequest) -> HttpResponse:
     value = params.get("token")
     if value is None:
         raise InvalidRequest("token is required.")
-    return json_response(_describe(request, value))
+    return json_response(_describe(request, value, client))
 
 
-def _describe(request: HttpRequest, value: str) -> dict[str, Any]:
+def _describe(request: HttpRequest, value: str, caller: Client) -> dict[str, Any]:
     issuer = metadata.issuer(request)
     now = timezone.now()
     found = tokens.find_access_token(value, issuer=issuer)
     if found is not None:
         record, claims = found
-        if not _live(record.revoked_at, record.expires_at, record.client, record.user, now):
+        if not _visible(caller, record.client) or not _live(
+            record.revoked_at, record.expires_at, record.client, record.user, now
+        ):
             return INACTIVE
         body = {
             k: claims[k]
@@ -52,7 +60,8 @@ def _describe(request: HttpRequest, value: str) -> dict[str, Any]:
         return INACTIVE
     family = refresh.family
     if (
-        refresh.used_at is not None
+        not _visible(caller, family.client)
+        or refresh.used_at is not None
         or family.revoked_at is not None
         or not _live(refresh.revoked_at, refresh.expires_at, family.client, family.user, now)
     ):
@@ -68,6 +77,10 @@ def _describe(request: HttpRequest, value: str) -> dict[str, Any]:
         "iat": int(refresh.created_at.timestamp()),
         "token_type": "refresh_token",
     }
+
+
+def _visible(caller: Client, owner: Client) -> bool:
+    return caller.made_by_staff or caller.pk == owner.pk
 
 
 def _live(revoked_at, expires_at, client, user, now) -> bool:
