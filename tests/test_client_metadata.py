@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import ssl
 import threading
 import time
 from types import SimpleNamespace
@@ -364,6 +365,41 @@ def test_a_silent_server_times_out(client, user, settings):
         listener.close()
     assert_refused_page(response, "timed out")
     assert elapsed < 3
+
+
+def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(client, user, settings, tls):
+    """Each byte comes well within the socket's timeout; the whole answer never would."""
+    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_TIMEOUT": 1}
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.cert_file, tls.key_file)
+    done = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with context.wrap_socket(connection, server_side=True) as stream:
+            stream.recv(4096)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                if done.is_set():
+                    return
+                try:
+                    stream.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        response = authorize_page(client, user, f"https://127.0.0.1:{port}/client.json")
+        elapsed = time.monotonic() - started
+    finally:
+        done.set()
+        listener.close()
+    assert_refused_page(response, "timed out")
+    assert elapsed < 2.5
 
 
 def test_token_endpoint_fetches_the_document_and_treats_the_client_as_public(client, user, local, documents):

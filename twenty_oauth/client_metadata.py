@@ -23,6 +23,7 @@ it, and an administrator can deactivate it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import ipaddress
@@ -30,7 +31,7 @@ import json
 import logging
 import socket
 import ssl
-import time
+import threading
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -129,16 +130,63 @@ def resolve(host: str, port: int) -> IPAddress:
     return addresses[0]
 
 
+class _Deadline:
+    """
+    Ends a fetch when its time is up, whatever it is doing. A socket's timeout bounds each wait
+    only: a server that sends one byte before each wait ends, in the TLS handshake, the status
+    line or the headers, would otherwise hold the worker as long as it liked. At the deadline a
+    timer shuts the connection down, which ends any read in progress.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down at the deadline (at once if it has passed)."""
+        with self._lock:
+            self._sock = sock
+            if self.expired:
+                self._shut_down()
+
+    def cancel(self) -> None:
+        """The fetch is over: leave the socket to be closed by its owner."""
+        with self._lock:
+            self._timer.cancel()
+            self._sock = None
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            self._shut_down()
+
+    def _shut_down(self) -> None:
+        if self._sock is not None:
+            # The plain socket's shutdown: the TLS layer's would also drop its state, which the
+            # thread reading from it still uses. OSError: closed, or handed over to TLS.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+
+
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """An HTTPS connection to a checked address, verifying the certificate for the host name."""
 
-    def __init__(self, host: str, port: int, address: IPAddress, timeout: float) -> None:
+    def __init__(self, host: str, port: int, address: IPAddress, timeout: float, deadline: _Deadline) -> None:
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
         self.address = address
+        self.deadline = deadline
 
     def connect(self) -> None:
         sock = socket.create_connection((str(self.address), self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.deadline.watch(sock)
+        tls = self._context.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
+        self.deadline.watch(tls)  # ``sock`` was handed over to it
+        self.sock = tls
+        tls.do_handshake()
 
 
 def cache_seconds(cache_control: str) -> int:
@@ -172,45 +220,29 @@ def fetch(url: str) -> tuple[dict[str, Any], int]:
     parts = urlsplit(url)
     port = parts.port or 443
     timeout = float(oauth_settings.CLIENT_METADATA_TIMEOUT)
-    deadline = time.monotonic() + timeout
-    address = resolve(parts.hostname, port)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    connection = _PinnedHTTPSConnection(parts.hostname, port, address, timeout)
+    # Started before the name is resolved: CLIENT_METADATA_TIMEOUT bounds the whole fetch.
+    deadline = _Deadline(timeout)
+    timed_out = MetadataDocumentError("Fetching the metadata document timed out.")
     try:
-        connection.request(
-            "GET", target, headers={"Accept": "application/json", "User-Agent": "twenty-oauth"}
-        )
-        response = connection.getresponse()
-        if 300 <= response.status < 400:
-            raise MetadataDocumentError("The metadata document URL redirects; redirects are not followed.")
-        if response.status != 200:
-            raise MetadataDocumentError(f"The metadata document URL answered HTTP {response.status}.")
-        if not _is_json(response.getheader("Content-Type", "")):
-            raise MetadataDocumentError("The metadata document is not served as application/json.")
-        length = response.getheader("Content-Length")
-        if length is not None and length.isdigit() and int(length) > MAX_DOCUMENT_BYTES:
-            raise MetadataDocumentError(f"The metadata document is larger than {MAX_DOCUMENT_BYTES} bytes.")
-        body = b""
-        while len(body) <= MAX_DOCUMENT_BYTES:
-            # The socket's timeout bounds each read; the deadline bounds them all, so that a
-            # server trickling bytes is cut off too.
-            if time.monotonic() > deadline:
-                raise TimeoutError
-            chunk = response.read1(MAX_DOCUMENT_BYTES + 1 - len(body))
-            if not chunk:
-                break
-            body += chunk
-        if len(body) > MAX_DOCUMENT_BYTES:
-            raise MetadataDocumentError(f"The metadata document is larger than {MAX_DOCUMENT_BYTES} bytes.")
-        ttl = cache_seconds(response.getheader("Cache-Control", ""))
-    except ssl.SSLError as exc:
-        raise MetadataDocumentError("The metadata document's TLS connection could not be verified.") from exc
-    except TimeoutError as exc:
-        raise MetadataDocumentError("Fetching the metadata document timed out.") from exc
-    except (OSError, http.client.HTTPException) as exc:
+        address = resolve(parts.hostname, port)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection = _PinnedHTTPSConnection(parts.hostname, port, address, timeout, deadline)
+        try:
+            body, ttl = _get(connection, target)
+        finally:
+            connection.close()
+    except (TimeoutError, ssl.SSLError, OSError, http.client.HTTPException) as exc:
+        if deadline.expired or isinstance(exc, TimeoutError):
+            raise timed_out from exc
+        if isinstance(exc, ssl.SSLError):
+            raise MetadataDocumentError(
+                "The metadata document's TLS connection could not be verified."
+            ) from exc
         raise MetadataDocumentError("The metadata document could not be fetched.") from exc
     finally:
-        connection.close()
+        deadline.cancel()
+    if deadline.expired:  # the body may have been cut short rather than failed
+        raise timed_out
     try:
         document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -218,6 +250,30 @@ def fetch(url: str) -> tuple[dict[str, Any], int]:
     if not isinstance(document, dict):
         raise MetadataDocumentError("The metadata document must be a JSON object.")
     return document, ttl
+
+
+def _get(connection: http.client.HTTPSConnection, target: str) -> tuple[bytes, int]:
+    """The document's bytes and cache lifetime, once the answer shows it is one to read."""
+    connection.request("GET", target, headers={"Accept": "application/json", "User-Agent": "twenty-oauth"})
+    response = connection.getresponse()
+    if 300 <= response.status < 400:
+        raise MetadataDocumentError("The metadata document URL redirects; redirects are not followed.")
+    if response.status != 200:
+        raise MetadataDocumentError(f"The metadata document URL answered HTTP {response.status}.")
+    if not _is_json(response.getheader("Content-Type", "")):
+        raise MetadataDocumentError("The metadata document is not served as application/json.")
+    length = response.getheader("Content-Length")
+    if length is not None and length.isdigit() and int(length) > MAX_DOCUMENT_BYTES:
+        raise MetadataDocumentError(f"The metadata document is larger than {MAX_DOCUMENT_BYTES} bytes.")
+    body = b""
+    while len(body) <= MAX_DOCUMENT_BYTES:
+        chunk = response.read1(MAX_DOCUMENT_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise MetadataDocumentError(f"The metadata document is larger than {MAX_DOCUMENT_BYTES} bytes.")
+    return body, cache_seconds(response.getheader("Cache-Control", ""))
 
 
 def validate_document(url: str, document: dict[str, Any]) -> dict[str, Any]:
