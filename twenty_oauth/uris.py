@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from encodings import idna
 from urllib.parse import SplitResult, urlsplit
+
+#: The four characters IDNA 2003 maps away (ß to ss, ς to σ, the joiners to nothing) and
+#: browsers, which follow UTS #46 non-transitional processing as the WHATWG URL standard asks,
+#: keep: faß.de is xn--fa-hia.de to a browser and fass.de to Python's "idna" codec.
+DEVIATIONS = re.compile("([\u00df\u03c2\u200c\u200d])")
 
 
 def split(uri: str) -> SplitResult | None:
@@ -17,3 +24,23 @@ def split(uri: str) -> SplitResult | None:
     except ValueError:
         return None
     return parts
+
+
+def ascii_host(host: str) -> str:
+    """
+    ``host`` as a browser looks it up: each internationalised label in its punycode form
+    (RFC 5891 §4.4), mapped as IDNA 2003 maps it but for the four deviation characters.
+    Raises UnicodeError for a label that has no such form.
+    """
+    return ".".join(_ascii_label(label) for label in host.split("."))
+
+
+def _ascii_label(label: str) -> str:
+    if label.isascii():
+        return label
+    if not DEVIATIONS.search(label):
+        return idna.ToASCII(label).decode("ascii")
+    mapped = "".join(
+        part if DEVIATIONS.fullmatch(part) else idna.nameprep(part) for part in DEVIATIONS.split(label)
+    )
+    return "xn--" + mapped.encode("punycode").decode("ascii")

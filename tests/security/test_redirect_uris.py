@@ -207,6 +207,36 @@ def test_rfc9700_4_16_idn_hosts_shown_in_punycode_on_consent_page(client, user):
     assert "\u0430pple" not in html
 
 
+@pytest.mark.parametrize(
+    "host, shown",
+    [
+        # Browsers keep ß and ς (UTS #46 non-transitional); IDNA 2003 would show fass.de.
+        ("fa\u00df.de", "xn--fa-hia.de"),
+        ("\u03ba\u03b1\u03c2.gr", "xn--mxarz.gr"),
+        ("b\u00fccher.example", "xn--bcher-kva.example"),
+    ],
+)
+def test_rfc9700_4_16_consent_page_shows_the_host_the_browser_will_visit(client, user, host, shown):
+    redirect = f"https://{host}/cb"
+    oauth_client, _ = make_client(
+        token_endpoint_auth_method="none",
+        redirect_uris=[redirect],
+        client_uri=f"https://{host}/",
+        client_name="",
+    )
+    from tests.conftest import pkce_pair
+
+    client.force_login(user)
+    _, challenge = pkce_pair()
+    query = authorize_url(
+        oauth_client.client_id, redirect, code_challenge=challenge, code_challenge_method="S256"
+    )
+    page = client.get(query)
+    assert page.status_code == 200
+    assert page.context["redirect_host"] == shown
+    assert page.context["client_host"] == shown
+
+
 def test_rfc6749_3_1_2_3_several_registered_and_none_sent_is_invalid_request(client, user):
     oauth_client = public_client(["https://a.example/cb", "https://b.example/cb"])
     client.force_login(user)

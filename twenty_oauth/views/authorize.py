@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from twenty_oauth import authorization, metadata, scopes, signals
+from twenty_oauth import authorization, metadata, scopes, signals, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import AccessDenied, InvalidAuthorizationRequest, OAuthError
 from twenty_oauth.http import client_ip, parse_pairs, parse_query
@@ -112,7 +112,7 @@ def display_host(uri: str) -> str:
     """A URI's host as the user should read it: punycode, so look-alike letters show (RFC 9700 §4.16)."""
     host = urlsplit(uri).hostname or uri
     try:
-        return host.encode("idna").decode("ascii")
+        return uris.ascii_host(host)
     except UnicodeError:
         return host.encode("ascii", "backslashreplace").decode("ascii")
 
