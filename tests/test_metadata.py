@@ -49,6 +49,17 @@ def test_configured_issuer_is_used_verbatim(client):
     assert body["token_endpoint"] == "https://auth.example.com/oauth/token"
 
 
+def test_rfc8414_3_1_an_issuer_with_a_path_is_found_where_clients_look(client):
+    with override_settings(TWENTY_OAUTH={"ISSUER": "https://auth.example.com/tenant"}):
+        response = client.get("/.well-known/oauth-authorization-server/tenant")
+        assert response.status_code == 200
+        assert response.json()["issuer"] == "https://auth.example.com/tenant"
+        assert response.json()["token_endpoint"] == "https://auth.example.com/oauth/token"
+        assert client.get("/.well-known/oauth-authorization-server").status_code == 200
+        assert client.get("/.well-known/oauth-authorization-server/other").status_code == 404
+    assert client.get("/.well-known/oauth-authorization-server/tenant").status_code == 404
+
+
 def test_scope_registry_from_settings(client):
     with override_settings(TWENTY_OAUTH={"SCOPES": {"api": "API", "read": "Read only"}}):
         body = client.get("/.well-known/oauth-authorization-server").json()

@@ -20,7 +20,11 @@ from twenty_oauth.views import (
 app_name = "twenty_oauth"
 
 urlpatterns = [
-    path(".well-known/oauth-authorization-server", metadata.authorization_server, name="server-metadata"),
+    re_path(
+        r"^\.well-known/oauth-authorization-server(?:/(?P<path>.+))?$",
+        metadata.authorization_server,
+        name="server-metadata",
+    ),
     re_path(
         r"^\.well-known/oauth-protected-resource(?:/(?P<path>.+))?$",
         metadata.protected_resource,

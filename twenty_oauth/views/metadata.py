@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from urllib.parse import urlsplit
+
+from django.http import Http404, HttpRequest, HttpResponse
 
 from twenty_oauth import metadata
 from twenty_oauth.views.base import oauth_endpoint
@@ -15,8 +17,14 @@ def _document(body: bytes) -> HttpResponse:
 
 
 @oauth_endpoint("GET", "HEAD", cors=True)
-def authorization_server(request: HttpRequest) -> HttpResponse:
-    """``GET /.well-known/oauth-authorization-server`` (RFC 8414 §3)."""
+def authorization_server(request: HttpRequest, path: str = "") -> HttpResponse:
+    """
+    ``GET /.well-known/oauth-authorization-server`` (RFC 8414 §3). An issuer with a path
+    (``https://example.com/tenant``) has its document at ``/.well-known/oauth-authorization-server/tenant``
+    (RFC 8414 §3.1), where clients look for it; the bare address answers as well.
+    """
+    if path and path.strip("/") != urlsplit(metadata.issuer(request)).path.strip("/"):
+        raise Http404("No authorization server has this issuer.")
     return _document(metadata.authorization_server_document(request))
 
 
