@@ -401,6 +401,7 @@ def test_dynamic_client_needs_admin_approval_for_client_credentials(client):
     }
     response = token_request(client, data)
     assert_error(response, 400, "unauthorized_client")
+    assert "until an administrator allows it" in response.json()["error_description"]
     assert not AccessToken.objects.exists()
     Client.objects.filter(client_id=registered["client_id"]).update(client_credentials_allowed=True)
     assert token_request(client, data).status_code == 200
@@ -412,8 +413,11 @@ def test_public_client_cannot_use_client_credentials(client, public):
 
 
 def test_code_client_cannot_use_client_credentials(client, confidential):
+    """No administrator can change that: the description says what the client must do instead."""
     oauth_client, secret = confidential
-    assert_error(token_request(client, cc_request(oauth_client, secret)), 400, "unauthorized_client")
+    response = token_request(client, cc_request(oauth_client, secret))
+    assert_error(response, 400, "unauthorized_client")
+    assert response.json()["error_description"] == "This client is not registered for client_credentials."
 
 
 # -- client authentication and request shape ------------------------------------------------

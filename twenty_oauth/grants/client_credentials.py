@@ -18,10 +18,11 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
     Issue an access token to a confidential client for itself. The scope is narrowed to what the
     client may hold (RFC 6749 §3.3); no refresh token is issued (RFC 6749 §4.4.3).
     """
+    if client.is_public or not client.can_use_grant("client_credentials"):
+        raise UnauthorizedClient("This client is not registered for client_credentials.")
     if not client.may_use_client_credentials:
         raise UnauthorizedClient(
-            "This client may not use client_credentials"
-            + (" until an administrator allows it." if not client.is_public else ".")
+            "This client may not use client_credentials until an administrator allows it."
         )
     allowed = scopes.allowed_for(client)
     if params.get("scope") is None:
