@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -45,7 +46,15 @@ class ClientPrincipal:
     def get_username(self) -> str:
         return ""
 
+    # No permissions, asked any of the ways Django and DRF ask (DjangoModelPermissions uses
+    # has_perms): a client acting for itself holds scopes, not model permissions.
     def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return False
+
+    def has_perms(self, perm_list: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_module_perms(self, app_label: str) -> bool:
         return False
 
 
@@ -115,17 +124,26 @@ class HasScope(BasePermission):
     """
 
     def __init__(self, *scopes: str) -> None:
+        if not scopes:
+            # Every token holds the empty set of scopes: a check for none would let all through.
+            raise ImproperlyConfigured("HasScope needs at least one scope, as in HasScope('api').")
         self.scopes = scopes
 
     def __call__(self) -> HasScope:
-        # DRF instantiates each entry of permission_classes; an instance stands for itself.
+        # DRF instantiates each entry of permission_classes; an instance stands for itself, and
+        # is shared by every request to the view: it must hold no per-request state.
         return self
 
     def has_permission(self, request, view) -> bool:
+        return self.check(request, self.scopes)
+
+    @staticmethod
+    def check(request, scopes: tuple[str, ...]) -> bool:
+        """True if the request's token holds ``scopes``; 403 ``insufficient_scope`` if not."""
         token = request.auth
         if not isinstance(token, tokens.VerifiedToken):
             return False
-        if token.has_scopes(*self.scopes):
+        if token.has_scopes(*scopes):
             return True
         authenticator = getattr(request, "successful_authenticator", None)
         audience = (
@@ -133,15 +151,16 @@ class HasScope(BasePermission):
             if isinstance(authenticator, BearerTokenAuthentication)
             else None
         )
-        raise InsufficientScope(request, self.scopes, audience)
+        raise InsufficientScope(request, scopes, audience)
 
 
-class TokenHasScope(HasScope):
+class TokenHasScope(BasePermission):
     """Like :class:`HasScope`, reading the scopes from the view's ``required_scopes``."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def has_permission(self, request, view) -> bool:
-        self.scopes = tuple(getattr(view, "required_scopes", ()))
-        return super().has_permission(request, view)
+        scopes = tuple(getattr(view, "required_scopes", None) or ())
+        if not scopes:
+            raise ImproperlyConfigured(
+                f"{type(view).__name__} uses TokenHasScope but sets no required_scopes."
+            )
+        return HasScope.check(request, scopes)
