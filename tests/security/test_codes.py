@@ -6,11 +6,13 @@ Authorization codes: short-lived, single use, and bound to everything they were 
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import jwt
 import pytest
 from django.core import checks
 from django.test import override_settings
+from django.utils import timezone
 
 from tests.conftest import REDIRECT, code_request, obtain_code, pkce_pair, token_request
 from tests.factories import make_client
@@ -83,6 +85,16 @@ def test_rfc9700_4_2_4_second_redemption_revokes_tokens(client, issued):
         refresh(client, rotated["refresh_token"], oauth_client.client_id, secret), 400, "invalid_grant"
     )
     assert introspect(client, rotated["access_token"], oauth_client.client_id, secret) == {"active": False}
+
+
+def test_rfc9700_4_2_4_second_redemption_after_expiry_still_revokes(client, issued):
+    """The thief redeemed first; the client's own redemption comes once the code has expired."""
+    oauth_client, secret, code, verifier = issued
+    first = redeem(client, oauth_client, code, verifier, secret).json()
+    AuthorizationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    body = assert_oauth_error(redeem(client, oauth_client, code, verifier, secret), 400, "invalid_grant")
+    assert "revoked" in body["error_description"]
+    assert api_status(client, first["access_token"]) == 401
 
 
 def test_rfc9700_4_2_4_replay_with_bad_verifier_revokes_nothing(client, issued):

@@ -31,7 +31,9 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
     now = timezone.now()
     if code is None or code.client_id != client.pk:
         raise InvalidGrant("The authorization code is invalid.")
-    if code.expires_at <= now:
+    # A spent code goes on to the checks below, expired or not: a valid second redemption,
+    # however late, must still end what the first one was given (RFC 6749 §4.1.2).
+    if code.used_at is None and code.expires_at <= now:
         raise InvalidGrant("The authorization code has expired.")
     redirect_uri = params.get("redirect_uri")
     if (code.redirect_uri_sent or redirect_uri is not None) and redirect_uri != code.redirect_uri:
