@@ -85,6 +85,7 @@ def parse_pairs(text: str) -> Params:
         raise InvalidRequest("The parameters could not be parsed.") from exc
     params = Params()
     params.resources = []
+    seen: set[str] = set()
     for name, value in pairs:
         clean_value("A parameter name", name)
         value = clean_value(name, value)
@@ -92,8 +93,11 @@ def parse_pairs(text: str) -> Params:
             if value:
                 params.resources.append(value)
             continue
-        if name in params:
+        # Counted with the empty ones: ``a=&a=x`` is as repeated as ``a=x&a=``, and a proxy
+        # in front could read either copy.
+        if name in seen:
             raise InvalidRequest(f"The parameter {name} was sent more than once.")
+        seen.add(name)
         # RFC 6749 §3.1, §3.2: parameters sent without a value are treated as if omitted.
         if value != "":
             params[name] = value

@@ -63,10 +63,18 @@ def test_rfc6749_3_2_form_body_with_charset_parameter_is_accepted(client, servic
 def test_rfc6749_3_1_repeated_parameter_is_invalid_request(client, service):
     before = row_counts()
     base = form(credentials_grant(service))
-    for extra in ["&grant_type=client_credentials", "&scope=api&scope=profile", "&client_secret=x"]:
+    for extra in [
+        "&grant_type=client_credentials",
+        "&scope=api&scope=profile",
+        "&client_secret=x",
+        "&scope=api&scope=",
+    ]:
         response = client.post("/oauth/token", base + extra, content_type=FORM)
         body = assert_oauth_error(response, 400, "invalid_request")
         assert "more than once" in body["error_description"]
+    # An empty copy first is a repeat as well: the order must not decide.
+    response = client.post("/oauth/token", "grant_type=&" + base, content_type=FORM)
+    assert "more than once" in assert_oauth_error(response, 400, "invalid_request")["error_description"]
     assert row_counts() == before
 
 
