@@ -142,3 +142,32 @@ def test_a_key_rotated_by_another_process_is_picked_up(client, user, confidentia
     token = jwt.encode(claims, private, algorithm="ES256", headers={"kid": kid, "typ": "at+jwt"})
     assert api(client, token) == 200
     assert kid in {k["kid"] for k in jwks(client)}
+
+
+def unknown_kid_token() -> str:
+    """What anyone can send: a header naming a kid no one has, and no valid signature."""
+    import base64
+    import json
+    import secrets
+
+    header = {"alg": "ES256", "typ": "at+jwt", "kid": secrets.token_hex(8)}
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return f"{encoded}.e30.AAAA"
+
+
+def test_unknown_kids_cannot_make_every_request_reload_the_keys(
+    client, monkeypatch, django_assert_max_num_queries, django_assert_num_queries
+):
+    """An unknown kid forces a reload at most once a second, and known keys are not parsed again."""
+    jwks(client)
+    parsed = []
+    load_pem = keys.load_pem
+    monkeypatch.setattr(keys, "load_pem", lambda *a, **k: parsed.append(1) or load_pem(*a, **k))
+    with django_assert_max_num_queries(1):  # one forced reload: one SELECT, then none
+        for _ in range(20):
+            assert api(client, unknown_kid_token()) == 401
+    assert parsed == []  # the one key was already parsed
+    monkeypatch.setattr(keys, "FORCED_RELOAD_SECONDS", 0.0)
+    with django_assert_num_queries(3):  # unlimited, each would reload
+        for _ in range(3):
+            assert api(client, unknown_kid_token()) == 401

@@ -90,12 +90,18 @@ def load_pem(pem: str, *, kid: str | None = None) -> Key:
     return Key(kid=kid or thumbprint(jwk), algorithm=algorithm, private_key=private_key, public_jwk=jwk)
 
 
+#: Least time between two reloads that an unknown ``kid`` forces. The ``kid`` is read before any
+#: signature is checked, so anyone can send a new one with every request.
+FORCED_RELOAD_SECONDS = 1.0
+
+
 class KeyRing:
     """The keys of this process: one signs, all verify. Thread-safe, refreshed on a timer."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._loaded_at = 0.0
+        self._forced_at = float("-inf")
         self._signing: Key | None = None
         self._by_kid: dict[str, Key] = {}
         self._jwks: bytes = b""
@@ -103,6 +109,7 @@ class KeyRing:
     def clear(self) -> None:
         with self._lock:
             self._loaded_at = 0.0
+            self._forced_at = float("-inf")
 
     def _stale(self) -> bool:
         return time.monotonic() - self._loaded_at > oauth_settings.KEY_CACHE_SECONDS
@@ -113,7 +120,7 @@ class KeyRing:
             keys = [load_pem(pem) for pem in pinned]
             signing = keys[0]
         else:
-            keys, signing = _database_keys()
+            keys, signing = _database_keys(self._by_kid)
         self._by_kid = {key.kid: key for key in keys}
         self._signing = signing
         self._jwks = json.dumps(
@@ -134,24 +141,39 @@ class KeyRing:
     def verification_key(self, kid: str) -> Key | None:
         self._ensure()
         key = self._by_kid.get(kid)
-        if key is None and not oauth_settings.SIGNING_KEYS:
+        if key is None and not oauth_settings.SIGNING_KEYS and self._may_force():
             # A key this process has not seen yet: another worker may have rotated.
             self._ensure(force=True)
             key = self._by_kid.get(kid)
         return key
+
+    def _may_force(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._forced_at < FORCED_RELOAD_SECONDS:
+                return False
+            self._forced_at = now
+            return True
 
     def jwks(self) -> bytes:
         self._ensure()
         return self._jwks
 
 
-def _database_keys() -> tuple[list[Key], Key]:
+def _database_keys(parsed: dict[str, Key]) -> tuple[list[Key], Key]:
+    """The unretired keys and the one that signs; keys in ``parsed`` are not parsed again."""
     from twenty_oauth.models import SigningKey
 
     rows = list(SigningKey.objects.filter(retired_at__isnull=True))
     if not any(row.activated_at for row in rows):
         rows.insert(0, create_key(oauth_settings.SIGNING_ALGORITHM, activate=True))
-    keys = [load_pem(row.private_key, kid=row.kid) for row in rows]
+    keys = [
+        parsed[row.kid]
+        if row.kid in parsed and parsed[row.kid].algorithm == row.algorithm
+        # A kid is the key's thumbprint (RFC 7638): the same kid, the same key.
+        else load_pem(row.private_key, kid=row.kid)
+        for row in rows
+    ]
     active = [(row.activated_at, key) for row, key in zip(rows, keys, strict=True) if row.activated_at]
     signing = max(active, key=lambda pair: pair[0])[1]
     return keys, signing
