@@ -47,7 +47,7 @@ def test_rotation_rejects_no_token(client, user, confidential):
     assert api(client, before) == 200
     assert api(client, after) == 200
     # Retiring the old key ends the tokens it signed, and only those.
-    call_command("oauth_keys", "retire", old_kid, stdout=StringIO())
+    call_command("oauth_keys", "retire", "--", old_kid, stdout=StringIO())
     assert api(client, before) == 401
     assert api(client, after) == 200
     assert {k["kid"] for k in jwks(client)} == {new_kid}
@@ -62,7 +62,7 @@ def test_create_publishes_before_signing(client, user, confidential):
     token = code_tokens(client, user, oauth_client, secret)["access_token"]
     assert jwt.get_unverified_header(token)["kid"] == signing
     (new,) = published - {signing}
-    call_command("oauth_keys", "activate", new, stdout=StringIO())
+    call_command("oauth_keys", "activate", "--", new, stdout=StringIO())
     token = code_tokens(client, user, oauth_client, secret)["access_token"]
     assert jwt.get_unverified_header(token)["kid"] == new
 
@@ -74,7 +74,7 @@ def test_list_and_guard_rails(client):
     assert "signing" in out.getvalue()
     signing = SigningKey.objects.get().kid
     with pytest.raises(CommandError, match="signing key"):
-        call_command("oauth_keys", "retire", signing, stdout=StringIO())
+        call_command("oauth_keys", "retire", "--", signing, stdout=StringIO())
     with pytest.raises(CommandError, match="No published key"):
         call_command("oauth_keys", "activate", "nope", stdout=StringIO())
 
@@ -171,3 +171,18 @@ def test_unknown_kids_cannot_make_every_request_reload_the_keys(
     with django_assert_num_queries(3):  # unlimited, each would reload
         for _ in range(3):
             assert api(client, unknown_kid_token()) == 401
+
+
+def test_a_kid_that_looks_like_an_option_is_shown_ready_to_paste(monkeypatch):
+    """base64url kids begin with '-' one time in 64; the hint the command prints must still run."""
+    from twenty_oauth.management.commands.oauth_keys import as_argument
+
+    assert as_argument("-x4Fq") == "-- -x4Fq"
+    assert as_argument("x4Fq") == "x4Fq"
+    private = keys.generate_private_key("ES256")
+    SigningKey.objects.create(
+        kid="-dash-kid", algorithm="ES256", private_key=keys.private_key_to_pem(private)
+    )
+    out = StringIO()
+    call_command("oauth_keys", "activate", "--", "-dash-kid", stdout=out)
+    assert "-dash-kid now signs." in out.getvalue()

@@ -66,9 +66,8 @@ class Command(BaseCommand):
 
     def _create(self, algorithm=None, **options):
         row = keys.create_key(algorithm or oauth_settings.SIGNING_ALGORITHM, activate=False)
-        self.stdout.write(
-            f"Created {row.kid} ({row.algorithm}); run 'oauth_keys activate {row.kid}' to sign with it."
-        )
+        command = f"oauth_keys activate {as_argument(row.kid)}"
+        self.stdout.write(f"Created {row.kid} ({row.algorithm}); run '{command}' to sign with it.")
 
     def _rotate(self, algorithm=None, **options):
         row = keys.create_key(algorithm or oauth_settings.SIGNING_ALGORITHM, activate=True)
@@ -91,3 +90,8 @@ class Command(BaseCommand):
         row.retired_at = timezone.now()
         row.save(update_fields=["retired_at"])
         self.stdout.write(f"{kid} retired: tokens it signed no longer verify.")
+
+
+def as_argument(kid: str) -> str:
+    """A kid is base64url and may begin with '-', which the command line reads as an option."""
+    return f"-- {kid}" if kid.startswith("-") else kid
