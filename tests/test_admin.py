@@ -204,6 +204,55 @@ def test_create_refuses_what_registration_refuses(admin_http, overrides, field, 
     assert not Client.objects.exists()
 
 
+def test_made_public_the_client_loses_its_grants(admin_http, user):
+    """A refresh token spent with a secret until now must not be spendable without one."""
+    client, secret = make_client()
+    body = code_tokens(admin_http, user, client, secret)
+    admin_http.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:twenty_oauth_client_change", args=[client.pk])
+    form = add_form(
+        token_endpoint_auth_method="none",
+        grant_types_choice=["authorization_code"],
+        redirect_uris_text=REDIRECT,
+        client_uri="",
+        contacts_text="",
+    )
+    assert admin_http.post(url, form).status_code == 302
+    assert api(admin_http, body["access_token"]).status_code == 401
+    refused = token_request(
+        admin_http,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": body["refresh_token"],
+            "client_id": client.client_id,
+        },
+    )
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+
+def test_client_credentials_withdrawn_in_the_form_ends_the_clients_own_tokens(admin_http, user):
+    client, secret = make_client(
+        source=Client.Source.DYNAMIC,
+        grant_types=["authorization_code", "client_credentials"],
+        client_credentials_allowed=True,
+    )
+    user_grant = code_tokens(admin_http, user, client, secret)
+    admin_http.force_login(UserFactory(is_staff=True, is_superuser=True))
+    own = cc_token(admin_http, client.client_id, secret).json()["access_token"]
+    url = reverse("admin:twenty_oauth_client_change", args=[client.pk])
+    form = add_form(
+        token_endpoint_auth_method="client_secret_post",
+        grant_types_choice=["authorization_code", "client_credentials"],
+        redirect_uris_text=REDIRECT,
+        client_uri="",
+        contacts_text="",
+    )  # client_credentials_allowed left unticked
+    assert admin_http.post(url, form).status_code == 302
+    assert not Client.objects.get(pk=client.pk).client_credentials_allowed
+    assert api(admin_http, own).status_code == 401
+    assert api(admin_http, user_grant["access_token"]).status_code == 200  # a user's grant is not its own
+
+
 def test_edit_normalises_and_validates(admin_http):
     client, _ = make_client(client_name="Old")
     url = reverse("admin:twenty_oauth_client_change", args=[client.pk])

@@ -282,17 +282,21 @@ class ClientAdmin(admin.ModelAdmin):
         if not change:
             obj.client_id = secrets.generate_client_id()
             obj.source = Client.Source.ADMIN
-        was_active = Client.objects.filter(pk=obj.pk, is_active=True).exists() if change else True
+        before = Client.objects.filter(pk=obj.pk).first() if change else None
         if obj.is_public:
             obj.client_secret_digest = ""
         super().save_model(request, obj, form, change)
         if not obj.is_public and not obj.client_secret_digest:
             # A new confidential client, or a public one made confidential: it needs a secret.
             request._twenty_oauth_new_secrets = [(obj, registration.rotate_secret(obj))]
-        if not change:
+        if before is None:
             signals.client_registered.send(sender=Client, client=obj, ip=client_ip(request))
-        elif was_active and not obj.is_active:
+        elif (before.is_active and not obj.is_active) or (not before.is_public and obj.is_public):
+            # Deactivated, or made public: its refresh tokens would be spent with no secret.
             self._end_grants(request, Client.objects.filter(pk=obj.pk))
+        elif before.may_use_client_credentials and not obj.may_use_client_credentials:
+            # As the forbid action does: the tokens it holds for itself rested on the permission.
+            tokens.revoke_families(TokenFamily.objects.filter(client=obj, user__isnull=True))
 
     def response_add(self, request, obj, post_url_continue=None):
         if request._twenty_oauth_new_secrets:
