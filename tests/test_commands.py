@@ -169,6 +169,9 @@ def test_create_client_with_all_metadata(client, user):
         (["--grant-type", "client_credentials", "--scope", "api admin"], "Unknown scope"),
         (["--grant-type", "client_credentials", "--logo-uri", "http://x.example/l.png"], "https"),
         (["--grant-type", "client_credentials", "--contact", "nobody"], "email"),
+        # A byte that is not UTF-8 on the command line arrives as a lone surrogate.
+        (["--redirect-uri", "https://a.example/caf\udce9"], "unpaired surrogate"),
+        (["--grant-type", "client_credentials", "--name", "caf\udce9"], "unpaired surrogate"),
     ],
 )
 def test_create_client_refuses_bad_metadata(db, args, message):

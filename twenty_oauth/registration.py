@@ -27,6 +27,12 @@ MAX_URL = 2000
 MAX_CONTACTS = 10
 
 
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    return isinstance(value, list) and any(_has_surrogate(v) for v in value)
+
+
 def _string(metadata: dict[str, Any], name: str, maximum: int = MAX_STRING) -> str:
     value = metadata.get(name)
     if value is None:
@@ -80,6 +86,10 @@ def validate(metadata: Any) -> dict[str, Any]:
     """
     if not isinstance(metadata, dict):
         raise InvalidClientMetadata("The body must be a JSON object of client metadata.")
+    for name, value in metadata.items():
+        if _has_surrogate(value):
+            # Not text (RFC 8259 §8.2): it could be neither stored as UTF-8 nor shown.
+            raise InvalidClientMetadata(f"{name} contains an unpaired surrogate.")
     method = metadata.get("token_endpoint_auth_method", "client_secret_basic")
     if method not in AUTH_METHODS:
         raise InvalidClientMetadata(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}.")
