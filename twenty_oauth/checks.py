@@ -27,6 +27,9 @@ HINT = "See the settings table in twenty-oauth's README."
 #: idle time; past this many days it hardly ends anything.
 MAX_ADVISED_REFRESH_DAYS = 90
 
+#: The most seconds any numeric setting may hold: a hundred years.
+MAX_SECONDS = 100 * 365 * 86400
+
 
 def _type_names(types: tuple[type, ...]) -> str:
     return " or ".join("None" if t is type(None) else t.__name__ for t in types)
@@ -118,17 +121,50 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
     if user.get("SIGNING_ALGORITHM", "ES256") not in ("ES256", "RS256"):
         error("TWENTY_OAUTH['SIGNING_ALGORITHM'] must be 'ES256' or 'RS256'.", "ES256 is the default.", 13)
     for name in ("REGISTRATION_RATE_LIMIT", "CLIENT_AUTH_FAILURE_LIMIT", "CLIENT_METADATA_FETCH_LIMIT"):
-        if user.get(name):
+        if user.get(name) is not None:
             try:
-                ratelimit.parse_rate(user[name])
+                count, _ = ratelimit.parse_rate(user[name])
             except ValueError as exc:
                 error(f"TWENTY_OAUTH[{name!r}]: {exc}", "Write it as 'count/period', e.g. '20/m'.", 14)
-    for name in ("ACCESS_TOKEN_LIFETIME", "REFRESH_TOKEN_LIFETIME", "AUTHORIZATION_CODE_LIFETIME"):
-        if name in user and user[name] <= 0:
+            else:
+                if count == 0:
+                    error(
+                        f"TWENTY_OAUTH[{name!r}] allows nothing at all.",
+                        "Give a count of 1 or more; None switches the limit off.",
+                        14,
+                    )
+    for name, least in (
+        ("ACCESS_TOKEN_LIFETIME", 1),
+        ("REFRESH_TOKEN_LIFETIME", 1),
+        ("AUTHORIZATION_CODE_LIFETIME", 1),
+        ("CLIENT_SECRET_LIFETIME", 0),
+        ("CLIENT_METADATA_TIMEOUT", 1),
+        ("KEY_CACHE_SECONDS", 0),
+        ("CLIENT_METADATA_MAX_CACHE_SECONDS", 0),
+        ("MAX_REDIRECT_URIS", 1),
+    ):
+        # Past the upper bound a date computed from the value leaves what datetime can hold.
+        if name in user and not least <= user[name] <= MAX_SECONDS:
             error(
-                f"TWENTY_OAUTH[{name!r}] must be a positive number of seconds.",
+                f"TWENTY_OAUTH[{name!r}] must be between {least} and {MAX_SECONDS}, not {user[name]}.",
                 f"The default is {SETTINGS[name][0]}.",
                 15,
+            )
+    if user.get("REGISTRATION_INITIAL_ACCESS_TOKEN") == "":
+        error(
+            "TWENTY_OAUTH['REGISTRATION_INITIAL_ACCESS_TOKEN'] is empty, which leaves registration open.",
+            "Set a long random token, or None to leave registration open on purpose.",
+            22,
+        )
+    resources = [user.get("DEFAULT_RESOURCE")] + list(user.get("ALLOWED_RESOURCES") or [])
+    for resource in (r for r in resources if r is not None):
+        parts = uris.split(resource) if isinstance(resource, str) else None
+        if parts is None or not parts.scheme or not parts.netloc or "#" in resource:
+            error(
+                f"TWENTY_OAUTH resource {resource!r} is not an absolute URI without a fragment "
+                "(RFC 8707 §2).",
+                "For example 'https://api.example.com'.",
+                23,
             )
     if user.get("AUTHORIZATION_CODE_LIFETIME", 60) > 600:
         error(
@@ -139,13 +175,20 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
     for name in HOOKS:
         if user.get(name):
             try:
-                import_string(user[name])
-            except ImportError as exc:
+                hook = import_string(user[name])
+            except Exception as exc:  # noqa: BLE001 - a bad path, or a module that fails to import
                 error(
-                    f"TWENTY_OAUTH[{name!r}] = {user[name]!r} cannot be imported: {exc}",
+                    f"TWENTY_OAUTH[{name!r}] = {user[name]!r} cannot be imported: {exc!r}",
                     "Give the dotted path of a function, e.g. 'myproject.oauth.skip_consent'.",
                     17,
                 )
+            else:
+                if not callable(hook):
+                    error(
+                        f"TWENTY_OAUTH[{name!r}] = {user[name]!r} is not callable.",
+                        "Give the dotted path of a function, e.g. 'myproject.oauth.skip_consent'.",
+                        17,
+                    )
     for pem in user.get("SIGNING_KEYS") or []:
         from twenty_oauth.keys import load_pem
 
