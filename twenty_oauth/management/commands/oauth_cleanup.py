@@ -15,6 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from twenty_oauth import cleanup
 
+#: A hundred years: further back than any client, and within what a date can hold.
+MAX_DAYS = 36500
+
 
 class Command(BaseCommand):
     help = (
@@ -54,8 +57,8 @@ class Command(BaseCommand):
     def handle(
         self, *args, dry_run: bool, unused_client_days: int, batch_size: int, pause: float | None, **options
     ):
-        if unused_client_days < 0:
-            raise CommandError("--unused-client-days must be 0 or more.")
+        if not 0 <= unused_client_days <= MAX_DAYS:
+            raise CommandError(f"--unused-client-days must be between 0 and {MAX_DAYS}.")
         if not 1 <= batch_size <= 100_000:
             raise CommandError("--batch-size must be between 1 and 100000.")
         if pause is not None and not 0 <= pause <= 60:
