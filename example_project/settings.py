@@ -1,7 +1,8 @@
 """
 The example site: a small Django project that uses twenty-oauth as a host would.
 
-Environment variables (all optional): ``DJANGO_DEBUG`` (default on), ``DJANGO_SECRET_KEY``,
+Environment variables: ``DJANGO_DEBUG`` (default on), ``DJANGO_SECRET_KEY`` (required once
+``DJANGO_DEBUG=0``), ``DJANGO_ALLOWED_HOSTS`` (comma-separated; default the loopback names),
 ``DATABASE_URL``-like ``TWENTY_DB`` (``postgres`` to use the PostgreSQL on 127.0.0.1:5432,
 database ``PGDATABASE`` or ``test``), ``SQLITE_PATH``, ``TWENTY_OAUTH_ISSUER``.
 """
@@ -9,11 +10,18 @@ database ``PGDATABASE`` or ``test``), ``SQLITE_PATH``, ``TWENTY_OAUTH_ISSUER``.
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-only-not-secret-do-not-deploy")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or ("example-only-not-secret-do-not-deploy" if DEBUG else "")
+if not SECRET_KEY:
+    # Sessions, the consent form's signature and password resets all rest on this key.
+    raise ImproperlyConfigured(
+        "Set DJANGO_SECRET_KEY: with DJANGO_DEBUG=0 the example will not use a public key."
+    )
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver").split(",")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

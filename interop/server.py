@@ -36,6 +36,7 @@ def site_env(database: Path, base_url: str, ca_file: str | None = None) -> dict[
         SQLITE_PATH=str(database),
         TWENTY_OAUTH_ISSUER=base_url,
         DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="interop-only-not-secret",
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
         PYTHONUNBUFFERED="1",
     )

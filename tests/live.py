@@ -31,6 +31,7 @@ def site_env(database: Path, issuer: str = "") -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="example_project.settings",
         SQLITE_PATH=str(database),
         DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="tests-only-not-secret",
         PYTHONPATH=str(ROOT),
         TWENTY_OAUTH_LOG_LEVEL="WARNING",
         TWENTY_OAUTH_ISSUER=issuer,
