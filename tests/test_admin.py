@@ -253,6 +253,31 @@ def test_client_credentials_withdrawn_in_the_form_ends_the_clients_own_tokens(ad
     assert api(admin_http, user_grant["access_token"]).status_code == 200  # a user's grant is not its own
 
 
+def test_a_registered_client_can_be_saved_in_the_admin(admin_http, client):
+    """What /oauth/register accepts, the change form accepts: the same rules, not stricter ones."""
+    registered = client.post(
+        "/oauth/register",
+        '{"redirect_uris": ["https://my_host.example/cb"], "client_uri": "https://my_host.example/",'
+        ' "token_endpoint_auth_method": "none", "client_name": "Underscored"}',
+        content_type="application/json",
+    )
+    assert registered.status_code == 201
+    stored = Client.objects.get(client_id=registered.json()["client_id"])
+    url = reverse("admin:twenty_oauth_client_change", args=[stored.pk])
+    form = add_form(
+        client_name="Underscored",
+        token_endpoint_auth_method="none",
+        grant_types_choice=["authorization_code"],
+        redirect_uris_text="https://my_host.example/cb",
+        client_uri="https://my_host.example/",
+        contacts_text="",
+        is_active=None,
+    )
+    response = admin_http.post(url, form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert not Client.objects.get(pk=stored.pk).is_active
+
+
 def test_edit_normalises_and_validates(admin_http):
     client, _ = make_client(client_name="Old")
     url = reverse("admin:twenty_oauth_client_change", args=[client.pk])

@@ -42,10 +42,12 @@ class Client(models.Model):
     scope = models.CharField(
         _("scope"), max_length=1000, blank=True, help_text=_("Space-separated; blank allows every scope.")
     )
-    client_uri = models.URLField(_("home page"), max_length=2000, blank=True)
-    logo_uri = models.URLField(_("logo"), max_length=2000, blank=True)
-    tos_uri = models.URLField(_("terms of service"), max_length=2000, blank=True)
-    policy_uri = models.URLField(_("privacy policy"), max_length=2000, blank=True)
+    # Text, checked by registration.validate (https, a host, RFC 3986): Django's URLValidator is
+    # stricter (it refuses https://my_host.example/), so a registered client could not be saved.
+    client_uri = models.CharField(_("home page"), max_length=2000, blank=True)
+    logo_uri = models.CharField(_("logo"), max_length=2000, blank=True)
+    tos_uri = models.CharField(_("terms of service"), max_length=2000, blank=True)
+    policy_uri = models.CharField(_("privacy policy"), max_length=2000, blank=True)
     contacts = models.JSONField(_("contacts"), default=list, blank=True)
     software_id = models.CharField(max_length=200, blank=True)
     software_version = models.CharField(max_length=200, blank=True)
