@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
@@ -329,6 +330,9 @@ def test_rotate_secret_shows_new_secret_and_old_one_stops(admin_http):
     assert cc_token(admin_http, client.client_id, old).status_code == 401
     assert cc_token(admin_http, client.client_id, new).status_code == 200
     assert new not in admin_http.get(reverse(CHANGELIST)).content.decode()
+    (entry,) = LogEntry.objects.filter(object_id=str(client.pk))
+    assert entry.get_change_message() == "Rotated the client secret."
+    assert new not in entry.change_message and old not in entry.change_message
 
 
 def test_rotate_secret_gives_an_expired_secret_a_fresh_lifetime(admin_http, settings):

@@ -335,6 +335,9 @@ class ClientAdmin(admin.ModelAdmin):
         if not pairs:
             self.message_user(request, _("Public clients have no secret."), messages.WARNING)
             return None
+        for client, _secret in pairs:
+            # The history says who rotated and when; the secret itself is never written down.
+            self.log_change(request, client, _("Rotated the client secret."))
         return self._secrets_page(request, pairs)
 
     @admin.action(description=_("Revoke every token of selected clients"), permissions=["change"])
