@@ -27,6 +27,10 @@ class Unconfigured(Reports):
     required_scopes = []
 
 
+class ReportsWithAnInstance(Reports):
+    permission_classes = [TokenHasScope()]
+
+
 class Clients(APIView):
     """A view guarded by model permissions too, as a site may write one."""
 
@@ -44,6 +48,7 @@ class Clients(APIView):
 urlpatterns = [
     path("reports", Reports.as_view()),
     path("unconfigured", Unconfigured.as_view()),
+    path("reports-instance", ReportsWithAnInstance.as_view()),
     path("clients", Clients.as_view()),
     *__import__("example_project.urls").urls.urlpatterns,
 ]
@@ -58,11 +63,12 @@ def test_token_has_scope_reads_the_views_required_scopes(client, user, confident
     api = code_tokens(client, user, oauth_client, secret, scope="api")["access_token"]
     profile = code_tokens(client, user, oauth_client, secret, scope="profile")["access_token"]
     client.logout()
-    assert client.get("/reports", **bearer(api)).status_code == 200
-    refused = client.get("/reports", **bearer(profile))
-    assert refused.status_code == 403
-    assert 'error="insufficient_scope"' in refused["WWW-Authenticate"]
-    assert 'scope="api"' in refused["WWW-Authenticate"]
+    for url in ("/reports", "/reports-instance"):
+        assert client.get(url, **bearer(api)).status_code == 200
+        refused = client.get(url, **bearer(profile))
+        assert refused.status_code == 403
+        assert 'error="insufficient_scope"' in refused["WWW-Authenticate"]
+        assert 'scope="api"' in refused["WWW-Authenticate"]
 
 
 def test_a_scope_check_naming_no_scope_is_refused_as_misconfigured(client, user, confidential):

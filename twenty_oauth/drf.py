@@ -155,7 +155,13 @@ class HasScope(BasePermission):
 
 
 class TokenHasScope(BasePermission):
-    """Like :class:`HasScope`, reading the scopes from the view's ``required_scopes``."""
+    """
+    Like :class:`HasScope`, reading the scopes from the view's ``required_scopes``. Listed as
+    the class or as an instance, ``[TokenHasScope()]``: it keeps no state between requests.
+    """
+
+    def __call__(self) -> TokenHasScope:
+        return self
 
     def has_permission(self, request, view) -> bool:
         scopes = tuple(getattr(view, "required_scopes", None) or ())
