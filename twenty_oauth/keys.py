@@ -3,9 +3,9 @@ Signing keys: which one signs, which ones verify, and the JWK Set that publishes
 
 Keys come from ``TWENTY_OAUTH["SIGNING_KEYS"]`` (PEM, pinned in settings; the first signs) or,
 when that is unset, from the ``SigningKey`` table, shared by every worker process. A process
-reads the table at most every ``KEY_CACHE_SECONDS`` and again whenever a token names a ``kid``
-it does not know, so a rotation reaches all workers without a restart. With no key at all, one
-is created: development needs no set-up.
+reads the table at most every ``KEY_CACHE_SECONDS``, and again when a token names a ``kid``
+it does not know (at most once a second), so a rotation reaches all workers without a restart.
+With no key at all, one is created: development needs no set-up.
 """
 
 from __future__ import annotations
