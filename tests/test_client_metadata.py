@@ -402,6 +402,25 @@ def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(client, user, 
     assert elapsed < 2.5
 
 
+def test_a_slow_name_server_is_cut_off_at_the_deadline(client, user, settings, monkeypatch):
+    """The owner of the client_id's domain chooses its name server, and how slowly it answers."""
+    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_TIMEOUT": 1}
+    answered = threading.Event()
+
+    def slow_lookup(*args, **kwargs):
+        time.sleep(3)
+        answered.set()
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
+
+    monkeypatch.setattr(client_metadata.socket, "getaddrinfo", slow_lookup)
+    started = time.monotonic()
+    response = authorize_page(client, user, "https://slow-dns.example/client.json")
+    elapsed = time.monotonic() - started
+    assert_refused_page(response, "timed out")
+    assert elapsed < 2.5
+    assert answered.wait(5)  # the lookup finished on its own thread, before the patch is undone
+
+
 def test_token_endpoint_fetches_the_document_and_treats_the_client_as_public(client, user, local, documents):
     client_id = publish(documents, headers={"Cache-Control": "no-store"})
     verifier, challenge = pkce_pair()

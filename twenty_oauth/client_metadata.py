@@ -32,6 +32,8 @@ import logging
 import socket
 import ssl
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -130,6 +132,11 @@ def resolve(host: str, port: int) -> IPAddress:
     return addresses[0]
 
 
+#: Threads for name lookups: a lookup left behind by a timed-out fetch finishes on its own,
+#: and however many are pending, no more than these few threads wait on name servers.
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="twenty-oauth-resolve")
+
+
 class _Deadline:
     """
     Ends a fetch when its time is up, whatever it is doing. A socket's timeout bounds each wait
@@ -139,12 +146,16 @@ class _Deadline:
     """
 
     def __init__(self, seconds: float) -> None:
+        self._ends = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         self.expired = False
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
         self._timer.start()
+
+    def remaining(self) -> float:
+        return max(0.0, self._ends - time.monotonic())
 
     def watch(self, sock: socket.socket) -> None:
         """Shut ``sock`` down at the deadline (at once if it has passed)."""
@@ -224,7 +235,9 @@ def fetch(url: str) -> tuple[dict[str, Any], int]:
     deadline = _Deadline(timeout)
     timed_out = MetadataDocumentError("Fetching the metadata document timed out.")
     try:
-        address = resolve(parts.hostname, port)
+        # The name server is the document owner's to choose, and a lookup cannot be interrupted:
+        # it runs on a small pool of its own, and this request waits only for what time is left.
+        address = _RESOLVER.submit(resolve, parts.hostname, port).result(timeout=deadline.remaining())
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         connection = _PinnedHTTPSConnection(parts.hostname, port, address, timeout, deadline)
         try:
