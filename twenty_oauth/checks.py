@@ -158,8 +158,7 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         )
     resources = [user.get("DEFAULT_RESOURCE")] + list(user.get("ALLOWED_RESOURCES") or [])
     for resource in (r for r in resources if r is not None):
-        parts = uris.split(resource) if isinstance(resource, str) else None
-        if parts is None or not parts.scheme or not parts.netloc or "#" in resource:
+        if not (isinstance(resource, str) and uris.is_resource_indicator(resource)):
             error(
                 f"TWENTY_OAUTH resource {resource!r} is not an absolute URI without a fragment "
                 "(RFC 8707 §2).",
@@ -175,20 +174,15 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
     for name in HOOKS:
         if user.get(name):
             try:
-                hook = import_string(user[name])
+                problem = "" if callable(import_string(user[name])) else "is not callable."
             except Exception as exc:  # noqa: BLE001 - a bad path, or a module that fails to import
+                problem = f"cannot be imported: {exc!r}"
+            if problem:
                 error(
-                    f"TWENTY_OAUTH[{name!r}] = {user[name]!r} cannot be imported: {exc!r}",
+                    f"TWENTY_OAUTH[{name!r}] = {user[name]!r} {problem}",
                     "Give the dotted path of a function, e.g. 'myproject.oauth.skip_consent'.",
                     17,
                 )
-            else:
-                if not callable(hook):
-                    error(
-                        f"TWENTY_OAUTH[{name!r}] = {user[name]!r} is not callable.",
-                        "Give the dotted path of a function, e.g. 'myproject.oauth.skip_consent'.",
-                        17,
-                    )
     for pem in user.get("SIGNING_KEYS") or []:
         from twenty_oauth.keys import load_pem
 

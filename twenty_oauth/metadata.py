@@ -53,8 +53,7 @@ def resources(request: HttpRequest, requested: list[str]) -> list[str]:
     allowed = oauth_settings.ALLOWED_RESOURCES
     base = origin(request)
     for resource in requested:
-        parts = uris.split(resource)
-        if parts is None or not parts.scheme or not parts.netloc or "#" in resource:
+        if not uris.is_resource_indicator(resource):
             raise InvalidTarget("resource must be an absolute URI without a fragment (RFC 8707 section 2).")
         if allowed is not None:
             if resource not in allowed and resource != default_resource(request):

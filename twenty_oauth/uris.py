@@ -26,6 +26,12 @@ def split(uri: str) -> SplitResult | None:
     return parts
 
 
+def is_resource_indicator(uri: str) -> bool:
+    """An absolute URI without a fragment, as RFC 8707 §2 requires of a ``resource`` value."""
+    parts = split(uri)
+    return parts is not None and bool(parts.scheme) and bool(parts.netloc) and "#" not in uri
+
+
 def ascii_host(host: str) -> str:
     """
     ``host`` as a browser looks it up: each internationalised label in its punycode form
