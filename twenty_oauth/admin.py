@@ -295,8 +295,7 @@ class ClientAdmin(admin.ModelAdmin):
             # Deactivated, or made public: its refresh tokens would be spent with no secret.
             self._end_grants(request, Client.objects.filter(pk=obj.pk))
         elif before.may_use_client_credentials and not obj.may_use_client_credentials:
-            # As the forbid action does: the tokens it holds for itself rested on the permission.
-            tokens.revoke_families(TokenFamily.objects.filter(client=obj, user__isnull=True))
+            _end_own_grants([obj.pk])
 
     def response_add(self, request, obj, post_url_continue=None):
         if request._twenty_oauth_new_secrets:
@@ -392,8 +391,7 @@ class ClientAdmin(admin.ModelAdmin):
     def forbid_client_credentials(self, request, queryset):
         ids = list(queryset.filter(source__in=SELF_REGISTERED).values_list("pk", flat=True))
         count = Client.objects.filter(pk__in=ids).update(client_credentials_allowed=False)
-        # The tokens it already holds for itself end too: the permission was what they rested on.
-        ended = tokens.revoke_families(TokenFamily.objects.filter(client_id__in=ids, user__isnull=True))
+        ended = _end_own_grants(ids)
         self.message_user(
             request,
             _("%(count)d clients may no longer use client_credentials; %(ended)d of their grants revoked.")
@@ -418,6 +416,14 @@ class ClientAdmin(admin.ModelAdmin):
             )
             % {"count": count},
         )
+
+
+def _end_own_grants(client_ids: list[int]) -> int:
+    """
+    Revoke the grants these clients hold for themselves (client credentials, no user): once
+    the clients may no longer use the grant, the tokens that rested on that permission end too.
+    """
+    return tokens.revoke_families(TokenFamily.objects.filter(client_id__in=client_ids, user__isnull=True))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
