@@ -40,6 +40,7 @@ from twenty_oauth import authorization, registration, tokens  # noqa: E402
 from twenty_oauth.conf import oauth_settings  # noqa: E402
 from twenty_oauth.keys import keyring  # noqa: E402
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
+from twenty_oauth.serializers import validate_metadata  # noqa: E402
 
 REDIRECT_URI = "https://app.example.com/callback"
 CODE_CLIENT = "bench code client"
@@ -71,7 +72,7 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def _client(name: str, method: str, grants: list[str]) -> tuple[Client, str]:
-    fields = registration.validate(
+    fields = validate_metadata(
         {
             "client_name": name,
             "redirect_uris": [REDIRECT_URI] if "authorization_code" in grants else [],

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 
 from twenty_oauth import registration
 from twenty_oauth.models import Client
+from twenty_oauth.serializers import validate_metadata
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -28,6 +29,6 @@ def make_client(source=Client.Source.ADMIN, **metadata):
     metadata.setdefault("redirect_uris", ["https://app.example.com/callback"])
     metadata.setdefault("token_endpoint_auth_method", "client_secret_post")
     extra = {k: metadata.pop(k) for k in ("client_credentials_allowed", "is_active") if k in metadata}
-    fields = registration.validate(metadata)
+    fields = validate_metadata(metadata)
     fields.update(extra)
     return registration.create_client(fields, source=source)

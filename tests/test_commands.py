@@ -164,7 +164,7 @@ def test_create_client_with_all_metadata(client, user):
     [
         (["--redirect-uri", "http://evil.example.com/cb"], "loopback"),
         (["--redirect-uri", "https://x.example/cb#f"], "fragment"),
-        ([], "redirect_uris is required"),
+        ([], "redirect_uris: Required"),
         (["--auth-method", "none", "--grant-type", "client_credentials"], "public client"),
         (["--grant-type", "client_credentials", "--scope", "api admin"], "Unknown scope"),
         (["--grant-type", "client_credentials", "--logo-uri", "http://x.example/l.png"], "https"),

@@ -19,20 +19,20 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from twenty_oauth import consents, registration, secrets, signals, tokens
-from twenty_oauth.errors import InvalidRedirectURI, OAuthError
-from twenty_oauth.http import client_ip
 from twenty_oauth.metadata import GRANT_TYPES
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, SigningKey, TokenFamily
+from twenty_oauth.serializers import URL_FIELDS, ClientMetadataSerializer, first_error
+from twenty_oauth.views.parsers import client_ip
 
 SELF_REGISTERED = (Client.Source.DYNAMIC, Client.Source.METADATA_DOCUMENT)
 
-#: The form field that shows an error of ``registration.validate`` about each metadata name.
+#: The form field that shows an error about each metadata field; others are form-wide.
 ERROR_FIELDS = {
     "grant_types": "grant_types_choice",
     "response_types": "grant_types_choice",
+    "redirect_uris": "redirect_uris_text",
     "contacts": "contacts_text",
     "token_endpoint_auth_method": "token_endpoint_auth_method",
-    "client_credentials": "grant_types_choice",
     "scope": "scope",
     "client_name": "client_name",
     "client_uri": "client_uri",
@@ -41,7 +41,7 @@ ERROR_FIELDS = {
     "policy_uri": "policy_uri",
 }
 
-METADATA_FIELDS = ("client_name", "token_endpoint_auth_method", "scope", *registration.URL_FIELDS)
+METADATA_FIELDS = ("client_name", "token_endpoint_auth_method", "scope", *URL_FIELDS)
 
 
 def _user_search_field() -> str:
@@ -49,7 +49,7 @@ def _user_search_field() -> str:
 
 
 class ClientForm(forms.ModelForm):
-    """Edits a client under the same rules as dynamic registration (``registration.validate``)."""
+    """Edits a client under the same rules as dynamic registration (``ClientMetadataSerializer``)."""
 
     redirect_uris_text = forms.CharField(
         label=_("Redirect URIs"),
@@ -100,10 +100,12 @@ class ClientForm(forms.ModelForm):
         metadata["redirect_uris"] = _lines(data.get("redirect_uris_text", ""))
         metadata["grant_types"] = list(data.get("grant_types_choice") or [])
         metadata["contacts"] = _lines(data.get("contacts_text", ""))
-        try:
-            self.validated = registration.validate(metadata)
-        except OAuthError as error:
-            self.add_error(_error_field(error), error.description)
+        serializer = ClientMetadataSerializer(data=metadata)
+        if serializer.is_valid():
+            self.validated = serializer.validated_data
+        else:
+            name, message = first_error(serializer.errors)
+            self.add_error(ERROR_FIELDS.get(name), str(message))
         return data
 
     def save(self, commit: bool = True):
@@ -119,17 +121,6 @@ class ClientForm(forms.ModelForm):
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _error_field(error: OAuthError) -> str | None:
-    """The form field a validation error is about, if one can tell; else a form-wide error."""
-    if isinstance(error, InvalidRedirectURI):
-        return "redirect_uris_text"
-    description = error.description
-    for name, field in ERROR_FIELDS.items():
-        if description.startswith(name) or f" {name}" in description.split(".")[0]:
-            return field
-    return None
 
 
 class ClientTypeFilter(admin.SimpleListFilter):

@@ -29,8 +29,8 @@ from twenty_oauth.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from twenty_oauth.http import Params
 from twenty_oauth.models import AuthorizationCode, Client, Consent
+from twenty_oauth.parameters import Params
 
 MAX_CODE_LIFETIME = 600  # RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes"
 SIGNING_SALT = "twenty_oauth.authorize"

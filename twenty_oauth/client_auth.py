@@ -23,8 +23,8 @@ from django.utils import timezone
 from twenty_oauth import client_metadata, ratelimit, secrets, signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClient, InvalidRequest
-from twenty_oauth.http import client_ip
 from twenty_oauth.models import Client
+from twenty_oauth.views.parsers import client_ip
 
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 

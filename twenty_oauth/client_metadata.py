@@ -40,12 +40,13 @@ from urllib.parse import unquote, urlsplit
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from twenty_oauth import ratelimit, registration, scopes, signals, uris
+from twenty_oauth import ratelimit, scopes, signals, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.metadata import GRANT_TYPES
 from twenty_oauth.models import Client
+from twenty_oauth.serializers import validate_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ def validate_document(url: str, document: dict[str, Any]) -> dict[str, Any]:
             raise MetadataDocumentError("The document's scope names no scope this server knows.")
         metadata["scope"] = " ".join(known)
     try:
-        return registration.validate(metadata)
+        return validate_metadata(metadata)
     except OAuthError as exc:
         raise MetadataDocumentError(exc.description or exc.error) from exc
 

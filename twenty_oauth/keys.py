@@ -123,9 +123,9 @@ class KeyRing:
             keys, signing = _database_keys(self._by_kid)
         self._by_kid = {key.kid: key for key in keys}
         self._signing = signing
-        self._jwks = json.dumps(
-            {"keys": [{**k.public_jwk, "kid": k.kid, "alg": k.algorithm, "use": "sig"} for k in keys]}
-        ).encode()
+        self._jwks = {
+            "keys": [{**k.public_jwk, "kid": k.kid, "alg": k.algorithm, "use": "sig"} for k in keys]
+        }
         self._loaded_at = time.monotonic()
 
     def _ensure(self, force: bool = False) -> None:
@@ -155,7 +155,8 @@ class KeyRing:
             self._forced_at = now
             return True
 
-    def jwks(self) -> bytes:
+    def jwks(self) -> dict[str, Any]:
+        """The public JWK Set (RFC 7517 §5), shared: not to be modified."""
         self._ensure()
         return self._jwks
 

@@ -5,8 +5,8 @@ publish them (RFC 8414, RFC 9728).
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest
@@ -85,7 +85,7 @@ def endpoint(request: HttpRequest, name: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def _authorization_server_document(issuer_value: str, base: str, scope_names: tuple[str, ...]) -> bytes:
+def _authorization_server_document(issuer_value: str, base: str, scope_names: tuple[str, ...]) -> dict:
     def url(name: str) -> str:
         return base + reverse(f"twenty_oauth:{name}")
 
@@ -110,25 +110,24 @@ def _authorization_server_document(issuer_value: str, base: str, scope_names: tu
         # draft-ietf-oauth-client-id-metadata-document; read here, the cache is cleared with settings.
         "client_id_metadata_document_supported": oauth_settings.CLIENT_METADATA_DOCUMENTS,
     }
-    return json.dumps(document).encode()
+    return document
 
 
-def authorization_server_document(request: HttpRequest) -> bytes:
-    """RFC 8414 §2 metadata, built once per issuer and process."""
+def authorization_server_document(request: HttpRequest) -> dict[str, Any]:
+    """RFC 8414 §2 metadata, built once per issuer and process: shared, not to be modified."""
     return _authorization_server_document(issuer(request), origin(request), tuple(scopes.registry()))
 
 
-def protected_resource_document(request: HttpRequest, path: str) -> bytes:
+def protected_resource_document(request: HttpRequest, path: str) -> dict[str, Any]:
     """RFC 9728 §2 metadata of the resource at ``path`` on this site (the site itself for '')."""
     resource = default_resource(request) if not path else origin(request) + "/" + path.strip("/")
-    document = {
+    return {
         "resource": resource,
         "authorization_servers": [issuer(request)],
         "scopes_supported": list(scopes.registry()),
         "bearer_methods_supported": ["header"],
         "jwks_uri": endpoint(request, "jwks"),
     }
-    return json.dumps(document).encode()
 
 
 def protected_resource_metadata_url(request: HttpRequest, resource: str) -> str:

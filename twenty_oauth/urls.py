@@ -5,37 +5,34 @@ ends in a slash: strict clients refuse to follow a redirect on metadata and toke
 
 from django.urls import path, re_path
 
-from twenty_oauth.views import (
-    apps,
-    authorize,
-    introspection,
-    jwks,
-    metadata,
-    registration,
-    revocation,
-    token,
-    userinfo,
-)
+from twenty_oauth.views import apps, authorize
+from twenty_oauth.views.introspection import IntrospectionView
+from twenty_oauth.views.jwks import JWKSView
+from twenty_oauth.views.metadata import AuthorizationServerMetadataView, ProtectedResourceMetadataView
+from twenty_oauth.views.registration import RegistrationView
+from twenty_oauth.views.revocation import RevocationView
+from twenty_oauth.views.token import TokenView
+from twenty_oauth.views.userinfo import UserInfoView
 
 app_name = "twenty_oauth"
 
 urlpatterns = [
     re_path(
         r"^\.well-known/oauth-authorization-server(?:/(?P<path>.+))?$",
-        metadata.authorization_server,
+        AuthorizationServerMetadataView.as_view(),
         name="server-metadata",
     ),
     re_path(
         r"^\.well-known/oauth-protected-resource(?:/(?P<path>.+))?$",
-        metadata.protected_resource,
+        ProtectedResourceMetadataView.as_view(),
         name="resource-metadata",
     ),
-    path("oauth/register", registration.register, name="register"),
+    path("oauth/register", RegistrationView.as_view(), name="register"),
     path("oauth/authorize", authorize.authorize, name="authorize"),
-    path("oauth/token", token.token, name="token"),
-    path("oauth/revoke", revocation.revoke, name="revoke"),
-    path("oauth/introspect", introspection.introspect, name="introspect"),
-    path("oauth/jwks", jwks.jwks, name="jwks"),
-    path("oauth/userinfo", userinfo.userinfo, name="userinfo"),
+    path("oauth/token", TokenView.as_view(), name="token"),
+    path("oauth/revoke", RevocationView.as_view(), name="revoke"),
+    path("oauth/introspect", IntrospectionView.as_view(), name="introspect"),
+    path("oauth/jwks", JWKSView.as_view(), name="jwks"),
+    path("oauth/userinfo", UserInfoView.as_view(), name="userinfo"),
     path("oauth/apps", apps.authorized_apps, name="apps"),
 ]

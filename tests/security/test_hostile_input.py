@@ -226,7 +226,6 @@ def test_rfc7591_2_metadata_of_the_wrong_type_is_refused(client, unchanged):
         {"redirect_uris": [REDIRECT], "client_name": ["a"]},
         {"redirect_uris": [REDIRECT], "contacts": {"a": "b"}},
         {"redirect_uris": [REDIRECT], "scope": ["api"]},
-        {"redirect_uris": [REDIRECT], "token_endpoint_auth_method": None},
         {"redirect_uris": [REDIRECT], "token_endpoint_auth_method": ["none"]},
         {"redirect_uris": [{"uri": REDIRECT}]},
         {"redirect_uris": [None]},
@@ -235,6 +234,18 @@ def test_rfc7591_2_metadata_of_the_wrong_type_is_refused(client, unchanged):
         {"redirect_uris": [REDIRECT], "contacts": ["x" * 400 + "@example.com"]},
     ):
         assert_oauth_error(post_json(client, json.dumps(metadata)), 400, *METADATA_ERRORS)
+
+
+def test_rfc7591_2_json_null_is_an_absent_member(client, unchanged):
+    body = {"redirect_uris": [REDIRECT], "token_endpoint_auth_method": None, "client_name": None}
+    response = post_json(client, json.dumps(body))
+    assert response.status_code == 201, response.content
+    information = response.json()
+    assert information["token_endpoint_auth_method"] == "client_secret_basic"
+    assert "client_name" not in information
+    from twenty_oauth.models import Client
+
+    Client.objects.filter(client_id=information["client_id"]).delete()
 
 
 def test_rfc6749_2_3_1_malformed_basic_header_is_invalid_request(client, unchanged):

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from twenty_oauth import metadata, pkce, secrets, tokens
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
-from twenty_oauth.http import Params
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
+from twenty_oauth.parameters import Params
 
 _code_record = JoinedLookup(AuthorizationCode, "code_digest", ("user",))
 

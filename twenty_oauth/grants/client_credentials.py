@@ -9,8 +9,8 @@ from django.utils import timezone
 from twenty_oauth import metadata, scopes, tokens
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidScope, UnauthorizedClient
-from twenty_oauth.http import Params
 from twenty_oauth.models import Client, TokenFamily
+from twenty_oauth.parameters import Params
 
 
 def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:

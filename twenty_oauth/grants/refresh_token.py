@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from twenty_oauth import metadata, scopes, signals, tokens
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
-from twenty_oauth.http import Params, client_ip
 from twenty_oauth.models import Client, RefreshToken
+from twenty_oauth.parameters import Params
+from twenty_oauth.views.parsers import client_ip
 
 
 def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:

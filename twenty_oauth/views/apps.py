@@ -22,9 +22,9 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from twenty_oauth import consents, signals
-from twenty_oauth.http import client_ip
 from twenty_oauth.models import Consent
 from twenty_oauth.views.authorize import display_host
+from twenty_oauth.views.parsers import client_ip
 
 JUST_NOW = timedelta(minutes=1)
 

@@ -15,11 +15,11 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from twenty_oauth import authorization, metadata, scopes, signals, uris
+from twenty_oauth import authorization, metadata, parameters, scopes, signals, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import AccessDenied, InvalidAuthorizationRequest, OAuthError
-from twenty_oauth.http import client_ip, parse_pairs, parse_query
 from twenty_oauth.models import Client
+from twenty_oauth.views.parsers import client_ip, parse_query
 
 
 class ClientRedirect(HttpResponseRedirect):
@@ -65,7 +65,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
     try:
         if request.method == "POST":
             query = authorization.unsign_request(request.POST.get("request", ""), request.user)
-            params = parse_pairs(query)
+            params = parameters.parse(query)
         else:
             params = parse_query(request)
         target = authorization.resolve_client(params)

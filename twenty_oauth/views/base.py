@@ -1,61 +1,156 @@
-"""What every JSON endpoint shares: allowed methods, CORS, and OAuth errors as responses."""
+"""
+The one base of every JSON endpoint: a DRF ``APIView`` whose policies are pinned, so that nothing
+in the host's ``REST_FRAMEWORK`` setting changes an answer the RFCs define.
+
+- No DRF authentication: clients authenticate the OAuth way (RFC 6749 §2.3), inside the view.
+- ``AllowAny``, no throttles (the OAuth rate limits are the endpoints' own), no versioning.
+- The parsers of :mod:`twenty_oauth.views.parsers` and the renderers of
+  :mod:`twenty_oauth.views.renderers`; a content negotiation that ignores ``Accept``.
+- Errors rendered by :func:`oauth_exception_handler`, never by the host's ``EXCEPTION_HANDLER``:
+  an :class:`~twenty_oauth.errors.OAuthError` becomes its RFC body, status and headers, and DRF's
+  own refusals (method, media type, parse error) become the OAuth errors they stand for.
+- CORS for browser-based clients where ``cors`` is set: such endpoints take no cookies, so they
+  need no CSRF token and allowing every origin exposes nothing. ``OPTIONS`` is the preflight,
+  not DRF's metadata.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
+import io
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpResponseBase
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from rest_framework import exceptions
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from twenty_oauth.errors import InvalidRequest, OAuthError
-from twenty_oauth.http import error_response
+from twenty_oauth.views.parsers import OAuthParser, media_type
+from twenty_oauth.views.renderers import OAuthJSONRenderer
+
+#: RFC 6749 §5.1: token responses, and every other answer that may carry a secret, are not stored.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, MCP-Protocol-Version",
     "Access-Control-Max-Age": "86400",
+    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After",
 }
 
 
-def oauth_endpoint(*methods: str, cors: bool = False, sensitive: bool = False) -> Callable:
+class OAuthContentNegotiation(BaseContentNegotiation):
     """
-    Wrap a view: answer only ``methods`` (405 otherwise), render any ``OAuthError`` as its RFC
-    JSON body, and, with ``cors``, let browser-based clients call it. Such endpoints take no
-    cookies, so they need no CSRF token and allowing every origin exposes nothing.
-
-    A ``sensitive`` view handles secrets, codes or tokens: Django's error reports (the admins'
-    email, the debug page) then show neither its POST values nor the local variables of any
-    function it calls.
+    The endpoint's one renderer whatever ``Accept`` says (RFC 6749 §5.1 fixes the media type);
+    a parser only for the exact media type it reads, parameters such as ``charset`` aside.
     """
 
-    def decorator(view: Callable[[HttpRequest], HttpResponse]) -> Callable:
-        allowed = ", ".join((*methods, "OPTIONS") if cors else methods)
-        if sensitive:
+    def select_parser(self, request: Request, parsers: list) -> Any:
+        sent = media_type(request)
+        return next((parser for parser in parsers if parser.media_type == sent), None)
+
+    def select_renderer(self, request: Request, renderers: list, format_suffix: str | None = None) -> tuple:
+        return renderers[0], renderers[0].media_type
+
+
+def oauth_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """
+    The RFC answer to ``exc``: its JSON body (RFC 6749 §5.2, RFC 7591 §3.2.2, RFC 6750 §3),
+    status and headers. DRF's own refusals are turned into the OAuth errors they mean; anything
+    else is left to Django (a 404 page, or a 500 that the error reports see).
+    """
+    view = context.get("view")
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        methods = [m for m in view.allowed_methods if m != "OPTIONS"]
+        error = InvalidRequest(
+            f"Use {' or '.join(methods)}.", headers={"Allow": ", ".join(view.allowed_methods)}
+        )
+        error.status_code = 405
+    elif isinstance(exc, exceptions.UnsupportedMediaType | exceptions.ParseError):
+        parser = view.body_parser()
+        error = parser.error(f"The body must be {parser.media_type}.")
+    elif isinstance(exc, OAuthError):
+        error = exc
+    else:
+        return None
+    return Response(error.as_dict(), status=error.status_code, headers={**NO_STORE, **error.headers})
+
+
+class OAuthAPIView(APIView):
+    """
+    A JSON endpoint. Subclasses set ``http_method_names`` and, for a body, ``parser_classes``
+    (one parser: the media type the RFC names). ``cors`` lets browser-based clients call it;
+    ``query_forbidden`` refuses a query string (RFC 6749 §3.2: secrets in the query leak into
+    logs), naming the ``endpoint``; ``sensitive`` keeps POST values and local variables out of
+    Django's error reports, for endpoints that handle secrets, codes or tokens; ``cache_headers``
+    go on a success.
+    """
+
+    authentication_classes: tuple = ()
+    permission_classes: tuple = (AllowAny,)
+    throttle_classes: tuple = ()
+    versioning_class = None
+    parser_classes: tuple = ()
+    renderer_classes: tuple = (OAuthJSONRenderer,)
+    content_negotiation_class = OAuthContentNegotiation
+    pagination_class = None
+    metadata_class = None
+
+    endpoint = "endpoint"
+    cors = False
+    query_forbidden = False
+    sensitive = False
+    cache_headers: dict[str, str] = NO_STORE
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)
+        if cls.sensitive:
+            # Every frame below the view is hidden: the grants and client authentication too.
             view = sensitive_post_parameters()(sensitive_variables()(view))
+        return view
 
-        @csrf_exempt
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if cors and request.method == "OPTIONS":
-                response = HttpResponse(status=204)
-                response["Access-Control-Allow-Methods"] = allowed
-            elif request.method not in methods:
-                response = error_response(InvalidRequest(f"Use {' or '.join(methods)}."))
-                response.status_code = 405
-                response["Allow"] = allowed
-            else:
-                try:
-                    response = view(request, *args, **kwargs)
-                except OAuthError as error:
-                    response = error_response(error)
-            if cors:
-                for name, value in CORS_HEADERS.items():
-                    response[name] = value
-                response["Access-Control-Expose-Headers"] = "WWW-Authenticate, Retry-After"
-            return response
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # DRF would add ``Allow`` to every answer; here only a 405 says what is allowed.
+        return {}
 
-        return wrapper
+    def get_exception_handler(self) -> Any:
+        return oauth_exception_handler
 
-    return decorator
+    def body_parser(self) -> OAuthParser:
+        return self.get_parsers()[0]
+
+    def body(self, request: Request) -> Any:
+        """
+        The parsed body. DRF reads no parser for an empty body; the media type is checked all
+        the same, and the parser decides what an empty body is (no parameters, or invalid JSON).
+        """
+        if self.query_forbidden and request.META.get("QUERY_STRING"):
+            raise InvalidRequest(f"The {self.endpoint} takes its parameters in the POST body only.")
+        if request.stream is not None:
+            return request.data
+        parser = self.get_content_negotiator().select_parser(request, self.get_parsers())
+        if parser is None:
+            raise exceptions.UnsupportedMediaType(media_type(request))
+        return parser.parse(io.BytesIO(b""), parser.media_type, request.parser_context)
+
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The CORS preflight (only routed where ``cors`` lists OPTIONS among the methods)."""
+        return Response(status=204, headers={"Access-Control-Allow-Methods": ", ".join(self.allowed_methods)})
+
+    def finalize_response(
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code < 400 and request.method != "OPTIONS":
+            for name, value in self.cache_headers.items():
+                response.setdefault(name, value)
+        if self.cors:
+            for name, value in CORS_HEADERS.items():
+                response[name] = value
+        return response

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from twenty_oauth import client_auth, metadata, tokens
 from twenty_oauth.errors import InvalidClient, InvalidRequest
-from twenty_oauth.http import json_response, parse_form
 from twenty_oauth.models import Client
-from twenty_oauth.views.base import oauth_endpoint
+from twenty_oauth.views.base import OAuthAPIView
+from twenty_oauth.views.parsers import FormParser
 
 INACTIVE = {"active": False}
 
 
-@oauth_endpoint("POST", sensitive=True)
-def introspect(request: HttpRequest) -> HttpResponse:
+class IntrospectionView(OAuthAPIView):
     """
     Tell an authenticated confidential client (a resource server) whether a token is live, and
     what it carries (RFC 7662 §2.2). Anything else is ``{"active": false}``, without a reason.
@@ -27,20 +27,26 @@ def introspect(request: HttpRequest) -> HttpResponse:
     token; one that registered itself learns only about the tokens issued to it, and every
     other token is inactive to it (RFC 7662 §2.2 lets the answer depend on who asks).
     """
-    if request.META.get("QUERY_STRING"):
-        raise InvalidRequest("The introspection endpoint takes its parameters in the POST body only.")
-    params = parse_form(request)
-    client = client_auth.authenticate(request, params)
-    if client.is_public:
-        raise InvalidClient("Introspection requires a confidential client.")
-    value = params.get("token")
-    if value is None:
-        raise InvalidRequest("token is required.")
-    return json_response(_describe(request, value, client))
+
+    http_method_names = ["post"]
+    parser_classes = (FormParser,)
+    endpoint = "introspection endpoint"
+    query_forbidden = True
+    sensitive = True
+
+    def post(self, request: Request) -> Response:
+        params = self.body(request)
+        client = client_auth.authenticate(request, params)
+        if client.is_public:
+            raise InvalidClient("Introspection requires a confidential client.")
+        value = params.get("token")
+        if value is None:
+            raise InvalidRequest("token is required.")
+        return Response(describe(value, client, issuer=metadata.issuer(request)))
 
 
-def _describe(request: HttpRequest, value: str, caller: Client) -> dict[str, Any]:
-    issuer = metadata.issuer(request)
+def describe(value: str, caller: Client, *, issuer: str) -> dict[str, Any]:
+    """The RFC 7662 §2.2 answer about the token ``value``, as ``caller`` may see it."""
     now = timezone.now()
     found = tokens.find_access_token(value, issuer=issuer)
     if found is not None:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from twenty_oauth.keys import keyring
-from twenty_oauth.views.base import oauth_endpoint
+from twenty_oauth.views.base import OAuthAPIView
+from twenty_oauth.views.renderers import JWKSetRenderer
 
 
-@oauth_endpoint("GET", "HEAD", cors=True)
-def jwks(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(keyring.jwks(), content_type="application/jwk-set+json")
+class JWKSView(OAuthAPIView):
+    """The JWK Set of the keys that sign, and of those that still verify, access tokens."""
+
+    http_method_names = ["get", "head", "options"]
+    renderer_classes = (JWKSetRenderer,)
+    cors = True
     # Short, so that resource servers see a new key soon after it is published.
-    response["Cache-Control"] = "public, max-age=300"
-    return response
+    cache_headers = {"Cache-Control": "public, max-age=300"}
+
+    def get(self, request: Request) -> Response:
+        return Response(keyring.jwks())

@@ -4,31 +4,37 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from twenty_oauth import metadata
-from twenty_oauth.views.base import oauth_endpoint
+from twenty_oauth.views.base import OAuthAPIView
 
 
-def _document(body: bytes) -> HttpResponse:
-    response = HttpResponse(body, content_type="application/json")
-    response["Cache-Control"] = "public, max-age=3600"
-    return response
+class DiscoveryView(OAuthAPIView):
+    """A public document, cached by clients for an hour."""
+
+    http_method_names = ["get", "head", "options"]
+    cors = True
+    cache_headers = {"Cache-Control": "public, max-age=3600"}
 
 
-@oauth_endpoint("GET", "HEAD", cors=True)
-def authorization_server(request: HttpRequest, path: str = "") -> HttpResponse:
+class AuthorizationServerMetadataView(DiscoveryView):
     """
     ``GET /.well-known/oauth-authorization-server`` (RFC 8414 §3). An issuer with a path
     (``https://example.com/tenant``) has its document at ``/.well-known/oauth-authorization-server/tenant``
     (RFC 8414 §3.1), where clients look for it; the bare address answers as well.
     """
-    if path and path.strip("/") != urlsplit(metadata.issuer(request)).path.strip("/"):
-        raise Http404("No authorization server has this issuer.")
-    return _document(metadata.authorization_server_document(request))
+
+    def get(self, request: Request, path: str = "") -> Response:
+        if path and path.strip("/") != urlsplit(metadata.issuer(request)).path.strip("/"):
+            raise Http404("No authorization server has this issuer.")
+        return Response(metadata.authorization_server_document(request))
 
 
-@oauth_endpoint("GET", "HEAD", cors=True)
-def protected_resource(request: HttpRequest, path: str = "") -> HttpResponse:
+class ProtectedResourceMetadataView(DiscoveryView):
     """``GET /.well-known/oauth-protected-resource[/path]`` (RFC 9728 §3)."""
-    return _document(metadata.protected_resource_document(request, path))
+
+    def get(self, request: Request, path: str = "") -> Response:
+        return Response(metadata.protected_resource_document(request, path))

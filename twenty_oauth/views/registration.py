@@ -5,14 +5,16 @@ from __future__ import annotations
 import hmac
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from twenty_oauth import ratelimit, registration, signals
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.errors import InvalidClientMetadata, InvalidToken, OAuthError
-from twenty_oauth.http import client_ip, json_response, parse_json
+from twenty_oauth.errors import InvalidToken, OAuthError
 from twenty_oauth.models import Client
-from twenty_oauth.views.base import oauth_endpoint
+from twenty_oauth.serializers import ClientInformationSerializer, validate_metadata
+from twenty_oauth.views.base import OAuthAPIView
+from twenty_oauth.views.parsers import ClientMetadataParser, client_ip
 
 
 class RegistrationDisabled(OAuthError):
@@ -20,27 +22,32 @@ class RegistrationDisabled(OAuthError):
     status_code = 403
 
 
-@oauth_endpoint("POST", cors=True, sensitive=True)
-def register(request: HttpRequest) -> HttpResponse:
+class RegistrationView(OAuthAPIView):
     """
     Register a client from its JSON metadata and answer 201 with the client information,
     including a secret for a confidential client, shown this once (RFC 7591 §3.2.1).
     """
-    if not oauth_settings.REGISTRATION_ENABLED:
-        raise RegistrationDisabled("Dynamic client registration is disabled on this server.")
-    check_initial_access_token(request)
-    ip = client_ip(request)
-    ratelimit.check("register", ip, oauth_settings.REGISTRATION_RATE_LIMIT)
-    metadata = parse_json(request, InvalidClientMetadata)
-    fields = registration.validate(metadata)
-    ratelimit.hit("register", ip, oauth_settings.REGISTRATION_RATE_LIMIT)
-    with transaction.atomic():
-        client, secret = registration.create_client(fields, source=Client.Source.DYNAMIC)
-    signals.client_registered.send(sender=Client, client=client, ip=ip)
-    return json_response(registration.client_information(client, secret), status=201)
+
+    http_method_names = ["post", "options"]
+    parser_classes = (ClientMetadataParser,)
+    cors = True
+    sensitive = True
+
+    def post(self, request: Request) -> Response:
+        if not oauth_settings.REGISTRATION_ENABLED:
+            raise RegistrationDisabled("Dynamic client registration is disabled on this server.")
+        check_initial_access_token(request)
+        ip = client_ip(request)
+        ratelimit.check("register", ip, oauth_settings.REGISTRATION_RATE_LIMIT)
+        fields = validate_metadata(self.body(request))
+        ratelimit.hit("register", ip, oauth_settings.REGISTRATION_RATE_LIMIT)
+        with transaction.atomic():
+            client, secret = registration.create_client(fields, source=Client.Source.DYNAMIC)
+        signals.client_registered.send(sender=Client, client=client, ip=ip)
+        return Response(ClientInformationSerializer(client, context={"secret": secret}).data, status=201)
 
 
-def check_initial_access_token(request: HttpRequest) -> None:
+def check_initial_access_token(request: Request) -> None:
     """RFC 7591 §3: with ``REGISTRATION_INITIAL_ACCESS_TOKEN`` set, registration is closed."""
     expected = oauth_settings.REGISTRATION_INITIAL_ACCESS_TOKEN
     if not expected:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from twenty_oauth import client_auth, signals
 from twenty_oauth.errors import InvalidRequest, UnsupportedGrantType
 from twenty_oauth.grants import authorization_code, client_credentials, refresh_token
-from twenty_oauth.http import client_ip, json_response, parse_form
-from twenty_oauth.views.base import oauth_endpoint
+from twenty_oauth.views.base import OAuthAPIView
+from twenty_oauth.views.parsers import FormParser, client_ip
 
 GRANTS = {
     "authorization_code": authorization_code.exchange,
@@ -17,29 +18,38 @@ GRANTS = {
 }
 
 
-@oauth_endpoint("POST", cors=True, sensitive=True)
-def token(request: HttpRequest) -> HttpResponse:
+class TokenView(OAuthAPIView):
     """
     Exchange a grant for tokens. Parameters come only from the form body: a query string could
     leak a secret into logs (RFC 6749 §3.2, RFC 9700 §4.3). The response is never cached.
+
+    The checks run in RFC 6749's order of precedence: the grant type, then the client's
+    authentication (§2.3), then the grant's own parameters.
     """
-    if request.META.get("QUERY_STRING"):
-        raise InvalidRequest("The token endpoint takes its parameters in the POST body only.")
-    params = parse_form(request)
-    grant_type = params.get("grant_type")
-    if grant_type is None:
-        raise InvalidRequest("grant_type is required.")
-    exchange = GRANTS.get(grant_type)
-    if exchange is None:
-        raise UnsupportedGrantType(f"Supported grant types: {', '.join(GRANTS)}.")
-    client = client_auth.authenticate(request, params)
-    issued = exchange(request, params, client)
-    signals.tokens_issued.send(
-        sender=token,
-        client=client,
-        user=issued.user,
-        grant_type=grant_type,
-        scopes=issued.scopes,
-        ip=client_ip(request),
-    )
-    return json_response(issued.body)
+
+    http_method_names = ["post", "options"]
+    parser_classes = (FormParser,)
+    endpoint = "token endpoint"
+    cors = True
+    query_forbidden = True
+    sensitive = True
+
+    def post(self, request: Request) -> Response:
+        params = self.body(request)
+        grant_type = params.get("grant_type")
+        if grant_type is None:
+            raise InvalidRequest("grant_type is required.")
+        exchange = GRANTS.get(grant_type)
+        if exchange is None:
+            raise UnsupportedGrantType(f"Supported grant types: {', '.join(GRANTS)}.")
+        client = client_auth.authenticate(request, params)
+        issued = exchange(request, params, client)
+        signals.tokens_issued.send(
+            sender=TokenView,
+            client=client,
+            user=issued.user,
+            grant_type=grant_type,
+            scopes=issued.scopes,
+            ip=client_ip(request),
+        )
+        return Response(issued.body)

@@ -2,45 +2,52 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from twenty_oauth import bearer, metadata, tokens
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InsufficientScope, InvalidToken
-from twenty_oauth.http import json_response
-from twenty_oauth.views.base import oauth_endpoint
+from twenty_oauth.views.base import OAuthAPIView
 
 
-@oauth_endpoint("GET", "POST", cors=True, sensitive=True)
-def userinfo(request: HttpRequest) -> HttpResponse:
+class UserInfoView(OAuthAPIView):
     """
     The claims of the token's user, named as OpenID Connect Core §5.1 names them. A token
     without a user (client credentials) or without ``profile`` gets 403 ``insufficient_scope``.
     The token must be meant for this server: its audience names the issuer, the default
     resource or this endpoint, not only some other resource (RFC 8707 §2, RFC 9068 §4).
     """
-    value = bearer.token_from_header(request)
-    if not value:
-        raise InvalidToken("", headers={"WWW-Authenticate": bearer.challenge(request)})
-    issuer = metadata.issuer(request)
-    audiences = {issuer, metadata.default_resource(request), metadata.endpoint(request, "userinfo")}
-    try:
-        verified = tokens.verify_access_token(value, issuer=issuer)
-        if audiences.isdisjoint(verified.audience):
-            raise tokens.TokenRejected("meant for another resource")
-    except tokens.TokenRejected as exc:
-        raise InvalidToken(
-            "The access token is invalid.",
-            headers={"WWW-Authenticate": bearer.challenge(request, error="invalid_token")},
-        ) from exc
-    if verified.user is None or not verified.has_scopes("profile"):
-        raise InsufficientScope(
-            "The profile scope is required.",
-            headers={
-                "WWW-Authenticate": bearer.challenge(request, error="insufficient_scope", scope="profile")
-            },
-        )
-    return json_response(user_claims(verified.user))
+
+    http_method_names = ["get", "post", "options"]
+    cors = True
+    sensitive = True
+
+    def get(self, request: Request) -> Response:
+        value = bearer.token_from_header(request)
+        if not value:
+            raise InvalidToken("", headers={"WWW-Authenticate": bearer.challenge(request)})
+        issuer = metadata.issuer(request)
+        audiences = {issuer, metadata.default_resource(request), metadata.endpoint(request, "userinfo")}
+        try:
+            verified = tokens.verify_access_token(value, issuer=issuer)
+            if audiences.isdisjoint(verified.audience):
+                raise tokens.TokenRejected("meant for another resource")
+        except tokens.TokenRejected as exc:
+            raise InvalidToken(
+                "The access token is invalid.",
+                headers={"WWW-Authenticate": bearer.challenge(request, error="invalid_token")},
+            ) from exc
+        if verified.user is None or not verified.has_scopes("profile"):
+            raise InsufficientScope(
+                "The profile scope is required.",
+                headers={
+                    "WWW-Authenticate": bearer.challenge(request, error="insufficient_scope", scope="profile")
+                },
+            )
+        return Response(user_claims(verified.user))
+
+    post = get
 
 
 def user_claims(user) -> dict:

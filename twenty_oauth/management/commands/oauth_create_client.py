@@ -18,6 +18,7 @@ from twenty_oauth import registration, signals
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.metadata import AUTH_METHODS, GRANT_TYPES
 from twenty_oauth.models import Client
+from twenty_oauth.serializers import ClientInformationSerializer, validate_metadata
 
 
 class Command(BaseCommand):
@@ -89,14 +90,16 @@ class Command(BaseCommand):
             if options.get(name) not in (None, [])
         }
         try:
-            fields = registration.validate(metadata)
+            fields = validate_metadata(metadata)
         except OAuthError as error:
             raise CommandError(error.description) from error
         with transaction.atomic():
             client, secret = registration.create_client(fields, source=Client.Source.COMMAND)
         signals.client_registered.send(sender=Client, client=client, ip="")
         if as_json:
-            self.stdout.write(json.dumps(registration.client_information(client, secret), indent=2))
+            self.stdout.write(
+                json.dumps(ClientInformationSerializer(client, context={"secret": secret}).data, indent=2)
+            )
             return
         kind = "public" if client.is_public else "confidential"
         self.stdout.write(f"Created {kind} client {str(client)!r} ({', '.join(client.grant_types)}).")

@@ -1,0 +1,282 @@
+"""
+Client metadata (RFC 7591 §2) and client information (RFC 7591 §3.2.1) as DRF serializers.
+
+:class:`ClientMetadataSerializer` is the one rule set for a client's metadata, whichever way the
+client is made: dynamic registration, the Django admin's form, ``oauth_create_client`` and client
+ID metadata documents all validate through it. It is strict about JSON types: a number is not
+text, nothing is trimmed, and ``null`` is the same as an absent member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import EmailValidator
+from rest_framework import serializers
+
+from twenty_oauth import redirect_uris, scopes, uris
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidScope, OAuthError
+from twenty_oauth.metadata import AUTH_METHODS, GRANT_TYPES
+from twenty_oauth.models import Client
+
+STRING_FIELDS = ("client_name", "software_id", "software_version")
+URL_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
+MAX_STRING = 200
+MAX_URL = 2000
+MAX_CONTACTS = 10
+#: The error code of a redirect URI problem: ``invalid_redirect_uri`` (RFC 7591 §3.2.2).
+REDIRECT_CODE = InvalidRedirectURI.error
+
+
+class TextField(serializers.CharField):
+    """A JSON string as sent: no number turned into text, no trimming, no control character."""
+
+    default_error_messages = {
+        "invalid": "Must be a string.",
+        "max_length": "May have at most {max_length} characters.",
+        "control": "May not contain control characters.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in data):
+            self.fail("control")
+        return data
+
+
+class HttpsURLField(TextField):
+    """RFC 7591 §2: ``client_uri``, ``logo_uri``, ``tos_uri`` and ``policy_uri`` are web pages."""
+
+    default_error_messages = {"not_https": "Must be an https URL."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_URL)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value:
+            parts = uris.split(value)
+            if (
+                parts is None
+                or parts.scheme != "https"
+                or not parts.hostname
+                or parts.username
+                or parts.password
+            ):
+                self.fail("not_https")
+        return value
+
+
+class TextListField(serializers.ListField):
+    """A JSON array of strings, repeats dropped in order."""
+
+    default_error_messages = {"invalid": "Must be an array of strings."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("child", TextField())
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+            self.fail("invalid")
+        return list(dict.fromkeys(data))
+
+
+class RedirectURIsField(TextListField):
+    """``redirect_uris`` under the rules of :mod:`twenty_oauth.redirect_uris` (RFC 9700 §4.1.3)."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        try:
+            return redirect_uris.validate_all(data, maximum=oauth_settings.MAX_REDIRECT_URIS)
+        except OAuthError as exc:
+            raise serializers.ValidationError(exc.description, code=REDIRECT_CODE) from exc
+
+
+class ClientMetadataSerializer(serializers.Serializer):
+    """
+    RFC 7591 §2 client metadata, validated into the ``Client`` fields it sets. Unknown members
+    are ignored (§2), and so are values a client may not choose, such as ``client_id``. A code
+    client also refreshes, and its ``grant_types`` say so (see DESIGN).
+    """
+
+    # Declared in the order the checks run: the first field in error is the one reported.
+    token_endpoint_auth_method = serializers.ChoiceField(
+        choices=AUTH_METHODS,
+        default="client_secret_basic",
+        error_messages={"invalid_choice": f"Must be one of {', '.join(AUTH_METHODS)}."},
+    )
+    grant_types = TextListField(default=lambda: ["authorization_code"])
+    response_types = TextListField()
+    redirect_uris = RedirectURIsField(default=list)
+    scope = TextField(default="")
+    client_name = TextField(max_length=MAX_STRING, default="")
+    software_id = TextField(max_length=MAX_STRING, default="")
+    software_version = TextField(max_length=MAX_STRING, default="")
+    client_uri = HttpsURLField(default="")
+    logo_uri = HttpsURLField(default="")
+    tos_uri = HttpsURLField(default="")
+    policy_uri = HttpsURLField(default="")
+    contacts = TextListField(default=list)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        for name, value in data.items():
+            if _has_surrogate(value):
+                # Not text (RFC 8259 §8.2): it could be neither stored as UTF-8 nor shown.
+                raise serializers.ValidationError({name: "Contains an unpaired surrogate."})
+        # JSON null is an absent member.
+        return super().to_internal_value({k: v for k, v in data.items() if v is not None})
+
+    def validate_grant_types(self, value: list[str]) -> list[str]:
+        unknown = [g for g in value if g not in GRANT_TYPES]
+        if unknown:
+            raise serializers.ValidationError(f"Unsupported: {', '.join(unknown)}.")
+        if not value:
+            raise serializers.ValidationError("Must not be empty.")
+        return value
+
+    def validate_response_types(self, value: list[str]) -> list[str]:
+        if any(r != "code" for r in value):
+            raise serializers.ValidationError("The only supported response_type is code.")
+        return value
+
+    def validate_scope(self, value: str) -> str:
+        try:
+            requested = scopes.parse(value)
+        except InvalidScope as exc:
+            raise serializers.ValidationError("Contains invalid characters.") from exc
+        unknown = [s for s in requested if s not in scopes.registry()]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown scope: {' '.join(unknown)}.")
+        return " ".join(requested)
+
+    def validate_contacts(self, value: list[str]) -> list[str]:
+        if len(value) > MAX_CONTACTS:
+            raise serializers.ValidationError(f"May list at most {MAX_CONTACTS} addresses.")
+        validate = EmailValidator()
+        for contact in value:
+            try:
+                validate(contact)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError("Must be email addresses.") from exc
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        grant_types = attrs["grant_types"]
+        code = "authorization_code" in grant_types
+        response_types = attrs.setdefault("response_types", ["code"] if code else [])
+        # RFC 7591 §2.1: the response types and grant types must agree.
+        if ("code" in response_types) != code:
+            raise serializers.ValidationError(
+                {
+                    "response_types": "response_types code and grant_types authorization_code go "
+                    "together (RFC 7591 section 2.1)."
+                }
+            )
+        if attrs["token_endpoint_auth_method"] == "none" and "client_credentials" in grant_types:
+            raise serializers.ValidationError(
+                {
+                    "grant_types": "A public client (token_endpoint_auth_method none) "
+                    "cannot use client_credentials."
+                }
+            )
+        if code and not attrs["redirect_uris"]:
+            raise serializers.ValidationError(
+                {"redirect_uris": serializers.ErrorDetail("Required for authorization_code.", REDIRECT_CODE)}
+            )
+        if code and "refresh_token" not in grant_types:
+            attrs["grant_types"] = [*grant_types, "refresh_token"]
+        return attrs
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    return isinstance(value, list) and any(_has_surrogate(v) for v in value)
+
+
+def first_error(errors: Mapping[str, Any]) -> tuple[str, serializers.ErrorDetail]:
+    """The first field in error and its first message, from a serializer's ``errors``."""
+    name, detail = next(iter(errors.items()))
+    while isinstance(detail, list | dict):
+        detail = next(iter(detail.values() if isinstance(detail, dict) else detail))
+    return name, detail
+
+
+def metadata_error(errors: Mapping[str, Any]) -> OAuthError:
+    """
+    The RFC 7591 §3.2.2 error for a serializer's ``errors``: the first message, prefixed by its
+    field's name; ``invalid_redirect_uri`` for a redirect URI problem, ``invalid_client_metadata``
+    for the rest.
+    """
+    name, detail = first_error(errors)
+    error = InvalidRedirectURI if getattr(detail, "code", None) == REDIRECT_CODE else InvalidClientMetadata
+    return error(f"{name}: {detail}")
+
+
+def validate_metadata(data: Any) -> dict[str, Any]:
+    """The ``Client`` fields ``data`` sets, or the RFC 7591 §3.2.2 error (an ``OAuthError``)."""
+    if not isinstance(data, Mapping):
+        raise InvalidClientMetadata("The body must be a JSON object of client metadata.")
+    serializer = ClientMetadataSerializer(data=data)
+    if not serializer.is_valid():
+        raise metadata_error(serializer.errors)
+    return dict(serializer.validated_data)
+
+
+class ClientInformationSerializer(serializers.Serializer):
+    """
+    RFC 7591 §3.2.1: ``client_id``, the secret this once (pass it as ``context["secret"]``), when
+    it expires (0: never), when the client was issued, and every field it registered.
+    """
+
+    client_id = serializers.CharField()
+    client_secret = serializers.SerializerMethodField()
+    client_secret_expires_at = serializers.SerializerMethodField()
+    client_id_issued_at = serializers.SerializerMethodField()
+    client_name = serializers.CharField()
+    redirect_uris = serializers.ListField(child=serializers.CharField())
+    grant_types = serializers.ListField(child=serializers.CharField())
+    response_types = serializers.ListField(child=serializers.CharField())
+    token_endpoint_auth_method = serializers.CharField()
+    scope = serializers.CharField()
+    client_uri = serializers.CharField()
+    logo_uri = serializers.CharField()
+    tos_uri = serializers.CharField()
+    policy_uri = serializers.CharField()
+    software_id = serializers.CharField()
+    software_version = serializers.CharField()
+    contacts = serializers.ListField(child=serializers.CharField())
+
+    #: Left out of the answer when empty: only what the client registered is listed.
+    OPTIONAL = ("client_name", "scope", *URL_FIELDS, "software_id", "software_version", "contacts")
+
+    def get_client_secret(self, client: Client) -> str | None:
+        return self.context.get("secret")
+
+    def get_client_secret_expires_at(self, client: Client) -> int:
+        expires = client.client_secret_expires_at
+        return int(expires.timestamp()) if expires else 0
+
+    def get_client_id_issued_at(self, client: Client) -> int:
+        return int(client.created_at.timestamp())
+
+    def to_representation(self, client: Client) -> dict[str, Any]:
+        body = super().to_representation(client)
+        if body["client_secret"] is None:
+            del body["client_secret"], body["client_secret_expires_at"]
+        for name in self.OPTIONAL:
+            if not body[name]:
+                del body[name]
+        return body
