@@ -32,6 +32,7 @@ urlpatterns = [
     ),
     path("oauth/register", registration.register, name="register"),
     path("oauth/authorize", authorize.authorize, name="authorize"),
+    path("oauth/switch-user", authorize.switch_user, name="switch-user"),
     path("oauth/token", token.token, name="token"),
     path("oauth/revoke", revocation.revoke, name="revoke"),
     path("oauth/introspect", introspection.introspect, name="introspect"),
