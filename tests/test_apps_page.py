@@ -11,7 +11,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone, translation
 
 from tests.conftest import REDIRECT, api, code_tokens, obtain_code, pkce_pair, refresh, token_request
-from tests.factories import UserFactory, make_client
+from tests.factories import ConsentFactory, UserFactory, make_client
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.models import AccessToken, Client, Consent
 
@@ -47,9 +47,7 @@ def test_lists_the_users_apps_with_scopes_and_last_use(client, user, two_apps):
     never, _ = make_client(client_name="Never Used")
     verifier, challenge = pkce_pair()
     obtain_code(client, user, never, challenge=challenge)  # consented, never got a token
-    Consent.objects.create(
-        user=two_apps["other_user"], client=make_client(client_name="Theirs")[0], scope="api"
-    )
+    ConsentFactory(user=two_apps["other_user"], client__client_name="Theirs")
 
     response = client.get(APPS)
     html = response.content.decode()
