@@ -386,13 +386,12 @@ def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(client, user, 
         with context.wrap_socket(connection, server_side=True) as stream:
             stream.recv(4096)
             for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
-                if done.is_set():
-                    return
                 try:
                     stream.sendall(bytes([byte]))
                 except OSError:
                     return
-                time.sleep(0.1)
+                if done.wait(0.1):  # one byte every 0.1 s, until the test is over
+                    return
 
     thread = threading.Thread(target=trickle, daemon=True)
     thread.start()
@@ -406,15 +405,18 @@ def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(client, user, 
 def test_a_slow_name_server_is_cut_off_at_the_deadline(client, user, settings, monkeypatch):
     """The owner of the client_id's domain chooses its name server, and how slowly it answers."""
     settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_TIMEOUT": 1}
-    answered = threading.Event()
+    release, answered = threading.Event(), threading.Event()
 
     def slow_lookup(*args, **kwargs):
-        time.sleep(3)
+        release.wait(10)  # the name server answers only once the request has given up
         answered.set()
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
 
     monkeypatch.setattr(client_metadata.socket, "getaddrinfo", slow_lookup)
-    assert_timed_out_within(client, user, "https://slow-dns.example/client.json", 2.5)
+    try:
+        assert_timed_out_within(client, user, "https://slow-dns.example/client.json", 2.5)
+    finally:
+        release.set()
     assert answered.wait(5)  # the lookup finished on its own thread, before the patch is undone
 
 
