@@ -493,6 +493,39 @@ def test_fetches_from_one_host_are_limited(client, user, settings, documents):
     assert documents.hits(path_of(failing)) == 3
 
 
+def test_the_document_is_fetched_before_the_visitor_signs_in(client, user, settings, documents):
+    """
+    The client and its redirect URI are checked before anyone is sent anywhere, the login page
+    included: an anonymous request is enough to make the server fetch. The cache and the limit
+    per host are what bound those fetches.
+    """
+    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_FETCH_LIMIT": "2/m"}
+    _, challenge = pkce_pair()
+    query = {
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "state": "s1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+
+    cached = publish(documents, headers={"Cache-Control": "max-age=600"})
+    url = "/oauth/authorize?" + urlencode({"client_id": cached, **query})
+    for _ in range(3):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert query_of(response["Location"]) == {"next": url}
+    assert documents.hits(path_of(cached)) == 1
+
+    # Failures are not cached: each anonymous request is a fetch, until the host's limit (2/m).
+    failing = publish(documents, status=500)
+    url = "/oauth/authorize?" + urlencode({"client_id": failing, **query})
+    assert_refused_page(client.get(url), "HTTP 500")
+    assert_refused_page(client.get(url), "Too many metadata documents were fetched from 127.0.0.1")
+    assert documents.hits(path_of(failing)) == 1
+    assert "_auth_user_id" not in client.session
+
+
 @pytest.mark.parametrize(
     "header, seconds",
     [
