@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from tests.factories import UserFactory, make_client
 from twenty_oauth.conf import oauth_settings
@@ -179,3 +181,20 @@ def code_tokens(http, user, client, secret=None, **kwargs) -> dict:
     response = token_request(http, data)
     assert response.status_code == 200, response.content
     return response.json()
+
+
+class Clock:
+    """The server's clock, ``django.utils.timezone.now``, moved forward by a test rather than waited for."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.offset = timedelta(0)
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + self.offset)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    return Clock(monkeypatch)

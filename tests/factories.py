@@ -1,9 +1,38 @@
-import factory
-from django.contrib.auth import get_user_model
+"""
+factory-boy factories, one for each model, for tests that need rows rather than a flow.
 
-from twenty_oauth import registration
-from twenty_oauth.models import Client
+Secrets, codes and refresh tokens are generated as the server generates them and stored only as
+their SHA-256 digest, as the server stores them. The clear value is never kept on the row: the
+``with_secret``, ``with_code`` and ``with_token`` class methods return the row and its value
+together. ``make_client`` stays the way to make a client through registration's own validation.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import factory
+import jwt
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from factory import SelfAttribute
+
+from twenty_oauth import keys, pkce, registration, secrets
+from twenty_oauth.conf import oauth_settings
+from twenty_oauth.models import (
+    AccessToken,
+    AuthorizationCode,
+    Client,
+    Consent,
+    RefreshToken,
+    SigningKey,
+    TokenFamily,
+)
 from twenty_oauth.serializers import validate_metadata
+from twenty_oauth.tokens import ACCESS_TOKEN_TYPE, audience_claim
+
+ISSUER = "http://testserver"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -32,3 +61,188 @@ def make_client(source=Client.Source.ADMIN, **metadata):
     fields = validate_metadata(metadata)
     fields.update(extra)
     return registration.create_client(fields, source=source)
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    """
+    A confidential client (``client_secret_post``) written straight to the table, without
+    registration's validation: for rows a test shapes by hand. ``ClientFactory(public=True)``
+    makes a public client, which has no secret.
+    """
+
+    class Meta:
+        model = Client
+
+    class Params:
+        secret = factory.LazyFunction(secrets.generate_secret)
+        public = factory.Trait(token_endpoint_auth_method=Client.AuthMethod.NONE, client_secret_digest="")
+
+    client_id = factory.LazyFunction(secrets.generate_client_id)
+    client_secret_digest = factory.LazyAttribute(lambda o: secrets.digest(o.secret))
+    client_name = factory.Sequence(lambda n: f"App {n}")
+    redirect_uris = factory.LazyFunction(lambda: ["https://app.example.com/callback"])
+    grant_types = factory.LazyFunction(lambda: ["authorization_code", "refresh_token"])
+    response_types = factory.LazyFunction(lambda: ["code"])
+    token_endpoint_auth_method = Client.AuthMethod.CLIENT_SECRET_POST
+
+    @classmethod
+    def with_secret(cls, **kwargs: Any) -> tuple[Client, str]:
+        """A confidential client and its secret (RFC 6749 §2.3.1), of which only the digest is stored."""
+        secret = secrets.generate_secret()
+        return cls(secret=secret, **kwargs), secret
+
+
+class ConsentFactory(factory.django.DjangoModelFactory):
+    """A user's standing approval of a client for some scopes."""
+
+    class Meta:
+        model = Consent
+
+    user = factory.SubFactory(UserFactory)
+    client = factory.SubFactory(ClientFactory)
+    scope = "api"
+
+
+class AuthorizationCodeFactory(factory.django.DjangoModelFactory):
+    """
+    An unspent authorization code (RFC 6749 §4.1.2) for the client's first redirect URI. Pass
+    ``code_verifier`` to bind it to that verifier's S256 challenge (RFC 7636 §4.2).
+    """
+
+    class Meta:
+        model = AuthorizationCode
+
+    class Params:
+        code = factory.LazyFunction(secrets.generate_secret)
+        code_verifier = None
+
+    code_digest = factory.LazyAttribute(lambda o: secrets.digest(o.code))
+    client = factory.SubFactory(ClientFactory)
+    user = factory.SubFactory(UserFactory)
+    redirect_uri = factory.LazyAttribute(lambda o: o.client.redirect_uris[0])
+    scope = "api"
+    resource = factory.LazyFunction(list)
+    code_challenge = factory.LazyAttribute(lambda o: pkce.s256(o.code_verifier) if o.code_verifier else "")
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(
+        lambda o: o.created_at + timedelta(seconds=oauth_settings.AUTHORIZATION_CODE_LIFETIME)
+    )
+
+    @classmethod
+    def with_code(cls, **kwargs: Any) -> tuple[AuthorizationCode, str]:
+        """An authorization code row and the code itself, of which only the digest is stored."""
+        code = secrets.generate_secret()
+        return cls(code=code, **kwargs), code
+
+
+class TokenFamilyFactory(factory.django.DjangoModelFactory):
+    """The grant that a user's refresh and access tokens descend from (RFC 9700 §4.14.2)."""
+
+    class Meta:
+        model = TokenFamily
+
+    client = factory.SubFactory(ClientFactory)
+    user = factory.SubFactory(UserFactory)
+    scope = "api"
+    resource = factory.LazyFunction(list)
+
+
+class RefreshTokenFactory(factory.django.DjangoModelFactory):
+    """An unspent refresh token (RFC 6749 §6) of a new family, unless ``family`` is given."""
+
+    class Meta:
+        model = RefreshToken
+
+    class Params:
+        token = factory.LazyFunction(secrets.generate_secret)
+
+    token_digest = factory.LazyAttribute(lambda o: secrets.digest(o.token))
+    family = factory.SubFactory(TokenFamilyFactory)
+    scope = SelfAttribute("family.scope")
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(
+        lambda o: o.created_at + timedelta(seconds=oauth_settings.REFRESH_TOKEN_LIFETIME)
+    )
+
+    @classmethod
+    def with_token(cls, **kwargs: Any) -> tuple[RefreshToken, str]:
+        """A refresh token row and the token itself, of which only the digest is stored."""
+        token = secrets.generate_secret()
+        return cls(token=token, **kwargs), token
+
+
+class AccessTokenFactory(factory.django.DjangoModelFactory):
+    """
+    The record of an access token (RFC 9068) with the issuer as audience. It belongs to a new
+    family and shares its client, user and scope; with ``family=None`` it gets a client and a
+    user of its own. ``with_jwt`` also signs the JWT the record stands for.
+    """
+
+    class Meta:
+        model = AccessToken
+
+    jti = factory.LazyFunction(secrets.generate_token_id)
+    family = factory.SubFactory(TokenFamilyFactory)
+    client = factory.Maybe("family", SelfAttribute("family.client"), factory.SubFactory(ClientFactory))
+    user = factory.Maybe("family", SelfAttribute("family.user"), factory.SubFactory(UserFactory))
+    scope = factory.Maybe("family", SelfAttribute("family.scope"), "api")
+    audience = factory.LazyFunction(lambda: [ISSUER])
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(
+        lambda o: o.created_at + timedelta(seconds=oauth_settings.ACCESS_TOKEN_LIFETIME)
+    )
+
+    @classmethod
+    def with_jwt(
+        cls, *, signing_key: SigningKey | None = None, issuer: str = ISSUER, **kwargs: Any
+    ) -> tuple[AccessToken, str]:
+        """
+        A record and the JWT it stands for, with the claims of RFC 9068 §2.2, signed by
+        ``signing_key`` or else by the key that signs this process's tokens.
+        """
+        record = cls(**kwargs)
+        return record, signed_access_token(record, signing_key=signing_key, issuer=issuer)
+
+
+def signed_access_token(
+    record: AccessToken, *, signing_key: SigningKey | None = None, issuer: str = ISSUER
+) -> str:
+    """The RFC 9068 JWT an access-token record stands for, as the server would have signed it."""
+    key = (
+        keys.load_pem(signing_key.private_key, kid=signing_key.kid)
+        if signing_key
+        else keys.keyring.signing_key()
+    )
+    claims = {
+        "iss": issuer,
+        "sub": str(record.user.pk) if record.user is not None else record.client.client_id,
+        "aud": audience_claim(record.audience),
+        "client_id": record.client.client_id,
+        "scope": record.scope,
+        "iat": int(record.created_at.timestamp()),
+        "exp": int(record.expires_at.timestamp()),
+        "jti": record.jti,
+    }
+    return jwt.encode(
+        claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+    )
+
+
+class SigningKeyFactory(factory.django.DjangoModelFactory):
+    """
+    A database signing key, activated now; its ``kid`` is its RFC 7638 thumbprint as with
+    ``manage.py oauth_keys``. ``activated_at=None`` publishes it without letting it sign. As when
+    another worker adds a key, this process is not told: ``keys.clear_cache()`` makes it read the
+    keys again.
+    """
+
+    class Meta:
+        model = SigningKey
+
+    class Params:
+        key = factory.LazyAttribute(lambda o: keys.generate_private_key(o.algorithm))
+
+    algorithm = "ES256"
+    kid = factory.LazyAttribute(lambda o: keys.thumbprint(keys.public_jwk(o.key, o.algorithm)))
+    private_key = factory.LazyAttribute(lambda o: keys.private_key_to_pem(o.key))
+    activated_at = factory.LazyFunction(timezone.now)

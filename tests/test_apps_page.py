@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.test import Client as HttpClient
 from django.utils import timezone, translation
 
 from tests.conftest import REDIRECT, api, code_tokens, obtain_code, pkce_pair, refresh, token_request
-from tests.factories import UserFactory, make_client
+from tests.factories import ConsentFactory, UserFactory, make_client
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.models import AccessToken, Client, Consent
 
@@ -46,9 +47,7 @@ def test_lists_the_users_apps_with_scopes_and_last_use(client, user, two_apps):
     never, _ = make_client(client_name="Never Used")
     verifier, challenge = pkce_pair()
     obtain_code(client, user, never, challenge=challenge)  # consented, never got a token
-    Consent.objects.create(
-        user=two_apps["other_user"], client=make_client(client_name="Theirs")[0], scope="api"
-    )
+    ConsentFactory(user=two_apps["other_user"], client__client_name="Theirs")
 
     response = client.get(APPS)
     html = response.content.decode()
@@ -243,10 +242,17 @@ def test_consent_page_needs_no_javascript_and_is_labelled(client, user, confiden
     assert 'aria-labelledby="scopes-heading"' in html and 'id="scopes-heading"' in html
     for name, description in oauth_settings.SCOPES.items():
         assert f"<code>{name}</code>" in html and description in html
-    # Who is signed in, and a way to switch account that comes back to this request.
+    # Who is signed in, and a way to switch account that comes back to this request: a POST
+    # (it signs out) in a button that reads "Not you?" and names what it does.
     assert f"<strong>{user.username}</strong>" in html
-    not_you = re.search(r'<a href="([^"]+)">Not you\?</a>', html).group(1)
-    assert not_you.startswith("/accounts/login/?next=%2Foauth%2Fauthorize%3F")
+    not_you = re.search(r'<form method="post" action="/oauth/switch-user">(.*?)</form>', html, re.S).group(1)
+    assert 'name="csrfmiddlewaretoken"' in not_you
+    next_url = re.search(r'<input type="hidden" name="next" value="([^"]+)">', not_you).group(1)
+    assert unescape(next_url) == response.request["PATH_INFO"] + "?" + response.request["QUERY_STRING"]
+    assert (
+        '<button type="submit" class="link">Not you?<span class="visually-hidden"> '
+        "Sign out and sign in with another account</span></button>"
+    ) in not_you
     assert 'You will then be sent to <span class="host">app.example.com</span>' in html
 
 
@@ -273,6 +279,7 @@ def test_consent_page_is_translated(client, user, confidential):
     assert "Test App demande l’accès à votre compte" in html
     assert ">Refuser</button>" in html and ">Autoriser</button>" in html
     assert "Ce n’est pas vous ?" in html
+    assert "Se déconnecter et se connecter avec un autre compte" in html
     assert "Applications autorisées" in apps_html
 
 

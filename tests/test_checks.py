@@ -194,6 +194,17 @@ def test_each_unsafe_setting_warns_with_its_fix(change, expected, hint):
     assert messages[f"twenty_oauth.{expected}"].level == level
 
 
+@pytest.mark.django_db
+def test_w003_fires_whenever_signing_keys_is_unset_even_with_managed_keys():
+    """Keys rotated with ``oauth_keys`` still live in the database: the warning stays."""
+    unpinned = {key: value for key, value in SAFE.items() if key != "SIGNING_KEYS"}
+    call_command("oauth_keys", "rotate", stdout=StringIO())
+    call_command("oauth_keys", "create", stdout=StringIO())
+    messages = deploy_warnings(**unpinned)
+    assert set(messages) == {"twenty_oauth.W003"}
+    assert "SIGNING_KEYS" in messages["twenty_oauth.W003"].msg
+
+
 def test_closed_registration_allows_client_credentials_without_warning():
     closed = {**SAFE, "ALLOW_CLIENT_CREDENTIALS_FOR_REGISTERED_CLIENTS": True}
     assert deploy_warnings(**closed, REGISTRATION_INITIAL_ACCESS_TOKEN="s3cret") == {}

@@ -386,13 +386,12 @@ def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(client, user, 
         with context.wrap_socket(connection, server_side=True) as stream:
             stream.recv(4096)
             for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
-                if done.is_set():
-                    return
                 try:
                     stream.sendall(bytes([byte]))
                 except OSError:
                     return
-                time.sleep(0.1)
+                if done.wait(0.1):  # one byte every 0.1 s, until the test is over
+                    return
 
     thread = threading.Thread(target=trickle, daemon=True)
     thread.start()
@@ -406,15 +405,18 @@ def test_a_server_trickling_its_answer_is_cut_off_at_the_deadline(client, user, 
 def test_a_slow_name_server_is_cut_off_at_the_deadline(client, user, settings, monkeypatch):
     """The owner of the client_id's domain chooses its name server, and how slowly it answers."""
     settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_TIMEOUT": 1}
-    answered = threading.Event()
+    release, answered = threading.Event(), threading.Event()
 
     def slow_lookup(*args, **kwargs):
-        time.sleep(3)
+        release.wait(10)  # the name server answers only once the request has given up
         answered.set()
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
 
     monkeypatch.setattr(client_metadata.socket, "getaddrinfo", slow_lookup)
-    assert_timed_out_within(client, user, "https://slow-dns.example/client.json", 2.5)
+    try:
+        assert_timed_out_within(client, user, "https://slow-dns.example/client.json", 2.5)
+    finally:
+        release.set()
     assert answered.wait(5)  # the lookup finished on its own thread, before the patch is undone
 
 
@@ -489,6 +491,39 @@ def test_fetches_from_one_host_are_limited(client, user, settings, documents):
     settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_FETCH_LIMIT": None}
     assert_refused_page(authorize_page(client, user, failing), "HTTP 500")
     assert documents.hits(path_of(failing)) == 3
+
+
+def test_the_document_is_fetched_before_the_visitor_signs_in(client, user, settings, documents):
+    """
+    The client and its redirect URI are checked before anyone is sent anywhere, the login page
+    included: an anonymous request is enough to make the server fetch. The cache and the limit
+    per host are what bound those fetches.
+    """
+    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_FETCH_LIMIT": "2/m"}
+    _, challenge = pkce_pair()
+    query = {
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "state": "s1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+
+    cached = publish(documents, headers={"Cache-Control": "max-age=600"})
+    url = "/oauth/authorize?" + urlencode({"client_id": cached, **query})
+    for _ in range(3):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert query_of(response["Location"]) == {"next": url}
+    assert documents.hits(path_of(cached)) == 1
+
+    # Failures are not cached: each anonymous request is a fetch, until the host's limit (2/m).
+    failing = publish(documents, status=500)
+    url = "/oauth/authorize?" + urlencode({"client_id": failing, **query})
+    assert_refused_page(client.get(url), "HTTP 500")
+    assert_refused_page(client.get(url), "Too many metadata documents were fetched from 127.0.0.1")
+    assert documents.hits(path_of(failing)) == 1
+    assert "_auth_user_id" not in client.session
 
 
 @pytest.mark.parametrize(

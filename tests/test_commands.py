@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.conftest import REDIRECT, api, basic, code_tokens, obtain_code, pkce_pair, refresh, token_request
-from tests.factories import UserFactory, make_client
+from tests.factories import AccessTokenFactory, ConsentFactory, UserFactory, make_client
 from twenty_oauth import cleanup, secrets
-from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
+from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken, TokenFamily
 
 
 def run(*args) -> str:
@@ -227,7 +227,7 @@ def estate(client, user):
         "authorized": registered("Authorized", 60),
         "authenticated": registered("Authenticated", 60, last_used_at=ago(days=59)),
     }
-    Consent.objects.create(user=user, client=clients["authorized"], scope="api")
+    ConsentFactory(user=user, client=clients["authorized"])
     ancient_admin, _ = make_client(client_name="Admin made")
     Client.objects.filter(pk=ancient_admin.pk).update(created_at=ago(days=400))
     return {
@@ -400,9 +400,8 @@ def test_cleanup_rejects_bad_options(db):
 def _expired_access_tokens(count: int) -> None:
     oauth_client, _ = make_client()
     user = UserFactory()
-    AccessToken.objects.bulk_create(
-        AccessToken(jti=f"j{i}", client=oauth_client, user=user, scope="api", expires_at=ago(days=1))
-        for i in range(count)
+    AccessTokenFactory.create_batch(
+        count, family=None, client=oauth_client, user=user, expires_at=ago(days=1)
     )
 
 
@@ -437,11 +436,8 @@ def test_delete_in_batches_counts_each_batch(db):
     oauth_client, _ = make_client()
     user = UserFactory()
     now = timezone.now()
-    AccessToken.objects.bulk_create(
-        AccessToken(
-            jti=f"j{i}", client=oauth_client, user=user, scope="api", expires_at=now - timedelta(days=1)
-        )
-        for i in range(12)
+    AccessTokenFactory.create_batch(
+        12, family=None, client=oauth_client, user=user, expires_at=now - timedelta(days=1)
     )
     batches = list(cleanup.delete_in_batches(AccessToken.objects.filter(expires_at__lt=now), batch_size=5))
     assert batches == [

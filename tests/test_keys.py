@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from tests.conftest import api_status as api
 from tests.conftest import code_tokens
+from tests.factories import AccessTokenFactory, SigningKeyFactory
 from twenty_oauth import keys
 from twenty_oauth.models import SigningKey
 
@@ -106,42 +107,16 @@ def test_pinned_keys(client, user, confidential):
 
 def test_a_key_rotated_by_another_process_is_picked_up(client, user, confidential):
     """A token with an unknown kid makes the process re-read the keys: workers need no restart."""
-    import time
-
-    from django.utils import timezone
-
-    from twenty_oauth.models import AccessToken
-
     oauth_client, _ = confidential
     jwks(client)  # this process now holds the first key in its cache
-    private = keys.generate_private_key("ES256")
-    kid = keys.thumbprint(keys.public_jwk(private, "ES256"))
     # Another worker rotates: a row appears, this process's cache is not told.
-    SigningKey.objects.create(
-        kid=kid, algorithm="ES256", private_key=keys.private_key_to_pem(private), activated_at=timezone.now()
+    rotated = SigningKeyFactory()
+    _, token = AccessTokenFactory.with_jwt(
+        signing_key=rotated, family=None, client=oauth_client, user=user, scope="api"
     )
-    now = int(time.time())
-    claims = {
-        "iss": "http://testserver",
-        "sub": str(user.pk),
-        "aud": "http://testserver",
-        "client_id": oauth_client.client_id,
-        "scope": "api",
-        "iat": now,
-        "exp": now + 60,
-        "jti": "rotated-elsewhere",
-    }
-    AccessToken.objects.create(
-        jti="rotated-elsewhere",
-        client=oauth_client,
-        user=user,
-        scope="api",
-        audience=["http://testserver"],
-        expires_at=timezone.now() + timezone.timedelta(seconds=60),
-    )
-    token = jwt.encode(claims, private, algorithm="ES256", headers={"kid": kid, "typ": "at+jwt"})
+    assert jwt.get_unverified_header(token)["kid"] == rotated.kid
     assert api(client, token) == 200
-    assert kid in {k["kid"] for k in jwks(client)}
+    assert rotated.kid in {k["kid"] for k in jwks(client)}
 
 
 def unknown_kid_token() -> str:
@@ -179,10 +154,7 @@ def test_a_kid_that_looks_like_an_option_is_shown_ready_to_paste(monkeypatch):
 
     assert as_argument("-x4Fq") == "-- -x4Fq"
     assert as_argument("x4Fq") == "x4Fq"
-    private = keys.generate_private_key("ES256")
-    SigningKey.objects.create(
-        kid="-dash-kid", algorithm="ES256", private_key=keys.private_key_to_pem(private)
-    )
+    SigningKeyFactory(kid="-dash-kid", activated_at=None)
     out = StringIO()
     call_command("oauth_keys", "activate", "--", "-dash-kid", stdout=out)
     assert "-dash-kid now signs." in out.getvalue()

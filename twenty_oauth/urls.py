@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("oauth/register", RegistrationView.as_view(), name="register"),
     path("oauth/authorize", authorize.authorize, name="authorize"),
+    path("oauth/switch-user", authorize.switch_user, name="switch-user"),
     path("oauth/token", TokenView.as_view(), name="token"),
     path("oauth/revoke", RevocationView.as_view(), name="revoke"),
     path("oauth/introspect", IntrospectionView.as_view(), name="introspect"),

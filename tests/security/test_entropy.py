@@ -1,13 +1,14 @@
 """
 Entropy (RFC 6749 §10.10, RFC 9700 §4): every code, token, client id and secret carries at least
-128 bits (256 for secrets) from the URL-safe alphabet, and what is secret is stored only as a
-digest (RFC 6749 §10.3-§10.5).
+128 bits (256 for secrets) from the URL-safe alphabet, an access token's ``jti`` 80 random bits
+after its time of issue, and what is secret is stored only as a digest (RFC 6749 §10.3-§10.5).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import time
 
 import jwt
 import pytest
@@ -70,12 +71,24 @@ def test_rfc6749_10_10_refresh_tokens_carry_128_bits(client, user, confidential)
     assert bits(values) >= 128
 
 
-def test_rfc9068_2_2_access_token_ids_carry_128_bits(client, user, confidential):
+def test_rfc9068_2_2_access_token_ids_carry_80_random_bits(client, user, confidential):
+    """
+    A ``jti`` (RFC 7519 §4.1.7) is 32 hex digits ordered as a UUIDv7 is (RFC 9562 §5.7): 48 bits
+    of Unix milliseconds, which anyone can guess, then 80 random bits. Only those are measured.
+    """
     oauth_client, secret = confidential
+    before_ms = time.time_ns() // 1_000_000
     tokens = [code_tokens(client, user, oauth_client, secret)["access_token"] for _ in range(SAMPLES)]
+    after_ms = time.time_ns() // 1_000_000
     jtis = [jwt.decode(token, options={"verify_signature": False})["jti"] for token in tokens]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", jti) for jti in jtis), jtis
     assert len(set(jtis)) == SAMPLES
-    assert bits(jtis) >= 128
+    issued_ms = [int(jti[:12], 16) for jti in jtis]
+    assert all(before_ms <= ms <= after_ms for ms in issued_ms), (before_ms, issued_ms, after_ms)
+    assert issued_ms == sorted(issued_ms)
+    random_parts = [jti[12:] for jti in jtis]
+    assert len(set(random_parts)) == SAMPLES
+    assert bits(random_parts) >= 80
     assert all(re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", t) for t in tokens)
 
 

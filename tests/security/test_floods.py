@@ -57,12 +57,24 @@ def redis_caches(prefix: str, location: str = REDIS_URL) -> dict:
 
 
 @pytest.fixture
-def redis_prefix():
-    """A key prefix of this test's own, removed afterwards (other runs may share this Redis)."""
-    prefix = f"twenty-oauth-test-{uuid.uuid4().hex}"
-    yield prefix
+def cache_prefix() -> str:
+    """A cache key prefix of this test's own."""
+    return f"twenty-oauth-test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def redis_prefix(cache_prefix):
+    """
+    A key prefix of this test's own in the Redis on 127.0.0.1:6379, whose keys are removed
+    afterwards (other runs may share this Redis). Tests that use it are marked ``redis``.
+    """
     connection = redis.Redis.from_url(REDIS_URL)
-    for key in connection.scan_iter(f"{prefix}:*"):
+    try:
+        connection.ping()
+    except redis.ConnectionError:
+        pytest.fail(f"This test needs Redis at {REDIS_URL}; start one, or leave it out with -m 'not redis'.")
+    yield cache_prefix
+    for key in connection.scan_iter(f"{cache_prefix}:*"):
         connection.delete(key)
 
 
@@ -175,6 +187,7 @@ def test_rfc6585_4_limits_can_be_disabled(client, service):
             assert register(client, METADATA).status_code == 201
 
 
+@pytest.mark.redis
 def test_rfc6585_4_redis_counts_are_shared_by_every_worker(client, service, redis_prefix):
     """Failures counted by this process throttle a request served by another process."""
     oauth_client, _ = service
@@ -216,10 +229,10 @@ print(response.status_code, response.json()["error"], response.get("Retry-After"
 """
 
 
-def test_rfc6585_4_unreachable_rate_limit_cache_is_not_a_500(client, service, redis_prefix, caplog):
+def test_rfc6585_4_unreachable_rate_limit_cache_is_not_a_500(client, service, cache_prefix, caplog):
     """With the counter store down, the limits stop counting (and say so); OAuth keeps working."""
     oauth_client, secret = service
-    caches = redis_caches(redis_prefix, "redis://127.0.0.1:18199/0")
+    caches = redis_caches(cache_prefix, "redis://127.0.0.1:18199/0")
     oauth = {"RATE_LIMIT_CACHE": "ratelimit", "CLIENT_AUTH_FAILURE_LIMIT": TIGHT}
     with override_settings(CACHES=caches, TWENTY_OAUTH=oauth):
         wrong = secret_endpoint(client, "/oauth/token", oauth_client.client_id, "guess")
@@ -231,10 +244,11 @@ def test_rfc6585_4_unreachable_rate_limit_cache_is_not_a_500(client, service, re
     assert "rate-limit cache unavailable" in caplog.text
 
 
-def test_rfc6585_4_deploy_check_warns_when_the_rate_limit_cache_is_process_local(redis_prefix):
+def test_rfc6585_4_deploy_check_warns_when_the_rate_limit_cache_is_process_local(cache_prefix):
+    """The check reads the configured backend; it does not connect to it."""
     warnings = [m.id for m in checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])]
     assert "twenty_oauth.W004" in warnings
-    with override_settings(CACHES=redis_caches(redis_prefix), TWENTY_OAUTH={"RATE_LIMIT_CACHE": "ratelimit"}):
+    with override_settings(CACHES=redis_caches(cache_prefix), TWENTY_OAUTH={"RATE_LIMIT_CACHE": "ratelimit"}):
         warnings = [
             m.id for m in checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
         ]

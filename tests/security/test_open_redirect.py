@@ -1,7 +1,8 @@
 """
 The server is never an open redirector (RFC 9700 §4.11.2, RFC 6749 §10.15): a request whose
 client or redirect URI cannot be trusted is answered with a page, the login form's ``next`` only
-leads back to this site, and no redirect uses 307 (RFC 9700 §4.12).
+leads back to this site, "Not you?" leads back only to the consent page, and no redirect uses
+307 (RFC 9700 §4.12).
 """
 
 from __future__ import annotations
@@ -106,6 +107,31 @@ def test_rfc6749_10_15_login_redirect_from_authorize_carries_a_relative_next(cli
     next_url = query_of(response["Location"])["next"]
     assert next_url.startswith("/oauth/authorize?")
     assert not next_url.startswith("//")
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        EVIL,
+        "//evil.example/oauth/authorize?client_id=x",
+        "/\\evil.example/oauth/authorize?client_id=x",
+        "https://testserver/oauth/authorize?client_id=x",
+        "/accounts/login/?next=https://evil.example/",
+        "/oauth/apps?client_id=x",
+        "/oauth/authorize",
+        "/oauth/authorize/../../admin/?client_id=x",
+        "/oauth/authorize?client_id=x#https://evil.example/",
+        "/oauth/authorize?client_id=x\r\nLocation: https://evil.example/",
+        "",
+    ],
+)
+def test_rfc9700_4_11_2_not_you_leads_back_only_to_the_consent_page(client, user, next_url):
+    """A forged "Not you?" form is refused whole: nobody is signed out, nothing is redirected."""
+    client.force_login(user)
+    response = client.post("/oauth/switch-user", {"next": next_url})
+    assert_error_page(response)
+    assert "evil.example" not in response.content.decode()
+    assert client.session["_auth_user_id"] == str(user.pk)
 
 
 @pytest.mark.parametrize(

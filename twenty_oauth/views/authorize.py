@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render, resolve_url
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from twenty_oauth import authorization, metadata, parameters, scopes, signals, uris
 from twenty_oauth.conf import oauth_settings
@@ -136,10 +136,46 @@ def _consent_page(request: HttpRequest, areq: authorization.AuthorizationRequest
             request.META.get("QUERY_STRING", "").encode("latin-1").decode("utf-8"), request.user
         ),
         "action": reverse("twenty_oauth:authorize"),
-        "switch_user_url": _switch_user_url(request),
+        "switch_user_action": reverse("twenty_oauth:switch-user"),
+        "switch_user_next": request.get_full_path(),
     }
     return _secure(render(request, "twenty_oauth/authorize.html", context))
 
 
-def _switch_user_url(request: HttpRequest) -> str:
-    return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}"
+def consent_page_url(candidate: str) -> str | None:
+    """
+    ``candidate`` as the authorization endpoint's own URL with its query, or None if it is
+    anything else. Only the consent page may be where signing in again leads: any other ``next``
+    would make the sign-out form an open redirector (RFC 9700 §4.11.2, RFC 6749 §10.15).
+    """
+    if not candidate or not url_has_allowed_host_and_scheme(candidate, allowed_hosts=None):
+        return None
+    if any(char in candidate for char in "\\\r\n\t\x00"):
+        return None
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc or parts.fragment or not parts.query:
+        return None
+    if parts.path != reverse("twenty_oauth:authorize"):
+        return None
+    return f"{parts.path}?{parts.query}"
+
+
+@csrf_protect
+@require_POST
+def switch_user(request: HttpRequest) -> HttpResponse:
+    """
+    "Not you?" on the consent page: sign the user out, then send them to ``LOGIN_URL`` with the
+    consent page as ``next``, so that whoever signs in next sees the same request.
+
+    Signing out first matters: a login view with ``redirect_authenticated_user=True`` would send
+    a signed-in user straight back as the same person. A POST with Django's CSRF token, never a
+    GET, so that no link or image on another site can sign anyone out (RFC 6749 §10.12). A
+    ``next`` that is not the authorization endpoint's own URL is refused and signs no one out.
+    """
+    target = consent_page_url(request.POST.get("next", ""))
+    if target is None:
+        return error_page(request, "This sign-out form was changed. Start again from the application.")
+    logout(request)
+    response = redirect_to_login(target)
+    add_never_cache_headers(response)
+    return response

@@ -1,0 +1,140 @@
+"""
+The factories make rows the server accepts as its own: each is checked through HTTP, as a client
+would use it, and none keeps a secret, code or refresh token in clear (RFC 6749 §10.3-§10.5).
+"""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from django.utils import timezone
+
+from tests.conftest import REDIRECT, api_status, basic, code_request, pkce_pair, refresh, token_request
+from tests.factories import (
+    AccessTokenFactory,
+    AuthorizationCodeFactory,
+    ClientFactory,
+    ConsentFactory,
+    RefreshTokenFactory,
+    SigningKeyFactory,
+    UserFactory,
+)
+from twenty_oauth import keys
+from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_client_from_the_factory_authenticates_with_its_secret(client):
+    oauth_client, secret = ClientFactory.with_secret(
+        grant_types=["client_credentials"], token_endpoint_auth_method="client_secret_basic"
+    )
+    data = "grant_type=client_credentials&scope=api"
+    form = "application/x-www-form-urlencoded"
+    response = client.post(
+        "/oauth/token", data, content_type=form, HTTP_AUTHORIZATION=basic(oauth_client.client_id, secret)
+    )
+    assert response.status_code == 200, response.content
+    assert response["Cache-Control"] == "no-store"
+    assert api_status(client, response.json()["access_token"]) == 200
+    wrong = client.post(
+        "/oauth/token",
+        data,
+        content_type=form,
+        HTTP_AUTHORIZATION=basic(oauth_client.client_id, "x" + secret),
+    )
+    assert wrong.status_code == 401
+    assert secret not in str(Client.objects.get().__dict__)
+
+
+def test_a_code_from_the_factory_redeems_once_with_its_verifier(client):
+    oauth_client, secret = ClientFactory.with_secret()
+    verifier, _ = pkce_pair()
+    row, code = AuthorizationCodeFactory.with_code(client=oauth_client, code_verifier=verifier)
+    assert code not in str(AuthorizationCode.objects.get().__dict__)
+    assert row.redirect_uri == REDIRECT
+
+    response = token_request(client, code_request(oauth_client, code, verifier, secret))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert jwt.decode(body["access_token"], options={"verify_signature": False})["sub"] == str(row.user.pk)
+    assert api_status(client, body["access_token"]) == 200
+    replay = token_request(client, code_request(oauth_client, code, verifier, secret))
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+
+
+def test_a_public_clients_code_from_the_factory_needs_no_secret(client):
+    oauth_client = ClientFactory(public=True)
+    assert oauth_client.client_secret_digest == ""
+    verifier, _ = pkce_pair()
+    _, code = AuthorizationCodeFactory.with_code(client=oauth_client, code_verifier=verifier)
+    response = token_request(client, code_request(oauth_client, code, verifier))
+    assert response.status_code == 200, response.content
+    assert "refresh_token" in response.json()
+
+
+def test_an_expired_code_from_the_factory_is_refused(client):
+    oauth_client, secret = ClientFactory.with_secret()
+    verifier, _ = pkce_pair()
+    _, code = AuthorizationCodeFactory.with_code(
+        client=oauth_client, code_verifier=verifier, expires_at=timezone.now()
+    )
+    response = token_request(client, code_request(oauth_client, code, verifier, secret))
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_grant",
+        "error_description": "The authorization code has expired.",
+    }
+
+
+def test_a_refresh_token_from_the_factory_rotates(client):
+    oauth_client, secret = ClientFactory.with_secret()
+    row, token = RefreshTokenFactory.with_token(family__client=oauth_client, family__scope="api profile")
+    assert token not in str(RefreshToken.objects.get().__dict__)
+    assert row.scope == "api profile"
+
+    response = refresh(client, oauth_client, secret, token)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["scope"] == "api profile"
+    assert body["refresh_token"] != token
+    spent = refresh(client, oauth_client, secret, token)
+    assert spent.status_code == 400
+    assert spent.json()["error"] == "invalid_grant"
+    assert api_status(client, body["access_token"]) == 401  # the reuse ended the family
+
+
+def test_an_access_token_from_the_factory_is_accepted_until_its_record_is_revoked(client):
+    record, token = AccessTokenFactory.with_jwt()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["jti"] == record.jti
+    assert claims["sub"] == str(record.user.pk)
+    assert claims["client_id"] == record.client.client_id
+    assert api_status(client, token) == 200
+    AccessToken.objects.filter(pk=record.pk).update(revoked_at=timezone.now())
+    assert api_status(client, token) == 401
+
+
+def test_a_consent_from_the_factory_is_listed_for_its_user_only(client):
+    consent = ConsentFactory(client__client_name="Granted App", scope="api profile")
+    client.force_login(consent.user)
+    page = client.get("/oauth/apps")
+    assert page.status_code == 200
+    assert "Granted App" in page.content.decode()
+    client.force_login(UserFactory())
+    assert "Granted App" not in client.get("/oauth/apps").content.decode()
+
+
+def test_a_signing_key_from_the_factory_is_published_and_signs(client):
+    published_first = client.get("/oauth/jwks").json()["keys"]
+    waiting = SigningKeyFactory(activated_at=None)
+    signing = SigningKeyFactory()
+    keys.clear_cache()
+    response = client.get("/oauth/jwks")
+    assert response.status_code == 200
+    kids = {key["kid"] for key in response.json()["keys"]}
+    assert kids == {published_first[0]["kid"], waiting.kid, signing.kid}
+    _, token = AccessTokenFactory.with_jwt()
+    assert jwt.get_unverified_header(token)["kid"] == signing.kid
+    assert api_status(client, token) == 200
