@@ -1,3 +1,5 @@
+from importlib.util import find_spec
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -9,3 +11,7 @@ class TwentyOAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from twenty_oauth import checks, signals  # noqa: F401 - registers checks and log receivers
+
+        if find_spec("drf_spectacular") is not None:
+            # A host that documents its API with drf-spectacular gets the OAuth endpoints too.
+            from twenty_oauth import schema  # noqa: F401 - registers the view extensions

@@ -1,0 +1,111 @@
+"""A host that documents its API with drf-spectacular sees the OAuth endpoints in its schema."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from drf_spectacular.generators import SchemaGenerator  # in the test extra: never skipped
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    with override_settings(
+        INSTALLED_APPS=[*settings.INSTALLED_APPS, "drf_spectacular"],
+        REST_FRAMEWORK={"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"},
+    ):
+        return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def body(schema: dict, operation: dict, media_type: str) -> dict:
+    reference = operation["requestBody"]["content"][media_type]["schema"]["$ref"]
+    return schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
+
+
+def answer(schema: dict, operation: dict, status: str, media_type: str = "application/json") -> dict:
+    reference = operation["responses"][status]["content"][media_type]["schema"]["$ref"]
+    return schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
+
+
+def test_every_oauth_endpoint_is_an_operation(schema):
+    operations = {(path, method) for path, item in schema["paths"].items() for method in item}
+    assert {
+        ("/oauth/token", "post"),
+        ("/oauth/revoke", "post"),
+        ("/oauth/introspect", "post"),
+        ("/oauth/register", "post"),
+        ("/oauth/userinfo", "get"),
+        ("/oauth/userinfo", "post"),
+        ("/oauth/jwks", "get"),
+        ("/.well-known/oauth-authorization-server", "get"),
+        ("/.well-known/oauth-protected-resource", "get"),
+    } <= operations
+    # The consent page is HTML for people, not an API operation.
+    assert "/oauth/authorize" not in schema["paths"]
+
+
+def test_the_token_endpoint_takes_a_form_and_answers_tokens_or_errors(schema):
+    operation = schema["paths"]["/oauth/token"]["post"]
+    assert list(operation["requestBody"]["content"]) == [FORM]
+    request = body(schema, operation, FORM)
+    assert {
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "code_verifier",
+        "refresh_token",
+        "scope",
+        "resource",
+    } <= set(request["properties"])
+    assert request["required"] == ["grant_type"]
+    assert set(answer(schema, operation, "200")["properties"]) >= {"access_token", "token_type", "expires_in"}
+    for status in ("400", "401", "429"):
+        assert set(answer(schema, operation, status)["properties"]) == {"error", "error_description"}
+
+
+def test_registration_is_described_by_the_client_metadata_serializers(schema):
+    operation = schema["paths"]["/oauth/register"]["post"]
+    metadata = body(schema, operation, "application/json")
+    assert {
+        "redirect_uris",
+        "grant_types",
+        "token_endpoint_auth_method",
+        "client_name",
+        "scope",
+        "contacts",
+    } <= set(metadata["properties"])
+    assert metadata["properties"]["redirect_uris"]["type"] == "array"
+    information = answer(schema, operation, "201")
+    assert {"client_id", "client_secret", "client_secret_expires_at", "client_id_issued_at"} <= set(
+        information["properties"]
+    )
+    assert set(answer(schema, operation, "400")["properties"]) == {"error", "error_description"}
+
+
+def test_revocation_introspection_and_discovery(schema):
+    for path in ("/oauth/revoke", "/oauth/introspect"):
+        operation = schema["paths"][path]["post"]
+        assert set(body(schema, operation, FORM)["properties"]) >= {"token", "token_type_hint"}
+    introspect = schema["paths"]["/oauth/introspect"]["post"]
+    assert answer(schema, introspect, "200")["properties"]["active"]["type"] == "boolean"
+    jwks = schema["paths"]["/oauth/jwks"]["get"]
+    assert "keys" in answer(schema, jwks, "200", "application/jwk-set+json")["properties"]
+    server = schema["paths"]["/.well-known/oauth-authorization-server"]["get"]
+    assert {"issuer", "token_endpoint", "registration_endpoint", "code_challenge_methods_supported"} <= set(
+        answer(schema, server, "200")["properties"]
+    )
+    resource = schema["paths"]["/.well-known/oauth-protected-resource"]["get"]
+    assert "authorization_servers" in answer(schema, resource, "200")["properties"]
+    userinfo = schema["paths"]["/oauth/userinfo"]["get"]
+    assert "sub" in answer(schema, userinfo, "200")["properties"]
+
+
+def test_a_host_view_protected_by_bearer_tokens_names_the_scheme(schema):
+    assert schema["components"]["securitySchemes"]["oauth2BearerToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert {"oauth2BearerToken": []} in schema["paths"]["/rest/companies"]["get"]["security"]

@@ -1,0 +1,226 @@
+"""
+OpenAPI descriptions of the endpoints for drf-spectacular, loaded only where the host installs it
+(``apps.TwentyOAuthConfig.ready``): the request bodies, answers and error bodies that RFC 6749,
+RFC 7009, RFC 7591, RFC 7662, RFC 8414 and RFC 9728 define, so that the host's schema shows the
+OAuth endpoints beside its own API. Nothing here runs on a request.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiViewExtension
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+
+from twenty_oauth.serializers import ClientInformationSerializer, ClientMetadataSerializer
+
+FORM = "application/x-www-form-urlencoded"
+TAG = "OAuth 2.0"
+
+OAuthError = inline_serializer(
+    "OAuthError",
+    {
+        "error": serializers.CharField(help_text="The RFC error code, e.g. invalid_request (RFC 6749 §5.2)."),
+        "error_description": serializers.CharField(required=False, help_text="For the developer."),
+    },
+)
+ClientAuthentication = {
+    "client_id": serializers.CharField(
+        required=False, help_text="client_secret_post or none (RFC 6749 §2.3.1)."
+    ),
+    "client_secret": serializers.CharField(required=False, help_text="client_secret_post."),
+}
+TokenRequest = inline_serializer(
+    "TokenRequest",
+    {
+        "grant_type": serializers.ChoiceField(["authorization_code", "refresh_token", "client_credentials"]),
+        "code": serializers.CharField(required=False, help_text="authorization_code (RFC 6749 §4.1.3)."),
+        "redirect_uri": serializers.CharField(required=False, help_text="As in the authorization request."),
+        "code_verifier": serializers.CharField(required=False, help_text="PKCE (RFC 7636 §4.5)."),
+        "refresh_token": serializers.CharField(required=False, help_text="refresh_token (RFC 6749 §6)."),
+        "scope": serializers.CharField(required=False, help_text="Space-separated (RFC 6749 §3.3)."),
+        "resource": serializers.ListField(
+            child=serializers.URLField(), required=False, help_text="Resource indicators (RFC 8707 §2)."
+        ),
+        **ClientAuthentication,
+    },
+)
+TokenResponse = inline_serializer(
+    "TokenResponse",
+    {
+        "access_token": serializers.CharField(help_text="A JWT (RFC 9068)."),
+        "token_type": serializers.CharField(help_text="Bearer"),
+        "expires_in": serializers.IntegerField(),
+        "refresh_token": serializers.CharField(required=False),
+        "scope": serializers.CharField(),
+    },
+)
+TokenOperation = inline_serializer(
+    "TokenOperation",
+    {
+        "token": serializers.CharField(),
+        "token_type_hint": serializers.ChoiceField(["access_token", "refresh_token"], required=False),
+        **ClientAuthentication,
+    },
+)
+Introspection = inline_serializer(
+    "Introspection",
+    {
+        "active": serializers.BooleanField(),
+        "scope": serializers.CharField(required=False),
+        "client_id": serializers.CharField(required=False),
+        "sub": serializers.CharField(required=False),
+        "aud": serializers.JSONField(required=False),
+        "iss": serializers.CharField(required=False),
+        "exp": serializers.IntegerField(required=False),
+        "iat": serializers.IntegerField(required=False),
+        "jti": serializers.CharField(required=False),
+        "token_type": serializers.CharField(required=False),
+    },
+)
+UserInfo = inline_serializer(
+    "UserInfo",
+    {
+        "sub": serializers.CharField(),
+        "name": serializers.CharField(),
+        "preferred_username": serializers.CharField(),
+        "email": serializers.CharField(),
+    },
+)
+JWKSet = inline_serializer("JWKSet", {"keys": serializers.ListField(child=serializers.JSONField())})
+_url = serializers.URLField
+
+
+def _names() -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField())
+
+
+ServerMetadata = inline_serializer(
+    "AuthorizationServerMetadata",
+    {
+        "issuer": _url(),
+        **{
+            f"{name}_endpoint": _url()
+            for name in ("authorization", "token", "registration", "revocation", "introspection", "userinfo")
+        },
+        "jwks_uri": _url(),
+        **{
+            f"{name}_supported": _names()
+            for name in (
+                "scopes",
+                "response_types",
+                "response_modes",
+                "grant_types",
+                "token_endpoint_auth_methods",
+                "revocation_endpoint_auth_methods",
+                "introspection_endpoint_auth_methods",
+                "code_challenge_methods",
+            )
+        },
+        "authorization_response_iss_parameter_supported": serializers.BooleanField(),
+        "client_id_metadata_document_supported": serializers.BooleanField(),
+    },
+)
+ResourceMetadata = inline_serializer(
+    "ProtectedResourceMetadata",
+    {
+        "resource": _url(),
+        "authorization_servers": serializers.ListField(child=_url()),
+        "scopes_supported": _names(),
+        "bearer_methods_supported": _names(),
+        "jwks_uri": _url(),
+    },
+)
+ERRORS = {400: OAuthError, 401: OAuthError, 429: OAuthError}
+
+
+def _described(target: str, methods: tuple[str, ...], **schema) -> type[OpenApiViewExtension]:
+    """An extension that annotates ``methods`` of the view class at ``target``."""
+
+    class Extension(OpenApiViewExtension):
+        target_class = target
+
+        def view_replacement(self):
+            view = self.target_class
+            annotated = {m: extend_schema(tags=[TAG], **schema)(getattr(view, m)) for m in methods}
+            return type(view.__name__, (view,), annotated)
+
+    return Extension
+
+
+TokenSchema = _described(
+    "twenty_oauth.views.token.TokenView",
+    ("post",),
+    operation_id="oauth_token",
+    summary="Token endpoint (RFC 6749 §3.2)",
+    request={FORM: TokenRequest},
+    responses={200: TokenResponse, **ERRORS},
+)
+RevocationSchema = _described(
+    "twenty_oauth.views.revocation.RevocationView",
+    ("post",),
+    operation_id="oauth_revoke",
+    summary="Token revocation (RFC 7009)",
+    request={FORM: TokenOperation},
+    responses={200: inline_serializer("Revoked", {}), **ERRORS},
+)
+IntrospectionSchema = _described(
+    "twenty_oauth.views.introspection.IntrospectionView",
+    ("post",),
+    operation_id="oauth_introspect",
+    summary="Token introspection (RFC 7662)",
+    request={FORM: TokenOperation},
+    responses={200: Introspection, **ERRORS},
+)
+RegistrationSchema = _described(
+    "twenty_oauth.views.registration.RegistrationView",
+    ("post",),
+    operation_id="oauth_register",
+    summary="Dynamic client registration (RFC 7591)",
+    request={"application/json": ClientMetadataSerializer},
+    responses={
+        201: ClientInformationSerializer,
+        400: OAuthError,
+        401: OAuthError,
+        403: OAuthError,
+        429: OAuthError,
+    },
+)
+UserInfoSchema = _described(
+    "twenty_oauth.views.userinfo.UserInfoView",
+    ("get", "post"),
+    summary="The token's user (OpenID Connect Core §5.3)",
+    request=None,
+    responses={200: UserInfo, 401: OAuthError, 403: OAuthError},
+)
+JWKSSchema = _described(
+    "twenty_oauth.views.jwks.JWKSView",
+    ("get",),
+    operation_id="oauth_jwks",
+    summary="Public signing keys (RFC 7517 §5)",
+    responses={(200, "application/jwk-set+json"): JWKSet},
+)
+ServerMetadataSchema = _described(
+    "twenty_oauth.views.metadata.AuthorizationServerMetadataView",
+    ("get",),
+    operation_id="oauth_authorization_server_metadata",
+    summary="Authorization server metadata (RFC 8414 §3)",
+    responses={200: ServerMetadata},
+)
+ResourceMetadataSchema = _described(
+    "twenty_oauth.views.metadata.ProtectedResourceMetadataView",
+    ("get",),
+    operation_id="oauth_protected_resource_metadata",
+    summary="Protected resource metadata (RFC 9728 §3)",
+    responses={200: ResourceMetadata},
+)
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """``BearerTokenAuthentication`` on the host's own views: a Bearer JWT (RFC 6750, RFC 9068)."""
+
+    target_class = "twenty_oauth.drf.BearerTokenAuthentication"
+    name = "oauth2BearerToken"
+    match_subclasses = True
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
