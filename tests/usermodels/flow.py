@@ -170,6 +170,10 @@ def user_flow(http, user) -> None:
     check(first["token_type"] == "Bearer" and first["scope"] == "api profile", "code exchange body")
     check(bool(first.get("refresh_token")), "a refresh token comes with the code exchange")
 
+    page = http.get("/oauth/apps")
+    expect(page, 200, "authorized applications page")
+    check("Flow App" in page.content.decode(), "the user's applications list the one just approved")
+
     api_accepts(http, first["access_token"], "bearer call")
     queries = bearer_check_queries(http, first["access_token"])
     check(queries == 2, f"a bearer call makes 2 queries, not {queries}")
@@ -238,6 +242,34 @@ def client_flow(http) -> None:
     check(described["active"] is True and described["sub"] == service.client_id, "a client's own token")
 
 
+def same_row(found, expected, step: str) -> None:
+    if expected is None:
+        check(found is None, f"{step}: nothing")
+        return
+    check(type(found) is type(expected), f"{step}: {type(found).__name__} is {type(expected).__name__}")
+    for field in expected._meta.concrete_fields:
+        mine, orm = getattr(found, field.attname), getattr(expected, field.attname)
+        check(mine == orm, f"{step}: {field.attname} is {mine!r}, not {orm!r}")
+
+
+def lookups_match_the_orm() -> None:
+    """Every row the flow left, read by the precompiled lookups and by select_related alike."""
+    from twenty_oauth import tokens
+    from twenty_oauth.models import AccessToken, RefreshToken
+
+    for record in AccessToken.objects.select_related("client", "user"):
+        found = tokens._access_record.get(record.jti)
+        same_row(found, record, "access token")
+        same_row(found.client, record.client, "its client")
+        same_row(found.user, record.user, "its user")
+    for record in RefreshToken.objects.select_related("family__client", "family__user"):
+        found = tokens._refresh_record.get(record.token_digest)
+        same_row(found, record, "refresh token")
+        same_row(found.family, record.family, "its family")
+        same_row(found.family.user, record.family.user, "its user")
+        check(found.consent_revoked is False, "the consent stands")
+
+
 def system_checks() -> None:
     from django.core import checks
 
@@ -260,6 +292,7 @@ def main() -> int:
         system_checks()
         user_flow(Client(), create_user())
         client_flow(Client())
+        lookups_match_the_orm()
     finally:
         connection.creation.destroy_test_db(name, verbosity=0)
         teardown_test_environment()
