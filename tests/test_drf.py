@@ -1,6 +1,7 @@
 """The resource side: BearerTokenAuthentication and HasScope on the demo API (RFC 6750)."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from tests.conftest import ISSUER, code_tokens, token_request
@@ -106,8 +107,17 @@ def test_client_credentials_token_has_no_real_user(client, service, rf):
     request = Request(rf.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {token}"))
     user, auth = BearerTokenAuthentication().authenticate(request)
     assert isinstance(user, ClientPrincipal)
-    assert user.pk is None
+    assert user.pk == user.id == f"client:{oauth_client.pk}"
+    assert user == BearerTokenAuthentication().authenticate(request)[0]
+    # Never taken for a user: a lookup by it fails loudly rather than finding anyone.
+    users = get_user_model()._default_manager
+    with pytest.raises(ValueError):
+        users.get(pk=user.pk)
+    with pytest.raises(ValueError):
+        users.filter(pk=user.pk).exists()
     assert auth.user is None
+    assert auth.claims["sub"] == auth.claims["client_id"] == oauth_client.client_id
+    assert auth.claims["jti"] == auth.record.jti
     assert auth.client.client_id == oauth_client.client_id
     assert auth.scopes == {"api"}
     assert auth.audience == [ISSUER]

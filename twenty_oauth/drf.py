@@ -7,9 +7,12 @@ Django REST framework pieces that protect a host's own API with twenty-oauth's a
         authentication_classes = [BearerTokenAuthentication]
         permission_classes = [HasScope("api")]
 
-``request.auth`` is a :class:`twenty_oauth.tokens.VerifiedToken` (client, scopes, audience,
-user). For a client-credentials token ``request.user`` is a :class:`ClientPrincipal`, never a
-real user, unless ``TWENTY_OAUTH["CLIENT_CREDENTIALS_PRINCIPAL"]`` maps it to one of the host's.
+``request.auth`` is a :class:`twenty_oauth.tokens.VerifiedToken`: ``request.auth.claims`` holds
+the access token's claims (RFC 9068 §2.2: ``iss``, ``sub``, ``aud``, ``exp``, ``iat``, ``jti``,
+``client_id``, ``scope``, and any a hook added), beside ``client``, ``user``, ``scopes`` and
+``audience``. For a token issued to a user, ``request.user`` is that user. For a
+client-credentials token ``request.user`` is a :class:`ClientPrincipal`, never a real user,
+unless ``TWENTY_OAUTH["CLIENT_CREDENTIALS_PRINCIPAL"]`` maps it to one of the host's.
 """
 
 from __future__ import annotations
@@ -27,18 +30,39 @@ from twenty_oauth.conf import oauth_settings
 
 
 class ClientPrincipal:
-    """``request.user`` for a token with no user: the client acts for itself (RFC 6749 §4.4)."""
+    """
+    ``request.user`` for a token with no user: the client acts for itself (RFC 6749 §4.4).
+
+    ``pk`` (and ``id``) is ``"client:<n>"``, ``n`` being the client's row number: stable for the
+    client's life, its own for each client, so DRF's ``UserRateThrottle`` and
+    ``ScopedRateThrottle``, which key on ``request.user.pk``, keep one bucket per client
+    (``throttle_user_client:7``) apart from every user's. It is short and plain enough for any
+    cache's keys, which a ``client_id`` (up to 500 characters, a URL for some clients) is not.
+
+    It is deliberately a value no user can be found by. Looked up in a user table
+    (``User.objects.get(pk=request.user.pk)``), it raises ``ValueError`` for an integer primary
+    key and ``ValidationError`` for a UUID, and finds nothing in a text key that holds no such
+    string: code written for users fails loudly instead of acting for someone. ``None``, the
+    other choice, is worse: ``Document.objects.filter(owner_id=None)`` is ``owner_id IS NULL``,
+    every document that has no owner. Tell a client from a user with
+    ``isinstance(request.user, ClientPrincipal)`` or ``request.auth.user is None``.
+    """
 
     is_authenticated = True
     is_anonymous = False
     is_active = True
     is_staff = False
     is_superuser = False
-    pk = None
-    id = None
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self.pk = self.id = f"client:{client.pk}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClientPrincipal) and other.pk == self.pk
+
+    def __hash__(self) -> int:
+        return hash(self.pk)
 
     def __str__(self) -> str:
         return f"client {self.client.client_id}"

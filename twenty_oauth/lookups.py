@@ -4,41 +4,91 @@ Single-row lookups on the request paths, without compiling a queryset on every c
 Building the SQL of a queryset costs far more than running it: about 1 ms for the bearer
 check's ``select_related`` lookup against some 40 µs for the SELECT itself on SQLite, and the
 bearer check and the token endpoint make one or two such lookups per request. A
-:class:`JoinedLookup` builds its SQL and its column converters once per process and database,
-then runs one SELECT and returns model instances with their related objects attached, exactly
-as ``select_related`` would. It reads the current row every time: nothing is cached but SQL.
+:class:`JoinedLookup` has Django compile its queryset once per process and database, keeps what
+the compiler worked out (the SQL, the columns it selects and their converters, and which of
+them belong to which model: the compiler's ``select`` and ``klass_info``), then runs that SELECT
+and returns model instances with their related objects attached, exactly as ``select_related``
+would. It reads the current row every time: nothing is cached but SQL.
+
+Nothing here knows how a model's table is laid out. A host's user model may put its primary
+key anywhere (a UUID declared after the fields it inherits), or keep its fields in a parent's
+table (multi-table inheritance, where the primary key is the link to the parent): Django joins
+the tables and orders the columns, and the instances are built with ``Model.from_db`` from the
+fields Django itself selected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Expression, Model
+
+#: The value compiled into the SQL in place of the one looked up; found among the parameters.
+_PLACEHOLDER = "twenty_oauth.lookups:value"
+
+
+@dataclass(frozen=True)
+class _Populator:
+    """How to build one model's instance from a row, and the related instances it holds."""
+
+    model: type[Model]
+    attnames: list[str]  # the selected fields, in the model's field order (what from_db takes)
+    pick: Callable[[list], tuple]  # their values, out of the row, in that order
+    pk_index: int  # a NULL there is how an outer join says it found nothing
+    children: tuple[tuple[_Populator, Callable, Callable], ...]  # with local and remote setters
+
+    def build(self, alias: str, row: list) -> Model | None:
+        values = self.pick(row)
+        if values[self.pk_index] is None:
+            return None
+        instance = self.model.from_db(alias, self.attnames, values)
+        for child, local_setter, remote_setter in self.children:
+            related = child.build(alias, row)
+            local_setter(instance, related)
+            if related is not None:
+                remote_setter(related, instance)
+        return instance
 
 
 @dataclass(frozen=True)
 class _Plan:
     sql: str
+    params: list[Any]
+    value_index: int  # where the value looked up goes in params
     converters: list[tuple[int, list, Any]]  # columns that need them: (index, converters, expression)
-    layout: list[tuple[str, type[Model], int, int, list[str]]]  # path, model, start, end, attnames
-    links: list[tuple[str, str, Any]]  # parent path, path, the foreign key that links them
-    flags: list[str]  # names of the boolean columns after the models' columns
+    root: _Populator
+    annotations: list[tuple[str, int]]  # annotation name, column index
+
+
+def _populator(klass_info: dict[str, Any], select: list) -> _Populator:
+    """Read the compiler's ``klass_info`` for one model (the way ``select_related`` does)."""
+    model = klass_info["model"]
+    index_of = {select[index][0].target.attname: index for index in klass_info["select_fields"]}
+    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in index_of]
+    indexes = [index_of[attname] for attname in attnames]
+    pick = itemgetter(*indexes) if len(indexes) > 1 else (lambda row, index=indexes[0]: (row[index],))
+    children = tuple(
+        (_populator(related, select), related["local_setter"], related["remote_setter"])
+        for related in klass_info.get("related_klass_infos", ())
+    )
+    pk_index = attnames.index(model._meta.pk.attname)
+    return _Populator(model=model, attnames=attnames, pick=pick, pk_index=pk_index, children=children)
 
 
 class JoinedLookup:
     """
     ``JoinedLookup(AccessToken, "jti", ("client", "user")).get(value)`` is
-    ``AccessToken.objects.select_related("client", "user").filter(jti=value).first()`` for a
+    ``AccessToken.objects.select_related("client", "user").get(jti=value)``, or None, for a
     unique ``field``. Related paths may be nested (``"family__client"``); a nullable foreign
     key is an outer join and gives None.
 
-    ``flags`` adds boolean SQL expressions, set as attributes of the object found (what
-    ``annotate(name=Exists(...))`` would give). Each is a function of the database's
-    ``quote_name`` and of the query's table aliases by path (``"self"`` for the model's own,
-    ``"family"`` for a related path) that returns the expression.
+    ``annotate`` returns expressions to add to the row, set as attributes of the object found,
+    as ``queryset.annotate(...)`` would: a function, so that they are built once the models are
+    ready, when the lookup is first used.
     """
 
     def __init__(
@@ -46,20 +96,22 @@ class JoinedLookup:
         model: type[Model],
         field: str,
         related: tuple[str, ...] = (),
-        flags: dict[str, Callable[[Callable[[str], str], dict[str, str]], str]] | None = None,
+        annotate: Callable[[], dict[str, Expression]] | None = None,
     ) -> None:
         self.model = model
         self.field = field
         self.related = related
-        self.flags = flags or {}
+        self.annotate = annotate
         self._plans: dict[str, _Plan] = {}
 
     def get(self, value: Any) -> Model | None:
         alias = router.db_for_read(self.model)
         connection = connections[alias]
         plan = self._plans.get(alias) or self._build(alias)
+        params = plan.params.copy()
+        params[plan.value_index] = value
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, [value])
+            cursor.execute(plan.sql, params)
             row = cursor.fetchone()
         if row is None:
             return None
@@ -67,62 +119,31 @@ class JoinedLookup:
         for index, converters, expression in plan.converters:
             for converter in converters:
                 values[index] = converter(values[index], expression, connection)
-        objects: dict[str, Model | None] = {}
-        for path, model, start, end, attnames in plan.layout:
-            part = values[start:end]
-            # An outer join that found nothing gives a row of NULLs, primary key included.
-            objects[path] = None if path and part[0] is None else model.from_db(alias, attnames, part)
-        for parent_path, path, foreign_key in plan.links:
-            parent = objects[parent_path]
-            if parent is not None:
-                foreign_key.set_cached_value(parent, objects[path])
-        found = objects[""]
-        for offset, name in enumerate(plan.flags, start=plan.layout[-1][3]):
-            setattr(found, name, bool(values[offset]))
+        found = plan.root.build(alias, values)
+        for name, index in plan.annotations:
+            setattr(found, name, values[index])
         return found
 
     def _build(self, alias: str) -> _Plan:
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        models: dict[str, type[Model]] = {"": self.model}
-        aliases = {"": "t0"}
-        joins, links = [], []
-        for number, path in enumerate(self.related, start=1):
-            parent_path, _, name = path.rpartition("__")
-            foreign_key = models[parent_path]._meta.get_field(name)
-            target = foreign_key.related_model
-            aliases[path] = f"t{number}"
-            models[path] = target
-            kind = "LEFT OUTER JOIN" if foreign_key.null else "INNER JOIN"
-            joins.append(
-                f"{kind} {quote(target._meta.db_table)} {aliases[path]} ON "
-                f"{aliases[path]}.{quote(foreign_key.target_field.column)} = "
-                f"{aliases[parent_path]}.{quote(foreign_key.column)}"
-            )
-            links.append((parent_path, path, foreign_key))
-        columns, converters, layout = [], [], []
-        for path, model in models.items():
-            # from_db takes the fields in model order; the primary key must lead, since a NULL
-            # there is how an outer join says it found nothing.
-            fields = list(model._meta.concrete_fields)
-            if fields[0] is not model._meta.pk:
-                raise ValueError(f"{model.__name__}: the primary key must be the first field.")
-            start = len(columns)
-            for field in fields:
-                column = field.get_col(aliases[path])
-                needed = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-                if needed:
-                    converters.append((len(columns), needed, column))
-                columns.append(f"{aliases[path]}.{quote(field.column)}")
-            layout.append((path, model, start, len(columns), [f.attname for f in fields]))
-        names = {path or "self": table_alias for path, table_alias in aliases.items()}
-        columns += [flag(quote, names) for flag in self.flags.values()]
-        where = self.model._meta.get_field(self.field)
-        # Names from the models' metadata only; the value looked up is a parameter.
-        sql = (
-            f"SELECT {', '.join(columns)} FROM {quote(self.model._meta.db_table)} t0 {' '.join(joins)} "  # noqa: S608
-            f"WHERE t0.{quote(where.column)} = %s"
+        queryset = self.model._base_manager.using(alias).order_by()
+        if self.related:
+            queryset = queryset.select_related(*self.related)
+        if self.annotate is not None:
+            queryset = queryset.annotate(**self.annotate())
+        queryset = queryset.filter(**{self.field: _PLACEHOLDER})
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        positions = [index for index, param in enumerate(params) if param == _PLACEHOLDER]
+        if len(positions) != 1:
+            raise ValueError(f"{self.model.__name__}.{self.field}: cannot place the looked-up value.")
+        converters = compiler.get_converters([expression for expression, _, _ in compiler.select])
+        plan = _Plan(
+            sql=sql,
+            params=list(params),
+            value_index=positions[0],
+            converters=[(index, list(needed), column) for index, (needed, column) in converters.items()],
+            root=_populator(compiler.klass_info, compiler.select),
+            annotations=list(compiler.annotation_col_map.items()),
         )
-        plan = _Plan(sql=sql, converters=converters, layout=layout, links=links, flags=list(self.flags))
         self._plans[alias] = plan
         return plan

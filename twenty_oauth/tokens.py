@@ -16,6 +16,7 @@ from typing import Any
 
 import jwt
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from twenty_oauth import secrets
@@ -34,23 +35,17 @@ _verified: dict[tuple[str, str, str | None], tuple[dict[str, Any], str]] = {}
 VERIFIED_CACHE_SIZE = 4096
 
 
-def _consent_revoked_sql(quote, family: str) -> str:
-    """Whether the user withdrew the consent the family was granted under."""
-    table, user, client, revoked = (
-        quote(name) for name in (Consent._meta.db_table, "user_id", "client_id", "revoked_at")
+def _consent_revoked() -> dict[str, Exists]:
+    """Whether the user withdrew the consent the refresh token's family was granted under."""
+    withdrawn = Consent.objects.filter(
+        user=OuterRef("family__user"), client=OuterRef("family__client"), revoked_at__isnull=False
     )
-    return (
-        f"EXISTS (SELECT 1 FROM {table} c WHERE c.{user} = {family}.{user} "  # noqa: S608
-        f"AND c.{client} = {family}.{client} AND c.{revoked} IS NOT NULL)"
-    )
+    return {"consent_revoked": Exists(withdrawn)}
 
 
 _access_record = JoinedLookup(AccessToken, "jti", ("client", "user"))
 _refresh_record = JoinedLookup(
-    RefreshToken,
-    "token_digest",
-    ("family", "family__client", "family__user"),
-    flags={"consent_revoked": lambda quote, tables: _consent_revoked_sql(quote, tables["family"])},
+    RefreshToken, "token_digest", ("family", "family__client", "family__user"), annotate=_consent_revoked
 )
 
 
@@ -182,7 +177,17 @@ def revoke_families(families) -> int:
 
 @dataclass(frozen=True)
 class VerifiedToken:
-    """What a resource server learns from a valid access token. ``user`` is None for a client's."""
+    """
+    What a resource server learns from a valid access token: ``request.auth`` in a view behind
+    :class:`twenty_oauth.drf.BearerTokenAuthentication`.
+
+    ``claims`` is the token's JWT claims set as signed (RFC 9068 §2.2): ``iss``, ``sub`` (the
+    user's primary key as a string, or the ``client_id`` for a client's own token), ``aud``
+    (a string or a list), ``client_id``, ``scope`` (space-separated), ``iat``, ``exp``, ``jti``,
+    and any that ``ACCESS_TOKEN_CLAIMS`` added. It is the dict the signature check produced, a
+    copy per request: read it, do not change it. ``record`` is the token's database row, with
+    its ``client`` and ``user`` (None for a client's own token) already loaded.
+    """
 
     claims: dict[str, Any]
     record: AccessToken
