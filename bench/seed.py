@@ -36,10 +36,11 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from example_project.companies.models import Company  # noqa: E402
-from twenty_oauth import authorization, registration, tokens  # noqa: E402
+from twenty_oauth import tokens  # noqa: E402
 from twenty_oauth.conf import oauth_settings  # noqa: E402
-from twenty_oauth.keys import keyring  # noqa: E402
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
+from twenty_oauth.protocol import authorization, clients  # noqa: E402
+from twenty_oauth.protocol.keys import keyring  # noqa: E402
 from twenty_oauth.serializers import validate_metadata  # noqa: E402
 
 REDIRECT_URI = "https://app.example.com/callback"
@@ -81,7 +82,7 @@ def _client(name: str, method: str, grants: list[str]) -> tuple[Client, str]:
         }
     )
     # "command": a client an operator made, allowed to use client_credentials.
-    return registration.create_client(fields, source=Client.Source.COMMAND)
+    return clients.create_client(fields, source=Client.Source.COMMAND)
 
 
 def setup() -> dict:

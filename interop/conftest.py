@@ -123,7 +123,7 @@ def person(base_url) -> Person:
 
 CREATE_CLIENT = """
 import json, os
-from twenty_oauth.registration import client_information, create_client, validate
+from twenty_oauth.protocol.clients import client_information, create_client, validate
 client, secret = create_client(validate(json.loads(os.environ["CLIENT_METADATA"])), source="admin")
 print(json.dumps(client_information(client, secret)))
 """

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from tests.factories import UserFactory, make_client
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.keys import keyring
-from twenty_oauth.metadata import clear_cache
+from twenty_oauth.protocol.discovery import clear_cache
+from twenty_oauth.protocol.keys import keyring
 
 ISSUER = "http://testserver"
 REDIRECT = "https://app.example.com/callback"

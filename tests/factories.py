@@ -18,7 +18,6 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from factory import SelfAttribute
 
-from twenty_oauth import keys, pkce, registration, secrets
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.models import (
     AccessToken,
@@ -29,8 +28,9 @@ from twenty_oauth.models import (
     SigningKey,
     TokenFamily,
 )
+from twenty_oauth.protocol import clients, keys, opaque, pkce
+from twenty_oauth.protocol.tokens import ACCESS_TOKEN_TYPE, audience_claim
 from twenty_oauth.serializers import validate_metadata
-from twenty_oauth.tokens import ACCESS_TOKEN_TYPE, audience_claim
 
 ISSUER = "http://testserver"
 
@@ -60,7 +60,7 @@ def make_client(source=Client.Source.ADMIN, **metadata):
     extra = {k: metadata.pop(k) for k in ("client_credentials_allowed", "is_active") if k in metadata}
     fields = validate_metadata(metadata)
     fields.update(extra)
-    return registration.create_client(fields, source=source)
+    return clients.create_client(fields, source=source)
 
 
 class ClientFactory(factory.django.DjangoModelFactory):
@@ -74,11 +74,11 @@ class ClientFactory(factory.django.DjangoModelFactory):
         model = Client
 
     class Params:
-        secret = factory.LazyFunction(secrets.generate_secret)
+        secret = factory.LazyFunction(opaque.generate_secret)
         public = factory.Trait(token_endpoint_auth_method=Client.AuthMethod.NONE, client_secret_digest="")
 
-    client_id = factory.LazyFunction(secrets.generate_client_id)
-    client_secret_digest = factory.LazyAttribute(lambda o: secrets.digest(o.secret))
+    client_id = factory.LazyFunction(opaque.generate_client_id)
+    client_secret_digest = factory.LazyAttribute(lambda o: opaque.digest(o.secret))
     client_name = factory.Sequence(lambda n: f"App {n}")
     redirect_uris = factory.LazyFunction(lambda: ["https://app.example.com/callback"])
     grant_types = factory.LazyFunction(lambda: ["authorization_code", "refresh_token"])
@@ -88,7 +88,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
     @classmethod
     def with_secret(cls, **kwargs: Any) -> tuple[Client, str]:
         """A confidential client and its secret (RFC 6749 §2.3.1), of which only the digest is stored."""
-        secret = secrets.generate_secret()
+        secret = opaque.generate_secret()
         return cls(secret=secret, **kwargs), secret
 
 
@@ -113,10 +113,10 @@ class AuthorizationCodeFactory(factory.django.DjangoModelFactory):
         model = AuthorizationCode
 
     class Params:
-        code = factory.LazyFunction(secrets.generate_secret)
+        code = factory.LazyFunction(opaque.generate_secret)
         code_verifier = None
 
-    code_digest = factory.LazyAttribute(lambda o: secrets.digest(o.code))
+    code_digest = factory.LazyAttribute(lambda o: opaque.digest(o.code))
     client = factory.SubFactory(ClientFactory)
     user = factory.SubFactory(UserFactory)
     redirect_uri = factory.LazyAttribute(lambda o: o.client.redirect_uris[0])
@@ -131,7 +131,7 @@ class AuthorizationCodeFactory(factory.django.DjangoModelFactory):
     @classmethod
     def with_code(cls, **kwargs: Any) -> tuple[AuthorizationCode, str]:
         """An authorization code row and the code itself, of which only the digest is stored."""
-        code = secrets.generate_secret()
+        code = opaque.generate_secret()
         return cls(code=code, **kwargs), code
 
 
@@ -154,9 +154,9 @@ class RefreshTokenFactory(factory.django.DjangoModelFactory):
         model = RefreshToken
 
     class Params:
-        token = factory.LazyFunction(secrets.generate_secret)
+        token = factory.LazyFunction(opaque.generate_secret)
 
-    token_digest = factory.LazyAttribute(lambda o: secrets.digest(o.token))
+    token_digest = factory.LazyAttribute(lambda o: opaque.digest(o.token))
     family = factory.SubFactory(TokenFamilyFactory)
     scope = SelfAttribute("family.scope")
     created_at = factory.LazyFunction(timezone.now)
@@ -167,7 +167,7 @@ class RefreshTokenFactory(factory.django.DjangoModelFactory):
     @classmethod
     def with_token(cls, **kwargs: Any) -> tuple[RefreshToken, str]:
         """A refresh token row and the token itself, of which only the digest is stored."""
-        token = secrets.generate_secret()
+        token = opaque.generate_secret()
         return cls(token=token, **kwargs), token
 
 
@@ -181,7 +181,7 @@ class AccessTokenFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = AccessToken
 
-    jti = factory.LazyFunction(secrets.generate_token_id)
+    jti = factory.LazyFunction(opaque.generate_token_id)
     family = factory.SubFactory(TokenFamilyFactory)
     client = factory.Maybe("family", SelfAttribute("family.client"), factory.SubFactory(ClientFactory))
     user = factory.Maybe("family", SelfAttribute("family.user"), factory.SubFactory(UserFactory))

@@ -22,8 +22,8 @@ from tests.conftest import (
     token_request,
 )
 from tests.factories import UserFactory, make_client
-from twenty_oauth import secrets
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, SigningKey, TokenFamily
+from twenty_oauth.protocol import opaque
 
 CHANGELIST = "admin:twenty_oauth_client_changelist"
 
@@ -153,7 +153,7 @@ def test_create_confidential_client_shows_secret_once(admin_http):
     assert client.redirect_uris == ["https://billing.example.com/cb", "http://127.0.0.1/cb"]
     assert client.grant_types == ["authorization_code", "client_credentials", "refresh_token"]
     assert client.contacts == ["ops@billing.example.com"]
-    assert client.client_secret_digest == secrets.digest(secret)
+    assert client.client_secret_digest == opaque.digest(secret)
 
     # The secret works, and no later page shows it again.
     assert cc_token(admin_http, client.client_id, secret).status_code == 200
@@ -616,7 +616,7 @@ def test_view_only_staff_cannot_run_client_actions(client, user, action):
     assert response.status_code in (200, 302)  # the list again, or back to it: nothing was run
     assert 'class="client-secret"' not in response.content.decode()
     after = Client.objects.get(pk=oauth_client.pk)
-    assert after.client_secret_digest == secrets.digest(secret)
+    assert after.client_secret_digest == opaque.digest(secret)
     assert after.is_active and not after.client_credentials_allowed
     assert api(client, body["access_token"]).status_code == 200
 

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from twenty_oauth.keys import generate_private_key, private_key_to_pem
+from twenty_oauth.protocol.keys import generate_private_key, private_key_to_pem
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379"}

@@ -19,8 +19,8 @@ import pytest
 
 from interop.documents import DocumentServer, make_certificates
 from tests.conftest import REDIRECT, authorize, pkce_pair, query_of, token_request
-from twenty_oauth import client_metadata
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import metadata_documents
 
 LOCAL = {"CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES": True}
 
@@ -341,12 +341,12 @@ def test_loopback_is_refused_without_the_test_setting(client, user, documents):
     ],
 )
 def test_special_use_addresses_are_not_public(address):
-    assert not client_metadata.is_public_address(ipaddress.ip_address(address))
+    assert not metadata_documents.is_public_address(ipaddress.ip_address(address))
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808"])
 def test_global_addresses_are_public(address):
-    assert client_metadata.is_public_address(ipaddress.ip_address(address))
+    assert metadata_documents.is_public_address(ipaddress.ip_address(address))
 
 
 def test_untrusted_certificate_is_refused(client, user, local, documents, monkeypatch, tmp_path):
@@ -412,7 +412,7 @@ def test_a_slow_name_server_is_cut_off_at_the_deadline(client, user, settings, m
         answered.set()
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
 
-    monkeypatch.setattr(client_metadata.socket, "getaddrinfo", slow_lookup)
+    monkeypatch.setattr(metadata_documents.socket, "getaddrinfo", slow_lookup)
     try:
         assert_timed_out_within(client, user, "https://slow-dns.example/client.json", 2.5)
     finally:
@@ -530,17 +530,17 @@ def test_the_document_is_fetched_before_the_visitor_signs_in(client, user, setti
     "header, seconds",
     [
         ("max-age=600", 600),
-        ("public, max-age=10", client_metadata.MIN_CACHE_SECONDS),
+        ("public, max-age=10", metadata_documents.MIN_CACHE_SECONDS),
         ("max-age=999999999", 86400),
         ("no-store", 0),
         ("no-cache", 0),
         ("max-age=0", 0),
         ("max-age=soon", 0),
-        ("", client_metadata.DEFAULT_CACHE_SECONDS),
+        ("", metadata_documents.DEFAULT_CACHE_SECONDS),
     ],
 )
 def test_cache_lifetime_follows_cache_control_within_bounds(header, seconds):
-    assert client_metadata.cache_seconds(header) == seconds
+    assert metadata_documents.cache_seconds(header) == seconds
 
 
 def test_deploy_check_warns_when_private_addresses_are_allowed(settings):

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from tests.conftest import REDIRECT, api, basic, code_tokens, obtain_code, pkce_pair, refresh, token_request
 from tests.factories import AccessTokenFactory, ConsentFactory, UserFactory, make_client
-from twenty_oauth import cleanup, secrets
+from twenty_oauth import cleanup
 from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken, TokenFamily
+from twenty_oauth.protocol import opaque
 
 
 def run(*args) -> str:
@@ -37,7 +38,7 @@ def test_create_confidential_client_prints_id_and_secret_once(client, db):
     assert "cannot be shown again" in output
     stored = Client.objects.get(client_id=client_id)
     assert stored.source == Client.Source.COMMAND
-    assert stored.client_secret_digest == secrets.digest(secret)
+    assert stored.client_secret_digest == opaque.digest(secret)
     assert secret not in str(stored.__dict__)
 
     # A client made by the command may use client_credentials without an admin's approval.

@@ -19,8 +19,8 @@ from tests.factories import (
     SigningKeyFactory,
     UserFactory,
 )
-from twenty_oauth import keys
 from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken
+from twenty_oauth.protocol import keys
 
 pytestmark = pytest.mark.django_db
 

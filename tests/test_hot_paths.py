@@ -24,7 +24,7 @@ def test_accepted_token_is_refused_once_expired(client, user, confidential, monk
     body = code_tokens(client, user, oauth_client, secret)
     assert api(client, body["access_token"]).status_code == 200
     later = time.time() + body["expires_in"] + 1
-    monkeypatch.setattr("twenty_oauth.tokens.time", SimpleNamespace(time=lambda: later))
+    monkeypatch.setattr("twenty_oauth.protocol.tokens.time", SimpleNamespace(time=lambda: later))
     response = api(client, body["access_token"])
     assert response.status_code == 401
     assert 'error="invalid_token"' in response["WWW-Authenticate"]

@@ -10,8 +10,8 @@ from django.test import override_settings
 from tests.conftest import api_status as api
 from tests.conftest import code_tokens
 from tests.factories import AccessTokenFactory, SigningKeyFactory
-from twenty_oauth import keys
 from twenty_oauth.models import SigningKey
+from twenty_oauth.protocol import keys
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import time
 import pytest
 
 from tests.conftest import token_request
-from twenty_oauth import secrets
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import opaque
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def test_contract_example_registers_a_confidential_client(client):
     stored = Client.objects.get(client_id=body["client_id"])
     assert stored.source == Client.Source.DYNAMIC
     # Only the digest is kept.
-    assert stored.client_secret_digest == secrets.digest(body["client_secret"])
+    assert stored.client_secret_digest == opaque.digest(body["client_secret"])
     assert body["client_secret"] not in json.dumps(list(Client.objects.values()), default=str)
 
 

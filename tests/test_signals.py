@@ -280,7 +280,7 @@ def test_a_refused_metadata_document_url_cannot_forge_a_log_line(client, user, a
     client.force_login(user)
     response = client.get("/oauth/authorize", {"client_id": forged, "response_type": "code"})
     assert response.status_code == 400
-    (record,) = [r for r in audit_log.records if r.name == "twenty_oauth.client_metadata"]
+    (record,) = [r for r in audit_log.records if r.name == "twenty_oauth.protocol.metadata_documents"]
     message = record.getMessage()
     assert "\n" not in message
     assert '"https://x.example/a\\ntokens_issued client_id=admin-console' in message

@@ -477,7 +477,7 @@ def test_inactive_client(client, service):
 
 def test_basic_credentials_are_form_urlencoded(client):
     """RFC 6749 §2.3.1: a secret with reserved characters is urlencoded inside Basic."""
-    from twenty_oauth import secrets as oauth_secrets
+    from twenty_oauth.protocol import opaque as oauth_secrets
 
     oauth_client, _ = make_client(grant_types=["client_credentials"], redirect_uris=[])
     weird = "s3cr:et+/=%"

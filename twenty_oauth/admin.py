@@ -18,9 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from twenty_oauth import consents, registration, secrets, signals, tokens
-from twenty_oauth.metadata import GRANT_TYPES
+from twenty_oauth import signals
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, SigningKey, TokenFamily
+from twenty_oauth.protocol import clients, consents, opaque, tokens
+from twenty_oauth.protocol.discovery import GRANT_TYPES
 from twenty_oauth.serializers import URL_FIELDS, ClientMetadataSerializer, first_error
 from twenty_oauth.views.parsers import client_ip
 
@@ -271,7 +272,7 @@ class ClientAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Client, form, change: bool) -> None:
         request._twenty_oauth_new_secrets = []
         if not change:
-            obj.client_id = secrets.generate_client_id()
+            obj.client_id = opaque.generate_client_id()
             obj.source = Client.Source.ADMIN
         before = Client.objects.filter(pk=obj.pk).first() if change else None
         if obj.is_public:
@@ -279,7 +280,7 @@ class ClientAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not obj.is_public and not obj.client_secret_digest:
             # A new confidential client, or a public one made confidential: it needs a secret.
-            request._twenty_oauth_new_secrets = [(obj, registration.rotate_secret(obj))]
+            request._twenty_oauth_new_secrets = [(obj, clients.rotate_secret(obj))]
         if before is None:
             signals.client_registered.send(sender=Client, client=obj, ip=client_ip(request))
         elif (before.is_active and not obj.is_active) or (not before.is_public and obj.is_public):
@@ -321,7 +322,7 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Rotate the secret of selected confidential clients"), permissions=["change"])
     def rotate_secret(self, request, queryset):
-        pairs = [(client, registration.rotate_secret(client)) for client in queryset if not client.is_public]
+        pairs = [(client, clients.rotate_secret(client)) for client in queryset if not client.is_public]
         if not pairs:
             self.message_user(request, _("Public clients have no secret."), messages.WARNING)
             return None

@@ -17,8 +17,8 @@ from django.core import checks
 from django.core.cache import caches
 from django.utils.module_loading import import_string
 
-from twenty_oauth import uris
 from twenty_oauth.conf import HOOKS, SETTINGS
+from twenty_oauth.protocol import uris
 
 HINT = "See the settings table in twenty-oauth's README."
 
@@ -77,7 +77,7 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 
 def _check_values(user: dict) -> list[checks.CheckMessage]:
-    from twenty_oauth import ratelimit, scopes
+    from twenty_oauth.protocol import ratelimit, scopes
 
     errors = []
 
@@ -184,7 +184,7 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
                     17,
                 )
     for pem in user.get("SIGNING_KEYS") or []:
-        from twenty_oauth.keys import load_pem
+        from twenty_oauth.protocol.keys import load_pem
 
         try:
             load_pem(pem)

@@ -195,10 +195,10 @@ oauth_settings = OAuthSettings()
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "TWENTY_OAUTH":
         oauth_settings.reload()
-        from twenty_oauth import keys, metadata
+        from twenty_oauth.protocol import discovery, keys
 
         keys.clear_cache()
-        metadata.clear_cache()
+        discovery.clear_cache()
 
 
 setting_changed.connect(_reload)

@@ -7,7 +7,7 @@ Django REST framework pieces that protect a host's own API with twenty-oauth's a
         authentication_classes = [BearerTokenAuthentication]
         permission_classes = [HasScope("api")]
 
-``request.auth`` is a :class:`twenty_oauth.tokens.VerifiedToken`: ``request.auth.claims`` holds
+``request.auth`` is a :class:`twenty_oauth.protocol.tokens.VerifiedToken`: ``request.auth.claims`` holds
 the access token's claims (RFC 9068 §2.2: ``iss``, ``sub``, ``aud``, ``exp``, ``iat``, ``jti``,
 ``client_id``, ``scope``, and any a hook added), beside ``client``, ``user``, ``scopes`` and
 ``audience``. For a token issued to a user, ``request.user`` is that user. For a
@@ -25,8 +25,9 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from twenty_oauth import bearer, metadata, tokens
 from twenty_oauth.conf import oauth_settings
+from twenty_oauth.protocol import discovery, tokens
+from twenty_oauth.views import bearer
 
 
 class ClientPrincipal:
@@ -98,7 +99,7 @@ class BearerTokenAuthentication(BaseAuthentication):
     audience: str | None = None
 
     def get_audience(self, request) -> str:
-        return self.audience or metadata.default_resource(request)
+        return self.audience or discovery.default_resource(request)
 
     @sensitive_variables()  # keeps the token out of Django's error reports
     def authenticate(self, request):
@@ -109,7 +110,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("The Bearer token is empty.")
         try:
             verified = tokens.verify_access_token(
-                value, issuer=metadata.issuer(request), audience=self.get_audience(request)
+                value, issuer=discovery.issuer(request), audience=self.get_audience(request)
             )
         except tokens.TokenRejected as exc:
             raise exceptions.AuthenticationFailed("The access token is invalid.") from exc

@@ -33,8 +33,8 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("twenty_oauth.mcp needs the MCP SDK: pip install 'twenty-oauth[mcp]'") from exc
 
-from twenty_oauth import tokens
 from twenty_oauth.conf import oauth_settings
+from twenty_oauth.protocol import tokens
 
 
 def _origin(url: str) -> str:

@@ -20,11 +20,11 @@ from django.core.validators import EmailValidator
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
-from twenty_oauth import redirect_uris, scopes, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidScope, OAuthError
-from twenty_oauth.metadata import AUTH_METHODS, GRANT_TYPES
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import redirect_uris, scopes, uris
+from twenty_oauth.protocol.discovery import AUTH_METHODS, GRANT_TYPES
 
 STRING_FIELDS = ("client_name", "software_id", "software_version")
 URL_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
@@ -133,7 +133,7 @@ class TextListField(serializers.ListField):
 
 
 class RedirectURIsField(TextListField):
-    """``redirect_uris`` under the rules of :mod:`twenty_oauth.redirect_uris` (RFC 9700 §4.1.3)."""
+    """``redirect_uris`` under the rules of :mod:`twenty_oauth.protocol.redirect_uris` (RFC 9700 §4.1.3)."""
 
     def to_internal_value(self, data: Any) -> list[str]:
         try:

@@ -110,6 +110,6 @@ def _end_grants_of_inactive_user(sender, instance, update_fields=None, **kwargs)
         update_fields is not None and "is_active" not in update_fields
     ):
         return
-    from twenty_oauth import consents
+    from twenty_oauth.protocol import consents
 
     consents.end_grants(user=instance)

@@ -16,9 +16,9 @@ from django.utils import timezone
 from tests.conftest import REDIRECT, code_request, obtain_code, pkce_pair, token_request
 from tests.factories import make_client
 from tests.security.conftest import api_status, assert_oauth_error, introspect, refresh, row_counts
-from twenty_oauth import consents
-from twenty_oauth.grants import authorization_code
 from twenty_oauth.models import AuthorizationCode, TokenFamily
+from twenty_oauth.protocol import consents
+from twenty_oauth.protocol.grants import authorization_code
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.test import Client as HttpClient
 from django.views.debug import ExceptionReporter
 
 from tests.conftest import code_request, form, obtain_code, pkce_pair, refresh_request, token_request
-from twenty_oauth import tokens
+from twenty_oauth.protocol import tokens
 
 pytestmark = pytest.mark.django_db
 

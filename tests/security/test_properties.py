@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from tests.conftest import REDIRECT, code_tokens, pkce_pair
 from tests.factories import make_client
-from twenty_oauth import pkce, redirect_uris, scopes
-from twenty_oauth.client_auth import parse_basic
 from twenty_oauth.errors import InvalidGrant, InvalidRedirectURI, InvalidRequest, InvalidScope
+from twenty_oauth.protocol import pkce, redirect_uris, scopes
+from twenty_oauth.protocol.client_auth import parse_basic
 
 PURE = settings(max_examples=300, deadline=None, database=None)
 HTTP = settings(

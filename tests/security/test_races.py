@@ -18,8 +18,8 @@ import pytest
 from django.db import connection
 
 from tests.conftest import REDIRECT, obtain_code, pkce_pair, refresh_request
-from twenty_oauth import consents
 from twenty_oauth.models import AccessToken, RefreshToken, TokenFamily
+from twenty_oauth.protocol import consents
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -254,8 +254,8 @@ def same_row(found, expected, step: str) -> None:
 
 def lookups_match_the_orm() -> None:
     """Every row the flow left, read by the precompiled lookups and by select_related alike."""
-    from twenty_oauth import tokens
     from twenty_oauth.models import AccessToken, RefreshToken
+    from twenty_oauth.protocol import tokens
 
     for record in AccessToken.objects.select_related("client", "user"):
         found = tokens._access_record.get(record.jti)

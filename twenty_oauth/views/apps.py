@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from twenty_oauth import consents, signals
+from twenty_oauth import signals
 from twenty_oauth.models import Consent
+from twenty_oauth.protocol import consents
 from twenty_oauth.views.authorize import display_host
 from twenty_oauth.views.parsers import client_ip
 

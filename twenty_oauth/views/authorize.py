@@ -15,10 +15,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from twenty_oauth import authorization, metadata, parameters, scopes, signals, uris
+from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import AccessDenied, InvalidAuthorizationRequest, OAuthError
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import authorization, discovery, parameters, scopes, uris
 from twenty_oauth.views.parsers import client_ip, parse_query
 
 
@@ -85,7 +86,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
         areq = authorization.validate(request, params, target)
     except OAuthError as error:
         return ClientRedirect(
-            authorization.error_uri(target, metadata.issuer(request), params.get("state"), error)
+            authorization.error_uri(target, discovery.issuer(request), params.get("state"), error)
         )
 
     if request.method == "POST":

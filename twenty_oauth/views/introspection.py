@@ -8,9 +8,9 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from twenty_oauth import client_auth, metadata, tokens
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import client_auth, discovery, tokens
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser
 
@@ -42,7 +42,7 @@ class IntrospectionView(OAuthAPIView):
         value = params.get("token")
         if value is None:
             raise InvalidRequest("token is required.")
-        return Response(describe(value, client, issuer=metadata.issuer(request)))
+        return Response(describe(value, client, issuer=discovery.issuer(request)))
 
 
 def describe(value: str, caller: Client, *, issuer: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from twenty_oauth.keys import keyring
+from twenty_oauth.protocol.keys import keyring
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.renderers import JWKSetRenderer
 

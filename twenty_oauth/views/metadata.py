@@ -8,7 +8,7 @@ from django.http import Http404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from twenty_oauth import metadata
+from twenty_oauth.protocol import discovery
 from twenty_oauth.views.base import OAuthAPIView
 
 
@@ -28,13 +28,13 @@ class AuthorizationServerMetadataView(DiscoveryView):
     """
 
     def get(self, request: Request, path: str = "") -> Response:
-        if path and path.strip("/") != urlsplit(metadata.issuer(request)).path.strip("/"):
+        if path and path.strip("/") != urlsplit(discovery.issuer(request)).path.strip("/"):
             raise Http404("No authorization server has this issuer.")
-        return Response(metadata.authorization_server_document(request))
+        return Response(discovery.authorization_server_document(request))
 
 
 class ProtectedResourceMetadataView(DiscoveryView):
     """``GET /.well-known/oauth-protected-resource[/path]`` (RFC 9728 §3)."""
 
     def get(self, request: Request, path: str = "") -> Response:
-        return Response(metadata.protected_resource_document(request, path))
+        return Response(discovery.protected_resource_document(request, path))

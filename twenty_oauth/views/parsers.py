@@ -18,9 +18,9 @@ from typing import Any
 from django.http import HttpRequest
 from rest_framework.parsers import BaseParser
 
-from twenty_oauth import parameters
 from twenty_oauth.errors import InvalidClientMetadata, InvalidRequest, OAuthError, RequestTooLarge
-from twenty_oauth.parameters import Params
+from twenty_oauth.protocol import parameters
+from twenty_oauth.protocol.parameters import Params
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_JSON_BYTES = 256 * 1024
@@ -39,7 +39,7 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def parse_query(request: HttpRequest) -> Params:
-    """The query string's parameters, under the rules of :mod:`twenty_oauth.parameters`."""
+    """The query string's parameters, under the rules of :mod:`twenty_oauth.protocol.parameters`."""
     try:
         text = request.META.get("QUERY_STRING", "").encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError) as exc:

@@ -8,10 +8,11 @@ from django.db import transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from twenty_oauth import ratelimit, registration, signals
+from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidToken, OAuthError
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import clients, ratelimit
 from twenty_oauth.serializers import ClientInformationSerializer, validate_metadata
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import ClientMetadataParser, client_ip
@@ -42,7 +43,7 @@ class RegistrationView(OAuthAPIView):
         fields = validate_metadata(self.body(request))
         ratelimit.hit("register", ip, oauth_settings.REGISTRATION_RATE_LIMIT)
         with transaction.atomic():
-            client, secret = registration.create_client(fields, source=Client.Source.DYNAMIC)
+            client, secret = clients.create_client(fields, source=Client.Source.DYNAMIC)
         signals.client_registered.send(sender=Client, client=client, ip=ip)
         return Response(ClientInformationSerializer(client, context={"secret": secret}).data, status=201)
 

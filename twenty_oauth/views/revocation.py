@@ -6,9 +6,10 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from twenty_oauth import client_auth, metadata, signals, tokens
+from twenty_oauth import signals
 from twenty_oauth.errors import InvalidRequest
 from twenty_oauth.models import AccessToken, TokenFamily
+from twenty_oauth.protocol import client_auth, discovery, tokens
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser, client_ip
 
@@ -34,7 +35,7 @@ class RevocationView(OAuthAPIView):
         if value is None:
             raise InvalidRequest("token is required.")
         # token_type_hint is only a hint (§2.1): both kinds are looked up whatever it says.
-        found = tokens.find_access_token(value, issuer=metadata.issuer(request))
+        found = tokens.find_access_token(value, issuer=discovery.issuer(request))
         if found is not None:
             record, _ = found
             if record.client_id == client.pk and record.revoked_at is None:

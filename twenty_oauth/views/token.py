@@ -5,9 +5,10 @@ from __future__ import annotations
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from twenty_oauth import client_auth, signals
+from twenty_oauth import signals
 from twenty_oauth.errors import InvalidRequest, UnsupportedGrantType
-from twenty_oauth.grants import authorization_code, client_credentials, refresh_token
+from twenty_oauth.protocol import client_auth
+from twenty_oauth.protocol.grants import authorization_code, client_credentials, refresh_token
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser, client_ip
 

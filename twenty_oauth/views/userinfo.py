@@ -5,9 +5,10 @@ from __future__ import annotations
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from twenty_oauth import bearer, metadata, tokens
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InsufficientScope, InvalidToken
+from twenty_oauth.protocol import discovery, tokens
+from twenty_oauth.views import bearer
 from twenty_oauth.views.base import OAuthAPIView
 
 
@@ -27,8 +28,8 @@ class UserInfoView(OAuthAPIView):
         value = bearer.token_from_header(request)
         if not value:
             raise InvalidToken("", headers={"WWW-Authenticate": bearer.challenge(request)})
-        issuer = metadata.issuer(request)
-        audiences = {issuer, metadata.default_resource(request), metadata.endpoint(request, "userinfo")}
+        issuer = discovery.issuer(request)
+        audiences = {issuer, discovery.default_resource(request), discovery.endpoint(request, "userinfo")}
         try:
             verified = tokens.verify_access_token(value, issuer=issuer)
             if audiences.isdisjoint(verified.audience):

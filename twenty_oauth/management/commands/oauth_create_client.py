@@ -14,10 +14,11 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from twenty_oauth import registration, signals
+from twenty_oauth import signals
 from twenty_oauth.errors import OAuthError
-from twenty_oauth.metadata import AUTH_METHODS, GRANT_TYPES
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import clients
+from twenty_oauth.protocol.discovery import AUTH_METHODS, GRANT_TYPES
 from twenty_oauth.serializers import ClientInformationSerializer, validate_metadata
 
 
@@ -94,7 +95,7 @@ class Command(BaseCommand):
         except OAuthError as error:
             raise CommandError(error.description) from error
         with transaction.atomic():
-            client, secret = registration.create_client(fields, source=Client.Source.COMMAND)
+            client, secret = clients.create_client(fields, source=Client.Source.COMMAND)
         signals.client_registered.send(sender=Client, client=client, ip="")
         if as_json:
             self.stdout.write(

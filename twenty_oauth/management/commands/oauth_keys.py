@@ -17,9 +17,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from twenty_oauth import keys
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.models import SigningKey
+from twenty_oauth.protocol import keys
 
 
 class Command(BaseCommand):

@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from twenty_oauth import scopes, tokens
 from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, TokenFamily
+from twenty_oauth.protocol import scopes, tokens
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ workers with Redis or Memcached (a deploy check warns about the former).
 Three limits use it: registrations per client IP at ``/oauth/register`` and failed client
 authentications per ``client_id`` and client IP at the token, revocation and introspection endpoints, both
 answered 429 with ``Retry-After`` (RFC 6585 §4); and fetches of client metadata documents per
-host (``twenty_oauth.client_metadata``), past which the client is refused. When the cache cannot
+host (``twenty_oauth.protocol.metadata_documents``), past which the client is refused. When the cache cannot
 be reached the limit is not applied and the ``twenty_oauth`` logger says so: an outage of the
 counter store must not take the token endpoint down with it.
 """
@@ -17,9 +17,9 @@ import time
 
 from django.core.cache import caches
 
-from twenty_oauth import secrets
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import TooManyRequests
+from twenty_oauth.protocol import opaque
 
 logger = logging.getLogger("twenty_oauth")
 
@@ -39,7 +39,7 @@ def _key(bucket: str, ident: str, window: int) -> tuple[str, int]:
     now = int(time.time())
     start = now - now % window
     # Digest the identifier: a cache key must be short and must not contain a client's input.
-    return f"twenty_oauth:rl:{bucket}:{secrets.digest(ident)[:32]}:{start}", start + window - now
+    return f"twenty_oauth:rl:{bucket}:{opaque.digest(ident)[:32]}:{start}", start + window - now
 
 
 def _unavailable(exc: Exception) -> None:

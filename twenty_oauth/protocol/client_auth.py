@@ -20,10 +20,11 @@ from urllib.parse import unquote_plus
 from django.http import HttpRequest
 from django.utils import timezone
 
-from twenty_oauth import client_metadata, ratelimit, secrets, signals
+from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import metadata_documents, opaque, ratelimit
 from twenty_oauth.views.parsers import client_ip
 
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -74,9 +75,9 @@ def authenticate(request: HttpRequest, params: dict[str, str]) -> Client:
     ratelimit.check("client_auth", guesser, rate)
     description = ""
     try:
-        client = client_metadata.find_client(client_id)
+        client = metadata_documents.find_client(client_id)
         reason = _failure(client, secret, method)
-    except client_metadata.MetadataDocumentError as exc:
+    except metadata_documents.MetadataDocumentError as exc:
         client, reason = None, f"unusable metadata document: {exc.description}"
         description = f"The client's metadata document cannot be used. {exc.description}"
     if reason:
@@ -98,7 +99,7 @@ def _failure(client: Client | None, secret: str | None, method: str) -> str:
         return "" if method == "none" else "a public client sent a secret"
     if method == "none":
         return "no secret"
-    if not secrets.matches(secret or "", client.client_secret_digest):
+    if not opaque.matches(secret or "", client.client_secret_digest):
         return "wrong secret"
     if client.client_secret_expires_at and client.client_secret_expires_at <= timezone.now():
         return "expired secret"

@@ -20,7 +20,6 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from twenty_oauth import client_metadata, metadata, pkce, redirect_uris, scopes, secrets
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import (
     InvalidAuthorizationRequest,
@@ -30,7 +29,8 @@ from twenty_oauth.errors import (
     UnsupportedResponseType,
 )
 from twenty_oauth.models import AuthorizationCode, Client, Consent
-from twenty_oauth.parameters import Params
+from twenty_oauth.protocol import discovery, metadata_documents, opaque, pkce, redirect_uris, scopes
+from twenty_oauth.protocol.parameters import Params
 
 MAX_CODE_LIFETIME = 600  # RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes"
 SIGNING_SALT = "twenty_oauth.authorize"
@@ -65,8 +65,8 @@ def resolve_client(params: Params) -> Target:
     if not client_id:
         raise InvalidAuthorizationRequest("The request has no client_id.")
     try:
-        client = client_metadata.find_client(client_id)
-    except client_metadata.MetadataDocumentError as exc:
+        client = metadata_documents.find_client(client_id)
+    except metadata_documents.MetadataDocumentError as exc:
         # A metadata document that cannot be used aborts the request: redirect nowhere.
         raise InvalidAuthorizationRequest(
             f"The application's metadata document cannot be used. {exc.description}"
@@ -104,10 +104,10 @@ def validate(request: HttpRequest, params: Params, target: Target) -> Authorizat
         raise InvalidRequest("code_challenge is required (PKCE with S256, RFC 9700 section 2.1.1).")
     if "request" in params or "request_uri" in params:
         raise InvalidRequest("Request objects are not supported.")
-    resources = metadata.resources(request, params.resources) if params.resources else []
+    resources = discovery.resources(request, params.resources) if params.resources else []
     return AuthorizationRequest(
         target=target,
-        issuer=metadata.issuer(request),
+        issuer=discovery.issuer(request),
         state=params.get("state"),
         scopes=granted,
         code_challenge=challenge,
@@ -126,11 +126,11 @@ def error_uri(target: Target, issuer: str, state: str | None, error: OAuthError)
 
 def issue_code(areq: AuthorizationRequest, user) -> str:
     """Create a single-use code bound to the client, redirect URI, user, challenge and resource."""
-    code = secrets.generate_secret()
+    code = opaque.generate_secret()
     now = timezone.now()
     lifetime = min(oauth_settings.AUTHORIZATION_CODE_LIFETIME, MAX_CODE_LIFETIME)
     AuthorizationCode.objects.create(
-        code_digest=secrets.digest(code),
+        code_digest=opaque.digest(code),
         client=areq.client,
         user=user,
         redirect_uri=areq.target.redirect_uri,

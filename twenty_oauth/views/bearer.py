@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from twenty_oauth import metadata
+from twenty_oauth.protocol import discovery
 
 
 def token_from_header(request: HttpRequest) -> str | None:
@@ -30,8 +30,8 @@ def challenge(
 ) -> str:
     """A ``WWW-Authenticate: Bearer`` value (RFC 6750 §3) naming the resource's metadata (RFC 9728 §5.1)."""
     params = {
-        "resource_metadata": metadata.protected_resource_metadata_url(
-            request, resource or metadata.default_resource(request)
+        "resource_metadata": discovery.protected_resource_metadata_url(
+            request, resource or discovery.default_resource(request)
         ),
         "error": error,
         "error_description": description,

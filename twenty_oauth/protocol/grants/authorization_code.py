@@ -6,11 +6,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from twenty_oauth import metadata, pkce, secrets, tokens
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
-from twenty_oauth.parameters import Params
+from twenty_oauth.protocol import discovery, opaque, pkce, tokens
+from twenty_oauth.protocol.parameters import Params
 
 _code_record = JoinedLookup(AuthorizationCode, "code_digest", ("user",))
 
@@ -27,7 +27,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
     value = params.get("code")
     if value is None:
         raise InvalidRequest("code is required.")
-    code = _code_record.get(secrets.digest(value))
+    code = _code_record.get(opaque.digest(value))
     now = timezone.now()
     if code is None or code.client_id != client.pk:
         raise InvalidGrant("The authorization code is invalid.")
@@ -41,7 +41,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
     pkce.verify(params.get("code_verifier"), code.code_challenge)
     if not code.user.is_active:
         raise InvalidGrant("The user is no longer active.")
-    audience = metadata.narrow_resources(request, params.resources, code.resource)
+    audience = discovery.narrow_resources(request, params.resources, code.resource)
     scopes = code.scope.split()
 
     # One conditional UPDATE spends the code: exactly one of two concurrent redemptions wins,
@@ -59,7 +59,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
                 created_at=now,
             )
             return tokens.token_response(
-                issuer=metadata.issuer(request),
+                issuer=discovery.issuer(request),
                 client=client,
                 user=code.user,
                 scopes=scopes,

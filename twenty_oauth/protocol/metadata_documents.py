@@ -40,12 +40,13 @@ from urllib.parse import unquote, urlsplit
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from twenty_oauth import ratelimit, scopes, signals, uris
+from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.lookups import JoinedLookup
-from twenty_oauth.metadata import GRANT_TYPES
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import ratelimit, scopes, uris
+from twenty_oauth.protocol.discovery import GRANT_TYPES
 from twenty_oauth.serializers import validate_metadata
 
 logger = logging.getLogger(__name__)

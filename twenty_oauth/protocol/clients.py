@@ -11,18 +11,18 @@ from typing import Any
 
 from django.utils import timezone
 
-from twenty_oauth import secrets
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import opaque
 
 
 def create_client(fields: dict[str, Any], *, source: str) -> tuple[Client, str | None]:
     """Create a client from validated fields. Returns it and its secret, which is never stored."""
-    client = Client(client_id=secrets.generate_client_id(), source=source, **fields)
+    client = Client(client_id=opaque.generate_client_id(), source=source, **fields)
     secret = None
     if not client.is_public:
-        secret = secrets.generate_secret()
-        client.client_secret_digest = secrets.digest(secret)
+        secret = opaque.generate_secret()
+        client.client_secret_digest = opaque.digest(secret)
         client.client_secret_expires_at = secret_expiry(client)
     client.save()
     return client, secret
@@ -44,8 +44,8 @@ def rotate_secret(client: Client) -> str:
     Give a confidential client a new secret; the old one stops working at once. The new secret
     has its own lifetime: a client whose secret expired is brought back this way.
     """
-    secret = secrets.generate_secret()
-    client.client_secret_digest = secrets.digest(secret)
+    secret = opaque.generate_secret()
+    client.client_secret_digest = opaque.digest(secret)
     client.client_secret_expires_at = secret_expiry(client)
     client.save(update_fields=["client_secret_digest", "client_secret_expires_at"])
     return secret

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 from django.http import HttpRequest
 from django.urls import reverse
 
-from twenty_oauth import scopes, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidTarget
+from twenty_oauth.protocol import scopes, uris
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")

@@ -6,10 +6,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from twenty_oauth import metadata, scopes, signals, tokens
+from twenty_oauth import signals
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.models import Client, RefreshToken
-from twenty_oauth.parameters import Params
+from twenty_oauth.protocol import discovery, scopes, tokens
+from twenty_oauth.protocol.parameters import Params
 from twenty_oauth.views.parsers import client_ip
 
 
@@ -43,7 +44,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
         raise InvalidGrant("The user withdrew their consent to this client.")
     granted = token.scope.split()
     access_scopes = scopes.narrow(params.get("scope"), granted, strict=True)
-    audience = metadata.narrow_resources(request, params.resources, family.resource)
+    audience = discovery.narrow_resources(request, params.resources, family.resource)
 
     with transaction.atomic():
         spent = RefreshToken.objects.filter(
@@ -51,7 +52,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
         ).update(used_at=now)
         if spent:
             return tokens.token_response(
-                issuer=metadata.issuer(request),
+                issuer=discovery.issuer(request),
                 client=client,
                 user=family.user,
                 scopes=access_scopes,

@@ -19,11 +19,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from twenty_oauth import secrets
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.keys import keyring
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, TokenFamily
+from twenty_oauth.protocol import opaque
+from twenty_oauth.protocol.keys import keyring
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 
@@ -65,7 +65,7 @@ def mint_access_token(
 ) -> tuple[str, int]:
     """Sign an RFC 9068 access token and record its ``jti``. Returns the JWT and its lifetime."""
     lifetime = oauth_settings.ACCESS_TOKEN_LIFETIME
-    jti = secrets.generate_token_id()
+    jti = opaque.generate_token_id()
     iat = int(now.timestamp())
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -101,9 +101,9 @@ def mint_access_token(
 
 
 def create_refresh_token(family: TokenFamily, scopes: list[str], now: datetime) -> str:
-    value = secrets.generate_secret()
+    value = opaque.generate_secret()
     RefreshToken.objects.create(
-        token_digest=secrets.digest(value),
+        token_digest=opaque.digest(value),
         family=family,
         scope=" ".join(scopes),
         created_at=now,
@@ -289,7 +289,7 @@ def find_refresh_token(value: str) -> RefreshToken | None:
     The refresh token with its family, client and user, in one query. ``consent_revoked`` says
     whether the user withdrew the consent the family was granted under.
     """
-    return _refresh_record.get(secrets.digest(value))
+    return _refresh_record.get(opaque.digest(value))
 
 
 def find_access_token(value: str, *, issuer: str) -> tuple[AccessToken, dict[str, Any]] | None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from urllib.parse import SplitResult, urlencode
 
-from twenty_oauth import uris
 from twenty_oauth.errors import InvalidRedirectURI
+from twenty_oauth.protocol import uris
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 FORBIDDEN_SCHEMES = frozenset(

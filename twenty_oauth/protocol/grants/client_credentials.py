@@ -6,11 +6,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from twenty_oauth import metadata, scopes, tokens
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidScope, UnauthorizedClient
 from twenty_oauth.models import Client, TokenFamily
-from twenty_oauth.parameters import Params
+from twenty_oauth.protocol import discovery, scopes, tokens
+from twenty_oauth.protocol.parameters import Params
 
 
 def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:
@@ -31,14 +31,14 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
             raise InvalidScope("No scope was requested and the client has no default scope.")
     else:
         granted = scopes.narrow(params["scope"], allowed, strict=False)
-    audience = metadata.resources(request, params.resources)
+    audience = discovery.resources(request, params.resources)
     now = timezone.now()
     with transaction.atomic():
         family = TokenFamily.objects.create(
             client=client, user=None, scope=" ".join(granted), resource=audience, created_at=now
         )
         return tokens.token_response(
-            issuer=metadata.issuer(request),
+            issuer=discovery.issuer(request),
             client=client,
             user=None,
             scopes=granted,
