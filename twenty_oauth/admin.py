@@ -23,7 +23,7 @@ from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, Sign
 from twenty_oauth.protocol import clients, consents, opaque, tokens
 from twenty_oauth.protocol.discovery import GRANT_TYPES
 from twenty_oauth.serializers import URL_FIELDS, ClientMetadataSerializer, first_error
-from twenty_oauth.views.parsers import client_ip
+from twenty_oauth.views.inputs import client_ip
 
 SELF_REGISTERED = (Client.Source.DYNAMIC, Client.Source.METADATA_DOCUMENT)
 

@@ -193,12 +193,9 @@ oauth_settings = OAuthSettings()
 
 
 def _reload(*, setting: str, **kwargs: Any) -> None:
+    # The modules that keep what they derived from these settings listen for changes themselves.
     if setting == "TWENTY_OAUTH":
         oauth_settings.reload()
-        from twenty_oauth.protocol import discovery, keys
-
-        keys.clear_cache()
-        discovery.clear_cache()
 
 
 setting_changed.connect(_reload)

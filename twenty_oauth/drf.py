@@ -26,8 +26,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.protocol import discovery, tokens
-from twenty_oauth.views import bearer
+from twenty_oauth.protocol import tokens
+from twenty_oauth.views import bearer, inputs
 
 
 class ClientPrincipal:
@@ -99,7 +99,7 @@ class BearerTokenAuthentication(BaseAuthentication):
     audience: str | None = None
 
     def get_audience(self, request) -> str:
-        return self.audience or discovery.default_resource(request)
+        return self.audience or inputs.site(request).default_resource
 
     @sensitive_variables()  # keeps the token out of Django's error reports
     def authenticate(self, request):
@@ -110,7 +110,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("The Bearer token is empty.")
         try:
             verified = tokens.verify_access_token(
-                value, issuer=discovery.issuer(request), audience=self.get_audience(request)
+                value, issuer=inputs.site(request).issuer, audience=self.get_audience(request)
             )
         except tokens.TokenRejected as exc:
             raise exceptions.AuthenticationFailed("The access token is invalid.") from exc

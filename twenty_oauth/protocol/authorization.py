@@ -17,7 +17,6 @@ from datetime import timedelta
 
 from django.core import signing
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from twenty_oauth.conf import oauth_settings
@@ -29,7 +28,8 @@ from twenty_oauth.errors import (
     UnsupportedResponseType,
 )
 from twenty_oauth.models import AuthorizationCode, Client, Consent
-from twenty_oauth.protocol import discovery, metadata_documents, opaque, pkce, redirect_uris, scopes
+from twenty_oauth.protocol import metadata_documents, opaque, pkce, redirect_uris, resources, scopes
+from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
 MAX_CODE_LIFETIME = 600  # RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes"
@@ -84,7 +84,7 @@ def resolve_client(params: Params) -> Target:
     return Target(client=client, redirect_uri=redirect_uri, redirect_uri_sent=requested is not None)
 
 
-def validate(request: HttpRequest, params: Params, target: Target) -> AuthorizationRequest:
+def validate(site: Site, params: Params, target: Target) -> AuthorizationRequest:
     """
     Check the rest of the request. Raises an ``OAuthError`` that the view redirects to the
     client with ``state`` and ``iss``.
@@ -104,14 +104,14 @@ def validate(request: HttpRequest, params: Params, target: Target) -> Authorizat
         raise InvalidRequest("code_challenge is required (PKCE with S256, RFC 9700 section 2.1.1).")
     if "request" in params or "request_uri" in params:
         raise InvalidRequest("Request objects are not supported.")
-    resources = discovery.resources(request, params.resources) if params.resources else []
+    audience = resources.requested(site, params.resources) if params.resources else []
     return AuthorizationRequest(
         target=target,
-        issuer=discovery.issuer(request),
+        issuer=site.issuer,
         state=params.get("state"),
         scopes=granted,
         code_challenge=challenge,
-        resources=resources,
+        resources=audience,
     )
 
 

@@ -17,7 +17,6 @@ import binascii
 from datetime import timedelta
 from urllib.parse import unquote_plus
 
-from django.http import HttpRequest
 from django.utils import timezone
 
 from twenty_oauth import signals
@@ -25,7 +24,6 @@ from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import metadata_documents, opaque, ratelimit
-from twenty_oauth.views.parsers import client_ip
 
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -46,9 +44,11 @@ def parse_basic(header: str) -> tuple[str, str]:
     return client_id, secret
 
 
-def credentials(request: HttpRequest, params: dict[str, str]) -> tuple[str, str | None, str]:
-    """The presented ``(client_id, client_secret, method)``; checks nothing against the database."""
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+def credentials(header: str, params: dict[str, str]) -> tuple[str, str | None, str]:
+    """
+    The ``(client_id, client_secret, method)`` presented in the ``Authorization`` header
+    ``header`` or the parameters; checks nothing against the database.
+    """
     if header[:6].lower() == "basic ":
         if "client_secret" in params:
             raise InvalidRequest("Use one client authentication method, not two (RFC 6749 section 2.3).")
@@ -65,13 +65,16 @@ def credentials(request: HttpRequest, params: dict[str, str]) -> tuple[str, str 
     return client_id, secret, "client_secret_post" if secret is not None else "none"
 
 
-def authenticate(request: HttpRequest, params: dict[str, str]) -> Client:
-    """The authenticated client, or ``InvalidClient`` (401) / ``TooManyRequests`` (429)."""
-    client_id, secret, method = credentials(request, params)
+def authenticate(params: dict[str, str], *, authorization: str, ip: str) -> Client:
+    """
+    The client authenticated by ``params`` and the ``Authorization`` header ``authorization``,
+    sent from ``ip``; or ``InvalidClient`` (401) / ``TooManyRequests`` (429).
+    """
+    client_id, secret, method = credentials(authorization, params)
     rate = oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
     # Counted per client_id *and* address: a client_id is public (it travels in authorization
     # URLs), so a count per client_id alone would let anyone lock a client out by guessing.
-    guesser = f"{client_id}\n{client_ip(request)}"
+    guesser = f"{client_id}\n{ip}"
     ratelimit.check("client_auth", guesser, rate)
     description = ""
     try:
@@ -82,9 +85,7 @@ def authenticate(request: HttpRequest, params: dict[str, str]) -> Client:
         description = f"The client's metadata document cannot be used. {exc.description}"
     if reason:
         ratelimit.hit("client_auth", guesser, rate)
-        signals.client_authentication_failed.send(
-            sender=Client, client_id=client_id, reason=reason, ip=client_ip(request)
-        )
+        signals.client_authentication_failed.send(sender=Client, client_id=client_id, reason=reason, ip=ip)
         raise InvalidClient(description or "Client authentication failed.")
     now = timezone.now()
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:

@@ -1,103 +1,75 @@
 """
-The server's identity: its issuer, its resource identifiers, and the metadata documents that
-publish them (RFC 8414, RFC 9728).
+The server's identity and the documents that publish it: its issuer (RFC 8414 §2), the origin
+its endpoints are served from, RFC 8414 server metadata and RFC 9728 protected-resource metadata.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.http import HttpRequest
+from django.core.signals import setting_changed
 from django.urls import reverse
 
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.errors import InvalidTarget
-from twenty_oauth.protocol import scopes, uris
+from twenty_oauth.protocol import scopes
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
-def issuer(request: HttpRequest) -> str:
+@dataclass(frozen=True)
+class Site:
     """
-    ``TWENTY_OAUTH["ISSUER"]`` verbatim, else the request's origin (development only: a deploy
-    check warns). The same string goes into the metadata, into ``iss`` of every token and into
-    the ``iss`` authorization-response parameter (RFC 9207 §2).
+    This server as one request reaches it. ``issuer`` is ``TWENTY_OAUTH["ISSUER"]`` verbatim,
+    else the request's origin (development only: a deploy check warns); the same string goes
+    into the metadata, into ``iss`` of every token and into the ``iss`` authorization-response
+    parameter (RFC 9207 §2). ``origin`` is the scheme and authority every endpoint URL is
+    built on. The web layer makes one from a request (``views.inputs.site``).
     """
-    return oauth_settings.ISSUER or f"{request.scheme}://{request.get_host()}"
 
+    issuer: str
+    origin: str
 
-def origin(request: HttpRequest) -> str:
-    """The scheme and authority every endpoint URL is built on."""
-    if oauth_settings.ISSUER:
-        parts = urlsplit(oauth_settings.ISSUER)
-        return f"{parts.scheme}://{parts.netloc}"
-    return f"{request.scheme}://{request.get_host()}"
+    @classmethod
+    def of(cls, request_origin: str) -> Site:
+        """The site for a request that arrived at ``request_origin`` (``scheme://host``)."""
+        configured = oauth_settings.ISSUER
+        if not configured:
+            return cls(issuer=request_origin, origin=request_origin)
+        parts = urlsplit(configured)
+        return cls(issuer=configured, origin=f"{parts.scheme}://{parts.netloc}")
 
+    @property
+    def default_resource(self) -> str:
+        """The audience of a token whose request named no resource (RFC 8707 §2)."""
+        return oauth_settings.DEFAULT_RESOURCE or self.issuer
 
-def default_resource(request: HttpRequest) -> str:
-    return oauth_settings.DEFAULT_RESOURCE or issuer(request)
+    def endpoint(self, name: str) -> str:
+        """The absolute URL of the endpoint named ``name`` in ``twenty_oauth.urls``."""
+        return self.origin + reverse(f"twenty_oauth:{name}")
 
-
-def resources(request: HttpRequest, requested: list[str]) -> list[str]:
-    """
-    The audience of a token (RFC 8707 §2): the ``resource`` values the client sent, or the
-    default resource. Each must be an absolute URI without a fragment, and one this server
-    issues tokens for: ``ALLOWED_RESOURCES``, else any URL on the issuer's origin.
-    """
-    if not requested:
-        return [default_resource(request)]
-    allowed = oauth_settings.ALLOWED_RESOURCES
-    base = origin(request)
-    for resource in requested:
-        if not uris.is_resource_indicator(resource):
-            raise InvalidTarget("resource must be an absolute URI without a fragment (RFC 8707 section 2).")
-        if allowed is not None:
-            if resource not in allowed and resource != default_resource(request):
-                raise InvalidTarget(f"This server does not issue tokens for {resource}.")
-        elif not (
-            resource == base or resource.startswith(base + "/") or resource == default_resource(request)
-        ):
-            raise InvalidTarget(f"This server does not issue tokens for {resource}.")
-    return list(dict.fromkeys(requested))
-
-
-def narrow_resources(request: HttpRequest, requested: list[str], granted: list[str]) -> list[str]:
-    """
-    The audience of a token request on an existing grant (RFC 8707 §2.2): the resources it
-    names, all within those of the grant, or the grant's own. A grant that named none allows
-    any resource this server serves.
-    """
-    if not granted:
-        return resources(request, requested)
-    if not requested:
-        return list(granted)
-    if any(resource not in granted for resource in requested):
-        raise InvalidTarget("resource must be one of those of the original authorization.")
-    return list(dict.fromkeys(requested))
-
-
-def endpoint(request: HttpRequest, name: str) -> str:
-    return origin(request) + reverse(f"twenty_oauth:{name}")
+    def resource_metadata_url(self, resource: str) -> str:
+        """Where RFC 9728 §3.1 says a client finds the metadata of ``resource``."""
+        path = urlsplit(resource).path.strip("/")
+        url = self.origin + "/.well-known/oauth-protected-resource"
+        return f"{url}/{path}" if path else url
 
 
 @lru_cache(maxsize=32)
-def _authorization_server_document(issuer_value: str, base: str, scope_names: tuple[str, ...]) -> dict:
-    def url(name: str) -> str:
-        return base + reverse(f"twenty_oauth:{name}")
-
+def _authorization_server_document(site: Site, scope_names: tuple[str, ...]) -> dict:
     document = {
-        "issuer": issuer_value,
-        "authorization_endpoint": url("authorize"),
-        "token_endpoint": url("token"),
-        "registration_endpoint": url("register"),
-        "jwks_uri": url("jwks"),
-        "revocation_endpoint": url("revoke"),
-        "introspection_endpoint": url("introspect"),
-        "userinfo_endpoint": url("userinfo"),
+        "issuer": site.issuer,
+        "authorization_endpoint": site.endpoint("authorize"),
+        "token_endpoint": site.endpoint("token"),
+        "registration_endpoint": site.endpoint("register"),
+        "jwks_uri": site.endpoint("jwks"),
+        "revocation_endpoint": site.endpoint("revoke"),
+        "introspection_endpoint": site.endpoint("introspect"),
+        "userinfo_endpoint": site.endpoint("userinfo"),
         "scopes_supported": list(scope_names),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -113,29 +85,31 @@ def _authorization_server_document(issuer_value: str, base: str, scope_names: tu
     return document
 
 
-def authorization_server_document(request: HttpRequest) -> dict[str, Any]:
-    """RFC 8414 §2 metadata, built once per issuer and process: shared, not to be modified."""
-    return _authorization_server_document(issuer(request), origin(request), tuple(scopes.registry()))
+def authorization_server_document(site: Site) -> dict[str, Any]:
+    """RFC 8414 §2 metadata, built once per site and process: shared, not to be modified."""
+    return _authorization_server_document(site, tuple(scopes.registry()))
 
 
-def protected_resource_document(request: HttpRequest, path: str) -> dict[str, Any]:
+def protected_resource_document(site: Site, path: str) -> dict[str, Any]:
     """RFC 9728 §2 metadata of the resource at ``path`` on this site (the site itself for '')."""
-    resource = default_resource(request) if not path else origin(request) + "/" + path.strip("/")
+    resource = site.default_resource if not path else site.origin + "/" + path.strip("/")
     return {
         "resource": resource,
-        "authorization_servers": [issuer(request)],
+        "authorization_servers": [site.issuer],
         "scopes_supported": list(scopes.registry()),
         "bearer_methods_supported": ["header"],
-        "jwks_uri": endpoint(request, "jwks"),
+        "jwks_uri": site.endpoint("jwks"),
     }
-
-
-def protected_resource_metadata_url(request: HttpRequest, resource: str) -> str:
-    """Where RFC 9728 §3.1 says a client finds the metadata of ``resource``."""
-    path = urlsplit(resource).path.strip("/")
-    url = origin(request) + "/.well-known/oauth-protected-resource"
-    return f"{url}/{path}" if path else url
 
 
 def clear_cache() -> None:
     _authorization_server_document.cache_clear()
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    # The document names the scopes and the endpoints, wherever the URLconf puts them.
+    if setting in ("TWENTY_OAUTH", "ROOT_URLCONF", "FORCE_SCRIPT_NAME"):
+        clear_cache()
+
+
+setting_changed.connect(_settings_changed)

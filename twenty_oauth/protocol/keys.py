@@ -20,6 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.core.signals import setting_changed
 from django.utils import timezone
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
@@ -201,3 +202,11 @@ keyring = KeyRing()
 
 def clear_cache() -> None:
     keyring.clear()
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "TWENTY_OAUTH":
+        clear_cache()
+
+
+setting_changed.connect(_settings_changed)

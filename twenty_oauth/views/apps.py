@@ -25,7 +25,7 @@ from twenty_oauth import signals
 from twenty_oauth.models import Consent
 from twenty_oauth.protocol import consents
 from twenty_oauth.views.authorize import display_host
-from twenty_oauth.views.parsers import client_ip
+from twenty_oauth.views.inputs import client_ip
 
 JUST_NOW = timedelta(minutes=1)
 

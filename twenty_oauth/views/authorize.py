@@ -19,8 +19,9 @@ from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import AccessDenied, InvalidAuthorizationRequest, OAuthError
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import authorization, discovery, parameters, scopes, uris
-from twenty_oauth.views.parsers import client_ip, parse_query
+from twenty_oauth.protocol import authorization, parameters, scopes, uris
+from twenty_oauth.views import inputs
+from twenty_oauth.views.inputs import client_ip, parse_query
 
 
 class ClientRedirect(HttpResponseRedirect):
@@ -83,10 +84,10 @@ def authorize(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     try:
-        areq = authorization.validate(request, params, target)
+        areq = authorization.validate(inputs.site(request), params, target)
     except OAuthError as error:
         return ClientRedirect(
-            authorization.error_uri(target, discovery.issuer(request), params.get("state"), error)
+            authorization.error_uri(target, inputs.site(request).issuer, params.get("state"), error)
         )
 
     if request.method == "POST":

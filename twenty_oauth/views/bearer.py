@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from twenty_oauth.protocol import discovery
+from twenty_oauth.views import inputs
 
 
 def token_from_header(request: HttpRequest) -> str | None:
@@ -13,8 +13,7 @@ def token_from_header(request: HttpRequest) -> str | None:
     absent or another scheme. Tokens in the query or a form body are not accepted (§2.2, §2.3:
     they leak into logs and caches).
     """
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = inputs.authorization(request).partition(" ")
     if scheme.lower() != "bearer":
         return None
     return token.strip() or ""
@@ -29,10 +28,9 @@ def challenge(
     description: str | None = None,
 ) -> str:
     """A ``WWW-Authenticate: Bearer`` value (RFC 6750 §3) naming the resource's metadata (RFC 9728 §5.1)."""
+    site = inputs.site(request)
     params = {
-        "resource_metadata": discovery.protected_resource_metadata_url(
-            request, resource or discovery.default_resource(request)
-        ),
+        "resource_metadata": site.resource_metadata_url(resource or site.default_resource),
         "error": error,
         "error_description": description,
         "scope": scope,

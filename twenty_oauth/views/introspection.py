@@ -10,7 +10,8 @@ from rest_framework.response import Response
 
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import client_auth, discovery, tokens
+from twenty_oauth.protocol import client_auth, tokens
+from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser
 
@@ -36,13 +37,15 @@ class IntrospectionView(OAuthAPIView):
 
     def post(self, request: Request) -> Response:
         params = self.body(request)
-        client = client_auth.authenticate(request, params)
+        client = client_auth.authenticate(
+            params, authorization=inputs.authorization(request), ip=inputs.client_ip(request)
+        )
         if client.is_public:
             raise InvalidClient("Introspection requires a confidential client.")
         value = params.get("token")
         if value is None:
             raise InvalidRequest("token is required.")
-        return Response(describe(value, client, issuer=discovery.issuer(request)))
+        return Response(describe(value, client, issuer=inputs.site(request).issuer))
 
 
 def describe(value: str, caller: Client, *, issuer: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from twenty_oauth.protocol import discovery
+from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
 
 
@@ -28,13 +29,13 @@ class AuthorizationServerMetadataView(DiscoveryView):
     """
 
     def get(self, request: Request, path: str = "") -> Response:
-        if path and path.strip("/") != urlsplit(discovery.issuer(request)).path.strip("/"):
+        if path and path.strip("/") != urlsplit(inputs.site(request).issuer).path.strip("/"):
             raise Http404("No authorization server has this issuer.")
-        return Response(discovery.authorization_server_document(request))
+        return Response(discovery.authorization_server_document(inputs.site(request)))
 
 
 class ProtectedResourceMetadataView(DiscoveryView):
     """``GET /.well-known/oauth-protected-resource[/path]`` (RFC 9728 §3)."""
 
     def get(self, request: Request, path: str = "") -> Response:
-        return Response(discovery.protected_resource_document(request, path))
+        return Response(discovery.protected_resource_document(inputs.site(request), path))

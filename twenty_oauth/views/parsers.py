@@ -1,8 +1,7 @@
 """
-Turning a request into values: the strict body parsers of the JSON endpoints, the authorization
-endpoint's query string, and the client's address.
+The strict body parsers of the JSON endpoints.
 
-The parsers are Django REST framework parser classes, so the views read ``request.data`` as any
+They are Django REST framework parser classes, so the views read ``request.data`` as any
 DRF view does; they are written here rather than taken from DRF because RFC 6749 §3.1 and
 RFC 9700 ask more of a token endpoint than DRF's ``FormParser`` and ``JSONParser`` check: a
 parameter at most once, an empty value as absent, strict UTF-8, no NUL, bounded sizes, and for
@@ -31,20 +30,6 @@ UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 def media_type(request: HttpRequest) -> str:
     """The request's media type, without parameters, lower-cased."""
     return request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The peer address. Behind a proxy, set REMOTE_ADDR from a trusted header in middleware."""
-    return request.META.get("REMOTE_ADDR", "")
-
-
-def parse_query(request: HttpRequest) -> Params:
-    """The query string's parameters, under the rules of :mod:`twenty_oauth.protocol.parameters`."""
-    try:
-        text = request.META.get("QUERY_STRING", "").encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError) as exc:
-        raise InvalidRequest("The query string is not valid UTF-8.") from exc
-    return parameters.parse(text)
 
 
 class OAuthParser(BaseParser):

@@ -15,7 +15,8 @@ from twenty_oauth.models import Client
 from twenty_oauth.protocol import clients, ratelimit
 from twenty_oauth.serializers import ClientInformationSerializer, validate_metadata
 from twenty_oauth.views.base import OAuthAPIView
-from twenty_oauth.views.parsers import ClientMetadataParser, client_ip
+from twenty_oauth.views.inputs import client_ip
+from twenty_oauth.views.parsers import ClientMetadataParser
 
 
 class RegistrationDisabled(OAuthError):

@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from twenty_oauth import signals
 from twenty_oauth.errors import InvalidRequest
 from twenty_oauth.models import AccessToken, TokenFamily
-from twenty_oauth.protocol import client_auth, discovery, tokens
+from twenty_oauth.protocol import client_auth, tokens
+from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
-from twenty_oauth.views.parsers import FormParser, client_ip
+from twenty_oauth.views.parsers import FormParser
 
 
 class RevocationView(OAuthAPIView):
@@ -30,25 +31,24 @@ class RevocationView(OAuthAPIView):
 
     def post(self, request: Request) -> Response:
         params = self.body(request)
-        client = client_auth.authenticate(request, params)
+        ip = inputs.client_ip(request)
+        client = client_auth.authenticate(params, authorization=inputs.authorization(request), ip=ip)
         value = params.get("token")
         if value is None:
             raise InvalidRequest("token is required.")
         # token_type_hint is only a hint (§2.1): both kinds are looked up whatever it says.
-        found = tokens.find_access_token(value, issuer=discovery.issuer(request))
+        found = tokens.find_access_token(value, issuer=inputs.site(request).issuer)
         if found is not None:
             record, _ = found
             if record.client_id == client.pk and record.revoked_at is None:
                 AccessToken.objects.filter(pk=record.pk).update(revoked_at=timezone.now())
-                self.revoked(request, client, record.user, "access_token")
+                self.revoked(client, record.user, "access_token", ip)
         else:
             refresh = tokens.find_refresh_token(value)
             if refresh is not None and refresh.family.client_id == client.pk:
                 tokens.revoke_family(refresh.family_id)
-                self.revoked(request, client, refresh.family.user, "refresh_token")
+                self.revoked(client, refresh.family.user, "refresh_token", ip)
         return Response({})
 
-    def revoked(self, request: Request, client, user, token_type: str) -> None:
-        signals.token_revoked.send(
-            sender=TokenFamily, client=client, user=user, token_type=token_type, ip=client_ip(request)
-        )
+    def revoked(self, client, user, token_type: str, ip: str) -> None:
+        signals.token_revoked.send(sender=TokenFamily, client=client, user=user, token_type=token_type, ip=ip)

@@ -9,8 +9,9 @@ from twenty_oauth import signals
 from twenty_oauth.errors import InvalidRequest, UnsupportedGrantType
 from twenty_oauth.protocol import client_auth
 from twenty_oauth.protocol.grants import authorization_code, client_credentials, refresh_token
+from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
-from twenty_oauth.views.parsers import FormParser, client_ip
+from twenty_oauth.views.parsers import FormParser
 
 GRANTS = {
     "authorization_code": authorization_code.exchange,
@@ -43,14 +44,15 @@ class TokenView(OAuthAPIView):
         exchange = GRANTS.get(grant_type)
         if exchange is None:
             raise UnsupportedGrantType(f"Supported grant types: {', '.join(GRANTS)}.")
-        client = client_auth.authenticate(request, params)
-        issued = exchange(request, params, client)
+        ip = inputs.client_ip(request)
+        client = client_auth.authenticate(params, authorization=inputs.authorization(request), ip=ip)
+        issued = exchange(params, client, site=inputs.site(request), ip=ip)
         signals.tokens_issued.send(
             sender=TokenView,
             client=client,
             user=issued.user,
             grant_type=grant_type,
             scopes=issued.scopes,
-            ip=client_ip(request),
+            ip=ip,
         )
         return Response(issued.body)

@@ -7,8 +7,8 @@ from rest_framework.response import Response
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InsufficientScope, InvalidToken
-from twenty_oauth.protocol import discovery, tokens
-from twenty_oauth.views import bearer
+from twenty_oauth.protocol import tokens
+from twenty_oauth.views import bearer, inputs
 from twenty_oauth.views.base import OAuthAPIView
 
 
@@ -28,8 +28,9 @@ class UserInfoView(OAuthAPIView):
         value = bearer.token_from_header(request)
         if not value:
             raise InvalidToken("", headers={"WWW-Authenticate": bearer.challenge(request)})
-        issuer = discovery.issuer(request)
-        audiences = {issuer, discovery.default_resource(request), discovery.endpoint(request, "userinfo")}
+        site = inputs.site(request)
+        issuer = site.issuer
+        audiences = {issuer, site.default_resource, site.endpoint("userinfo")}
         try:
             verified = tokens.verify_access_token(value, issuer=issuer)
             if audiences.isdisjoint(verified.audience):

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
-from twenty_oauth.protocol import discovery, opaque, pkce, tokens
+from twenty_oauth.protocol import opaque, pkce, resources, tokens
+from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
 _code_record = JoinedLookup(AuthorizationCode, "code_digest", ("user",))
 
 
-def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
     """
     Redeem a code for tokens. The code must be this client's, unexpired, unspent, and match the
     ``redirect_uri`` and PKCE challenge it was issued with. Every check that a thief could fail
@@ -41,7 +41,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
     pkce.verify(params.get("code_verifier"), code.code_challenge)
     if not code.user.is_active:
         raise InvalidGrant("The user is no longer active.")
-    audience = discovery.narrow_resources(request, params.resources, code.resource)
+    audience = resources.narrowed(site, params.resources, code.resource)
     scopes = code.scope.split()
 
     # One conditional UPDATE spends the code: exactly one of two concurrent redemptions wins,
@@ -59,7 +59,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
                 created_at=now,
             )
             return tokens.token_response(
-                issuer=discovery.issuer(request),
+                issuer=site.issuer,
                 client=client,
                 user=code.user,
                 scopes=scopes,

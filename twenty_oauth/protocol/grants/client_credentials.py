@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidScope, UnauthorizedClient
 from twenty_oauth.models import Client, TokenFamily
-from twenty_oauth.protocol import discovery, scopes, tokens
+from twenty_oauth.protocol import resources, scopes, tokens
+from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
 
-def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
     """
     Issue an access token to a confidential client for itself. The scope is narrowed to what the
     client may hold (RFC 6749 §3.3); no refresh token is issued (RFC 6749 §4.4.3).
@@ -31,14 +31,14 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
             raise InvalidScope("No scope was requested and the client has no default scope.")
     else:
         granted = scopes.narrow(params["scope"], allowed, strict=False)
-    audience = discovery.resources(request, params.resources)
+    audience = resources.requested(site, params.resources)
     now = timezone.now()
     with transaction.atomic():
         family = TokenFamily.objects.create(
             client=client, user=None, scope=" ".join(granted), resource=audience, created_at=now
         )
         return tokens.token_response(
-            issuer=discovery.issuer(request),
+            issuer=site.issuer,
             client=client,
             user=None,
             scopes=granted,

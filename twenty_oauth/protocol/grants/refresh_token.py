@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from twenty_oauth import signals
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.models import Client, RefreshToken
-from twenty_oauth.protocol import discovery, scopes, tokens
+from twenty_oauth.protocol import resources, scopes, tokens
+from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
-from twenty_oauth.views.parsers import client_ip
 
 
-def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
     """
     Spend a refresh token and issue its successor with a new access token. The scope may be
     narrowed, never widened; so may the resource. A refresh token that was already spent is a
@@ -33,7 +32,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
     if family.revoked_at is not None or token.revoked_at is not None:
         raise InvalidGrant("The refresh token has been revoked.")
     if token.used_at is not None:
-        _reused(request, token)
+        _reused(token, ip)
     if token.expires_at <= now:
         raise InvalidGrant("The refresh token has expired.")
     if family.user is not None and not family.user.is_active:
@@ -44,7 +43,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
         raise InvalidGrant("The user withdrew their consent to this client.")
     granted = token.scope.split()
     access_scopes = scopes.narrow(params.get("scope"), granted, strict=True)
-    audience = discovery.narrow_resources(request, params.resources, family.resource)
+    audience = resources.narrowed(site, params.resources, family.resource)
 
     with transaction.atomic():
         spent = RefreshToken.objects.filter(
@@ -52,7 +51,7 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
         ).update(used_at=now)
         if spent:
             return tokens.token_response(
-                issuer=discovery.issuer(request),
+                issuer=site.issuer,
                 client=client,
                 user=family.user,
                 scopes=access_scopes,
@@ -62,12 +61,12 @@ def exchange(request: HttpRequest, params: Params, client: Client) -> tokens.Iss
                 refresh_scopes=granted,
                 now=now,
             )
-    _reused(request, token)
+    _reused(token, ip)
 
 
-def _reused(request: HttpRequest, token: RefreshToken) -> None:
+def _reused(token: RefreshToken, ip: str) -> None:
     tokens.revoke_family(token.family_id)
     signals.refresh_token_reused.send(
-        sender=RefreshToken, client=token.family.client, user=token.family.user, ip=client_ip(request)
+        sender=RefreshToken, client=token.family.client, user=token.family.user, ip=ip
     )
     raise InvalidGrant("The refresh token was already used; every token of its grant is revoked.")

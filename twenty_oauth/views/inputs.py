@@ -1,0 +1,37 @@
+"""
+What the web layer reads from a request and hands to the protocol as plain values: the site the
+request reached, the client's address, the ``Authorization`` header and the query string.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from twenty_oauth.errors import InvalidRequest
+from twenty_oauth.protocol import parameters
+from twenty_oauth.protocol.discovery import Site
+from twenty_oauth.protocol.parameters import Params
+
+
+def site(request: HttpRequest) -> Site:
+    """The server as ``request`` reached it (its issuer and origin, see ``Site``)."""
+    return Site.of(f"{request.scheme}://{request.get_host()}")
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The peer address. Behind a proxy, set REMOTE_ADDR from a trusted header in middleware."""
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def authorization(request: HttpRequest) -> str:
+    """The ``Authorization`` header as sent, or ''."""
+    return request.META.get("HTTP_AUTHORIZATION", "")
+
+
+def parse_query(request: HttpRequest) -> Params:
+    """The query string's parameters, under the rules of :mod:`twenty_oauth.protocol.parameters`."""
+    try:
+        text = request.META.get("QUERY_STRING", "").encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("The query string is not valid UTF-8.") from exc
+    return parameters.parse(text)
