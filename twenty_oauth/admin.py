@@ -8,7 +8,6 @@ Consents, grants and tokens are read-only; staff end them with the revoke action
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
@@ -19,161 +18,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from twenty_oauth import signals
+from twenty_oauth.admin_filters import ClientTypeFilter, RevokedFilter, TokenStatusFilter
+from twenty_oauth.forms import ClientForm
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, SigningKey, TokenFamily
 from twenty_oauth.protocol import clients, consents, opaque, tokens
-from twenty_oauth.protocol.discovery import GRANT_TYPES
-from twenty_oauth.serializers import URL_FIELDS, ClientMetadataSerializer, first_error
 from twenty_oauth.views.inputs import client_ip
-
-SELF_REGISTERED = (Client.Source.DYNAMIC, Client.Source.METADATA_DOCUMENT)
-
-#: The form field that shows an error about each metadata field; others are form-wide.
-ERROR_FIELDS = {
-    "grant_types": "grant_types_choice",
-    "response_types": "grant_types_choice",
-    "redirect_uris": "redirect_uris_text",
-    "contacts": "contacts_text",
-    "token_endpoint_auth_method": "token_endpoint_auth_method",
-    "scope": "scope",
-    "client_name": "client_name",
-    "client_uri": "client_uri",
-    "logo_uri": "logo_uri",
-    "tos_uri": "tos_uri",
-    "policy_uri": "policy_uri",
-}
-
-METADATA_FIELDS = ("client_name", "token_endpoint_auth_method", "scope", *URL_FIELDS)
 
 
 def _user_search_field() -> str:
     return f"user__{get_user_model().USERNAME_FIELD}"
-
-
-class ClientForm(forms.ModelForm):
-    """Edits a client under the same rules as dynamic registration (``ClientMetadataSerializer``)."""
-
-    redirect_uris_text = forms.CharField(
-        label=_("Redirect URIs"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One per line. Matched exactly; loopback URIs match any port."),
-    )
-    grant_types_choice = forms.MultipleChoiceField(
-        label=_("Grant types"),
-        choices=[(g, g) for g in GRANT_TYPES],
-        widget=forms.CheckboxSelectMultiple,
-        initial=["authorization_code"],
-        help_text=_("A client registered for authorization_code also receives refresh tokens."),
-    )
-    contacts_text = forms.CharField(
-        label=_("Contacts"),
-        required=False,
-        help_text=_("Email addresses, one per line."),
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-    class Meta:
-        model = Client
-        fields = [
-            "client_name",
-            "token_endpoint_auth_method",
-            "scope",
-            "client_uri",
-            "logo_uri",
-            "tos_uri",
-            "policy_uri",
-            "client_credentials_allowed",
-            "is_active",
-        ]
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial["redirect_uris_text"] = "\n".join(self.instance.redirect_uris)
-            self.initial["grant_types_choice"] = [g for g in self.instance.grant_types if g in GRANT_TYPES]
-            self.initial["contacts_text"] = "\n".join(self.instance.contacts)
-
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        metadata = {name: data[name] for name in METADATA_FIELDS if data.get(name)}
-        metadata["redirect_uris"] = _lines(data.get("redirect_uris_text", ""))
-        metadata["grant_types"] = list(data.get("grant_types_choice") or [])
-        metadata["contacts"] = _lines(data.get("contacts_text", ""))
-        serializer = ClientMetadataSerializer(data=metadata)
-        if serializer.is_valid():
-            self.validated = serializer.validated_data
-        else:
-            name, message = first_error(serializer.errors)
-            self.add_error(ERROR_FIELDS.get(name), str(message))
-        return data
-
-    def save(self, commit: bool = True):
-        client = super().save(commit=False)
-        for name, value in self.validated.items():
-            if name in ("software_id", "software_version"):
-                continue  # not edited here: keep what the client registered
-            setattr(client, name, value)
-        if commit:
-            client.save()
-        return client
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-class ClientTypeFilter(admin.SimpleListFilter):
-    """RFC 6749 §2.1: public clients have no secret; confidential clients authenticate."""
-
-    title = _("type")
-    parameter_name = "type"
-
-    def lookups(self, request, model_admin):
-        return [("public", _("public")), ("confidential", _("confidential"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "public":
-            return queryset.filter(token_endpoint_auth_method=Client.AuthMethod.NONE)
-        if self.value() == "confidential":
-            return queryset.exclude(token_endpoint_auth_method=Client.AuthMethod.NONE)
-        return queryset
-
-
-class TokenStatusFilter(admin.SimpleListFilter):
-    """Live, expired or revoked, for any model with ``expires_at`` and ``revoked_at``."""
-
-    title = _("status")
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [("live", _("live")), ("expired", _("expired")), ("revoked", _("revoked"))]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        if self.value() == "live":
-            return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
-        if self.value() == "expired":
-            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
-
-
-class RevokedFilter(admin.SimpleListFilter):
-    title = _("status")
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [("active", _("active")), ("revoked", _("revoked"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.filter(revoked_at__isnull=True)
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        return queryset
 
 
 def _live_count(model, client_field: str, **extra) -> Coalesce:
@@ -281,13 +134,7 @@ class ClientAdmin(admin.ModelAdmin):
         if not obj.is_public and not obj.client_secret_digest:
             # A new confidential client, or a public one made confidential: it needs a secret.
             request._twenty_oauth_new_secrets = [(obj, clients.rotate_secret(obj))]
-        if before is None:
-            signals.client_registered.send(sender=Client, client=obj, ip=client_ip(request))
-        elif (before.is_active and not obj.is_active) or (not before.is_public and obj.is_public):
-            # Deactivated, or made public: its refresh tokens would be spent with no secret.
-            self._end_grants(request, Client.objects.filter(pk=obj.pk))
-        elif before.may_use_client_credentials and not obj.may_use_client_credentials:
-            _end_own_grants([obj.pk])
+        clients.changed(before, obj, ip=client_ip(request))
 
     def response_add(self, request, obj, post_url_continue=None):
         if request._twenty_oauth_new_secrets:
@@ -313,12 +160,7 @@ class ClientAdmin(admin.ModelAdmin):
         return response
 
     def _end_grants(self, request, queryset) -> int:
-        ids = list(queryset.values_list("pk", flat=True))
-        count = consents.end_grants(clients=Client.objects.filter(pk__in=ids))
-        ip = client_ip(request)
-        for client in Client.objects.filter(pk__in=ids):
-            signals.token_revoked.send(sender=Client, client=client, user=None, token_type="all", ip=ip)
-        return count
+        return clients.end_grants(list(queryset.values_list("pk", flat=True)), ip=client_ip(request))
 
     @admin.action(description=_("Rotate the secret of selected confidential clients"), permissions=["change"])
     def rotate_secret(self, request, queryset):
@@ -343,10 +185,8 @@ class ClientAdmin(admin.ModelAdmin):
         description=_("Allow client_credentials for selected self-registered clients"), permissions=["change"]
     )
     def allow_client_credentials(self, request, queryset):
-        eligible = queryset.filter(source__in=SELF_REGISTERED).exclude(
-            token_endpoint_auth_method=Client.AuthMethod.NONE
-        )
-        count = eligible.update(client_credentials_allowed=True)
+        eligible = clients.allow_client_credentials(list(queryset.values_list("pk", flat=True)))
+        count = len(eligible)
         self.message_user(
             request,
             ngettext(
@@ -381,9 +221,7 @@ class ClientAdmin(admin.ModelAdmin):
         permissions=["change"],
     )
     def forbid_client_credentials(self, request, queryset):
-        ids = list(queryset.filter(source__in=SELF_REGISTERED).values_list("pk", flat=True))
-        count = Client.objects.filter(pk__in=ids).update(client_credentials_allowed=False)
-        ended = _end_own_grants(ids)
+        count, ended = clients.forbid_client_credentials(list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request,
             _("%(count)d clients may no longer use client_credentials; %(ended)d of their grants revoked.")
@@ -395,10 +233,7 @@ class ClientAdmin(admin.ModelAdmin):
     )
     def deactivate(self, request, queryset):
         # Fix the selection first: once updated, a changelist filtered on "active" selects nothing.
-        ids = list(queryset.values_list("pk", flat=True))
-        selected = Client.objects.filter(pk__in=ids)
-        count = selected.update(is_active=False)
-        self._end_grants(request, selected)
+        count = clients.deactivate(list(queryset.values_list("pk", flat=True)), ip=client_ip(request))
         self.message_user(
             request,
             ngettext(
@@ -408,14 +243,6 @@ class ClientAdmin(admin.ModelAdmin):
             )
             % {"count": count},
         )
-
-
-def _end_own_grants(client_ids: list[int]) -> int:
-    """
-    Revoke the grants these clients hold for themselves (client credentials, no user): once
-    the clients may no longer use the grant, the tokens that rested on that permission end too.
-    """
-    return tokens.revoke_families(TokenFamily.objects.filter(client_id__in=client_ids, user__isnull=True))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -1,0 +1,102 @@
+"""The admin's client form: a client edited under the same rules as dynamic registration."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from twenty_oauth.models import Client
+from twenty_oauth.protocol.discovery import GRANT_TYPES
+from twenty_oauth.serializers import URL_FIELDS, ClientMetadataSerializer, first_error
+
+#: The form field that shows an error about each metadata field; others are form-wide.
+ERROR_FIELDS = {
+    "grant_types": "grant_types_choice",
+    "response_types": "grant_types_choice",
+    "redirect_uris": "redirect_uris_text",
+    "contacts": "contacts_text",
+    "token_endpoint_auth_method": "token_endpoint_auth_method",
+    "scope": "scope",
+    "client_name": "client_name",
+    "client_uri": "client_uri",
+    "logo_uri": "logo_uri",
+    "tos_uri": "tos_uri",
+    "policy_uri": "policy_uri",
+}
+
+METADATA_FIELDS = ("client_name", "token_endpoint_auth_method", "scope", *URL_FIELDS)
+
+
+class ClientForm(forms.ModelForm):
+    """Edits a client under the same rules as dynamic registration (``ClientMetadataSerializer``)."""
+
+    redirect_uris_text = forms.CharField(
+        label=_("Redirect URIs"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One per line. Matched exactly; loopback URIs match any port."),
+    )
+    grant_types_choice = forms.MultipleChoiceField(
+        label=_("Grant types"),
+        choices=[(g, g) for g in GRANT_TYPES],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["authorization_code"],
+        help_text=_("A client registered for authorization_code also receives refresh tokens."),
+    )
+    contacts_text = forms.CharField(
+        label=_("Contacts"),
+        required=False,
+        help_text=_("Email addresses, one per line."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    class Meta:
+        model = Client
+        fields = [
+            "client_name",
+            "token_endpoint_auth_method",
+            "scope",
+            "client_uri",
+            "logo_uri",
+            "tos_uri",
+            "policy_uri",
+            "client_credentials_allowed",
+            "is_active",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["redirect_uris_text"] = "\n".join(self.instance.redirect_uris)
+            self.initial["grant_types_choice"] = [g for g in self.instance.grant_types if g in GRANT_TYPES]
+            self.initial["contacts_text"] = "\n".join(self.instance.contacts)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        metadata = {name: data[name] for name in METADATA_FIELDS if data.get(name)}
+        metadata["redirect_uris"] = _lines(data.get("redirect_uris_text", ""))
+        metadata["grant_types"] = list(data.get("grant_types_choice") or [])
+        metadata["contacts"] = _lines(data.get("contacts_text", ""))
+        serializer = ClientMetadataSerializer(data=metadata)
+        if serializer.is_valid():
+            self.validated = serializer.validated_data
+        else:
+            name, message = first_error(serializer.errors)
+            self.add_error(ERROR_FIELDS.get(name), str(message))
+        return data
+
+    def save(self, commit: bool = True):
+        client = super().save(commit=False)
+        for name, value in self.validated.items():
+            if name in ("software_id", "software_version"):
+                continue  # not edited here: keep what the client registered
+            setattr(client, name, value)
+        if commit:
+            client.save()
+        return client
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
