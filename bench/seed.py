@@ -40,8 +40,8 @@ from twenty_oauth import tokens  # noqa: E402
 from twenty_oauth.conf import oauth_settings  # noqa: E402
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
 from twenty_oauth.protocol import authorization, clients  # noqa: E402
+from twenty_oauth.protocol.client_metadata import validate_metadata  # noqa: E402
 from twenty_oauth.protocol.keys import keyring  # noqa: E402
-from twenty_oauth.serializers import validate_metadata  # noqa: E402
 
 REDIRECT_URI = "https://app.example.com/callback"
 CODE_CLIENT = "bench code client"

@@ -29,8 +29,8 @@ from twenty_oauth.models import (
     TokenFamily,
 )
 from twenty_oauth.protocol import clients, keys, opaque, pkce
+from twenty_oauth.protocol.client_metadata import validate_metadata
 from twenty_oauth.protocol.tokens import ACCESS_TOKEN_TYPE, audience_claim
-from twenty_oauth.serializers import validate_metadata
 
 ISSUER = "http://testserver"
 

@@ -11,6 +11,7 @@ class TwentyOAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from twenty_oauth import checks, signals  # noqa: F401 - registers checks and log receivers
+        from twenty_oauth.protocol import consents  # noqa: F401 - ends an inactive user's grants
 
         if find_spec("drf_spectacular") is not None:
             # A host that documents its API with drf-spectacular gets the OAuth endpoints too.

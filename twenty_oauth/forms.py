@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from twenty_oauth.models import Client
+from twenty_oauth.protocol.client_metadata import URL_FIELDS, ClientMetadataSerializer, first_error
 from twenty_oauth.protocol.discovery import GRANT_TYPES
-from twenty_oauth.serializers import URL_FIELDS, ClientMetadataSerializer, first_error
 
 #: The form field that shows an error about each metadata field; others are form-wide.
 ERROR_FIELDS = {

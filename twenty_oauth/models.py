@@ -42,7 +42,7 @@ class Client(models.Model):
     scope = models.CharField(
         _("scope"), max_length=1000, blank=True, help_text=_("Space-separated; blank allows every scope.")
     )
-    # Text, checked by ClientMetadataSerializer (https, a host, RFC 3986): Django's URLValidator is
+    # Text, checked by protocol.client_metadata (https, a host, RFC 3986): Django's URLValidator is
     # stricter (it refuses https://my_host.example/), so a registered client could not be saved.
     client_uri = models.CharField(_("home page"), max_length=2000, blank=True)
     logo_uri = models.CharField(_("logo"), max_length=2000, blank=True)

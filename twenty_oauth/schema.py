@@ -11,7 +11,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiVi
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
-from twenty_oauth.serializers import ClientInformationSerializer, ClientMetadataSerializer
+from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, ClientMetadataSerializer
 
 FORM = "application/x-www-form-urlencoded"
 TAG = "OAuth 2.0"

@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import logging
 
-from django.conf import settings
-from django.db.models.signals import post_save
 from django.dispatch import Signal, receiver
 
 logger = logging.getLogger("twenty_oauth")
@@ -102,14 +100,3 @@ def _log_reused(sender, client, user=None, ip="", **kwargs):
 @receiver(client_authentication_failed)
 def _log_auth_failed(sender, client_id, reason, ip="", **kwargs):
     _log(logging.WARNING, "client_authentication_failed", client_id=client_id, reason=reason, ip=ip)
-
-
-@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="twenty_oauth.inactive_user")
-def _end_grants_of_inactive_user(sender, instance, update_fields=None, **kwargs):
-    if getattr(instance, "is_active", True) or (
-        update_fields is not None and "is_active" not in update_fields
-    ):
-        return
-    from twenty_oauth.protocol import consents
-
-    consents.end_grants(user=instance)

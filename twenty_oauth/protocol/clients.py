@@ -1,5 +1,5 @@
 """
-A client's life: creation from validated metadata (``serializers.ClientMetadataSerializer``),
+A client's life: creation from validated metadata (``client_metadata.ClientMetadataSerializer``),
 its secret's issue and rotation, the client-credentials permission, deactivation, and the end
 of its grants. Used by dynamic registration, the Django admin and the commands alike.
 """

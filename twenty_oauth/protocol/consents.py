@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, TokenFamily
@@ -96,3 +99,13 @@ def revoke_consent(user: Any, client: Client) -> bool:
         )
         end_grants(client=client, user=user)
     return bool(revoked)
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="twenty_oauth.inactive_user")
+def _end_grants_of_inactive_user(sender, instance, update_fields=None, **kwargs) -> None:
+    """A deactivated account ends every grant of its user, for good (see the README)."""
+    if getattr(instance, "is_active", True) or (
+        update_fields is not None and "is_active" not in update_fields
+    ):
+        return
+    end_grants(user=instance)

@@ -46,8 +46,8 @@ from twenty_oauth.errors import OAuthError
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import ratelimit, scopes, uris
+from twenty_oauth.protocol.client_metadata import validate_metadata
 from twenty_oauth.protocol.discovery import GRANT_TYPES
-from twenty_oauth.serializers import validate_metadata
 
 logger = logging.getLogger(__name__)
 

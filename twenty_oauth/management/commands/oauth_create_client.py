@@ -18,8 +18,8 @@ from twenty_oauth import signals
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import clients
+from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, validate_metadata
 from twenty_oauth.protocol.discovery import AUTH_METHODS, GRANT_TYPES
-from twenty_oauth.serializers import ClientInformationSerializer, validate_metadata
 
 
 class Command(BaseCommand):
