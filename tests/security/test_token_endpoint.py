@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import basic, form, token_request
 from tests.security.conftest import assert_oauth_error, register, row_counts
+from twenty_oauth.models import Client
+from twenty_oauth.protocol import opaque
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +147,16 @@ def test_rfc6749_2_3_1_basic_credentials_are_form_urlencoded(client, service):
         "/oauth/token", "grant_type=client_credentials", content_type=FORM, HTTP_AUTHORIZATION=plus
     )
     assert_oauth_error(response, 401, "invalid_client")
+    # A secret with the characters Basic and form-urlencoding reserve works once encoded.
+    weird = "s3cr:et+/=%"
+    Client.objects.filter(pk=oauth_client.pk).update(client_secret_digest=opaque.digest(weird))
+    response = client.post(
+        "/oauth/token",
+        "grant_type=client_credentials",
+        content_type=FORM,
+        HTTP_AUTHORIZATION=basic(oauth_client.client_id, weird),
+    )
+    assert response.status_code == 200, response.content
 
 
 def test_rfc9700_2_4_password_grant_does_not_exist(client, user, confidential):
