@@ -123,9 +123,10 @@ def person(base_url) -> Person:
 
 CREATE_CLIENT = """
 import json, os
-from twenty_oauth.protocol.clients import client_information, create_client, validate
-client, secret = create_client(validate(json.loads(os.environ["CLIENT_METADATA"])), source="admin")
-print(json.dumps(client_information(client, secret)))
+from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, validate_metadata
+from twenty_oauth.protocol.clients import create_client
+client, secret = create_client(validate_metadata(json.loads(os.environ["CLIENT_METADATA"])), source="admin")
+print(json.dumps(ClientInformationSerializer(client, context={"secret": secret}).data))
 """
 
 
