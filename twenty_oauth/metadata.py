@@ -10,9 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest
-from django.urls import reverse
 
-from twenty_oauth import scopes, uris
+from twenty_oauth import mounting, scopes, uris
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidTarget
 
@@ -81,13 +80,17 @@ def narrow_resources(request: HttpRequest, requested: list[str], granted: list[s
 
 
 def endpoint(request: HttpRequest, name: str) -> str:
-    return origin(request) + reverse(f"twenty_oauth:{name}")
+    """The URL of an endpoint where the host mounted it (prefix, script name, language)."""
+    return origin(request) + mounting.endpoint_path(name)
 
 
 @lru_cache(maxsize=32)
-def _authorization_server_document(issuer_value: str, base: str, scope_names: tuple[str, ...]) -> dict:
+def _authorization_server_document(
+    issuer_value: str, base: str, scope_names: tuple[str, ...], mount: mounting.Mount
+) -> dict:
+    # ``mount`` is part of the key: the same issuer's endpoints move with the script prefix.
     def url(name: str) -> str:
-        return base + reverse(f"twenty_oauth:{name}")
+        return base + mounting.endpoint_path(name)
 
     document = {
         "issuer": issuer_value,
@@ -115,7 +118,9 @@ def _authorization_server_document(issuer_value: str, base: str, scope_names: tu
 
 def authorization_server_document(request: HttpRequest) -> dict[str, Any]:
     """RFC 8414 §2 metadata, built once per issuer and process: shared, not to be modified."""
-    return _authorization_server_document(issuer(request), origin(request), tuple(scopes.registry()))
+    return _authorization_server_document(
+        issuer(request), origin(request), tuple(scopes.registry()), mounting.current()
+    )
 
 
 def protected_resource_document(request: HttpRequest, path: str) -> dict[str, Any]:
@@ -132,9 +137,7 @@ def protected_resource_document(request: HttpRequest, path: str) -> dict[str, An
 
 def protected_resource_metadata_url(request: HttpRequest, resource: str) -> str:
     """Where RFC 9728 §3.1 says a client finds the metadata of ``resource``."""
-    path = urlsplit(resource).path.strip("/")
-    url = origin(request) + "/.well-known/oauth-protected-resource"
-    return f"{url}/{path}" if path else url
+    return origin(request) + mounting.well_known_path(mounting.RESOURCE_METADATA, resource)
 
 
 def clear_cache() -> None:
