@@ -1,8 +1,9 @@
 """
-System checks for ``TWENTY_OAUTH``.
+System checks for ``TWENTY_OAUTH`` and for the URLconf that mounts the app.
 
 ``manage.py check`` reports errors (``twenty_oauth.E0xx``) for a block that cannot work: an
-unknown key, a value of the wrong type, values that contradict each other. ``check --deploy``
+unknown key, a value of the wrong type, values that contradict each other; and for a URLconf that
+does not serve the discovery documents where clients look for them (``twenty_oauth.E024``). ``check --deploy``
 adds warnings (``twenty_oauth.W0xx``) for settings that are fine in development and unsafe in
 production, and one recommendation (``twenty_oauth.I001``). Every message's hint says how to fix
 it; a warning you have weighed can be silenced with ``SILENCED_SYSTEM_CHECKS``.
@@ -320,3 +321,41 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         )
     return messages
+
+
+@checks.register(checks.Tags.urls)
+def check_discovery_urls(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """
+    An error when a discovery document the server advertises, or names in a ``WWW-Authenticate``
+    challenge (RFC 9728 §5.1), is not routed to twenty-oauth where clients look for it: the
+    issuer's server metadata (RFC 8414 §3.1) and the protected-resource metadata of the default
+    resource and of each allowed resource on the issuer's origin (RFC 9728 §3.1), all on the
+    host's root. It fires when ``twenty_oauth.urls`` is mounted under a prefix, a language prefix
+    or an issuer path without ``twenty_oauth.discovery_urls`` at the root.
+    """
+    from twenty_oauth import mounting
+    from twenty_oauth.conf import oauth_settings
+
+    if check_settings():
+        return []  # an issuer or resource that cannot be parsed has its own error
+    documents = mounting.discovery_paths(
+        oauth_settings.ISSUER, oauth_settings.DEFAULT_RESOURCE, oauth_settings.ALLOWED_RESOURCES
+    )
+    try:
+        problems = mounting.unanswered(documents, settings.ROOT_URLCONF)
+    except Exception:  # noqa: BLE001 - a URLconf that cannot load: Django's own checks report it
+        return []
+    if not problems:
+        return []
+    return [
+        checks.Error(
+            "Clients look for this server's discovery documents where RFC 8414 §3.1 and RFC 9728 §3.1 "
+            f"put them, on the host's root, and {settings.ROOT_URLCONF} does not route them to "
+            f"twenty-oauth: {'; '.join(problems)}. Add this line to its urlpatterns: "
+            f"{mounting.DISCOVERY_INCLUDE}",
+            hint="Put it in the top-level list, outside any prefix and outside i18n_patterns(). Behind a "
+            "proxy that serves the site under a path, also have the proxy forward the host's /.well-known/ "
+            "paths to the site unchanged.",
+            id="twenty_oauth.E024",
+        )
+    ]

@@ -9,7 +9,7 @@ The discovery documents do not move with them. RFC 8414 §3.1 and RFC 9728 §3.1
 of an identifier at ``/.well-known/<suffix>`` on the host's root followed by the identifier's
 path, and MCP clients look nowhere else. Included at the root, ``twenty_oauth.urls`` serves them
 itself; included anywhere else, ``twenty_oauth.discovery_urls`` at the root serves them
-(:data:`DISCOVERY_INCLUDE`).
+(:data:`DISCOVERY_INCLUDE`), and the system check ``twenty_oauth.E024`` says so when it is missing.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.signals import setting_changed
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import Resolver404, get_script_prefix, get_urlconf, resolve, reverse
 from django.utils import translation
 
 from twenty_oauth import uris
@@ -86,6 +86,57 @@ def well_known_path(suffix: str, identifier: str) -> str:
     parts = uris.split(identifier)
     path = parts.path.strip("/") if parts is not None else ""
     return f"{suffix}/{path}" if path else suffix
+
+
+def _origin(url: str) -> str | None:
+    parts = uris.split(url)
+    if parts is None or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def discovery_paths(
+    issuer: str | None, default_resource: str | None, allowed_resources: list[str] | None
+) -> list[tuple[str, str]]:
+    """
+    ``(path, kind)`` of every discovery document the server advertises or names in a
+    ``WWW-Authenticate`` challenge, on the issuer's own host: the server metadata of the issuer
+    (RFC 8414 §3.1, kind ``server``) and the protected-resource metadata (RFC 9728 §3.1, kind
+    ``resource``) of the default resource and of each allowed resource on the issuer's origin.
+    Resources on other hosts publish their own. Without a configured issuer the host is the
+    request's, and only the documents of the issuer itself are known.
+    """
+    found = [(well_known_path(SERVER_METADATA, issuer or ""), "server")]
+    if issuer is None:
+        named = [] if default_resource else [""]
+    else:
+        origin = _origin(issuer)
+        candidates = [default_resource or issuer, *(allowed_resources or [])]
+        named = [resource for resource in candidates if _origin(resource) == origin]
+    for resource in named:
+        found.append((well_known_path(RESOURCE_METADATA, resource), "resource"))
+    return list(dict.fromkeys(found))
+
+
+def unanswered(documents: list[tuple[str, str]], urlconf: Any = None) -> list[str]:
+    """
+    Each of ``documents`` that the URLconf does not route to twenty-oauth's discovery view of
+    its kind, described for a person: the path and what answers there instead.
+    """
+    from twenty_oauth.views.metadata import AuthorizationServerMetadataView, ProtectedResourceMetadataView
+
+    views = {"server": AuthorizationServerMetadataView, "resource": ProtectedResourceMetadataView}
+    problems = []
+    for path, kind in documents:
+        try:
+            match = resolve(path, urlconf)
+        except Resolver404:
+            problems.append(f"{path} (not found)")
+            continue
+        view = getattr(match.func, "view_class", match.func)
+        if not (isinstance(view, type) and issubclass(view, views[kind])):
+            problems.append(f"{path} (answered by {view.__module__}.{view.__qualname__})")
+    return problems
 
 
 def clear_cache() -> None:

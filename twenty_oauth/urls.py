@@ -6,7 +6,7 @@ Included at the site's root, ``path("", include("twenty_oauth.urls"))``, this se
 discovery documents too, where RFC 8414 §3.1 and RFC 9728 §3.1 put them. Included under a prefix,
 a script name or ``i18n_patterns``, the endpoints move with it and the documents list them there,
 but clients still look for the documents at the host's root: include ``twenty_oauth.discovery_urls``
-there as well.
+there as well (the system check ``twenty_oauth.E024`` says so when it is missing).
 """
 
 from django.urls import path
