@@ -330,8 +330,8 @@ def check_discovery_urls(app_configs=None, **kwargs) -> list[checks.CheckMessage
     challenge (RFC 9728 §5.1), is not routed to twenty-oauth where clients look for it: the
     issuer's server metadata (RFC 8414 §3.1) and the protected-resource metadata of the default
     resource and of each allowed resource on the issuer's origin (RFC 9728 §3.1), all on the
-    host's root. It fires when ``twenty_oauth.urls`` is mounted under a prefix, a language prefix
-    or an issuer path without ``twenty_oauth.discovery_urls`` at the root.
+    host's root. It fires when ``twenty_oauth.urls`` is included under a prefix or inside
+    ``i18n_patterns`` and ``twenty_oauth.discovery_urls`` is not included at the root.
     """
     from twenty_oauth import mounting
     from twenty_oauth.conf import oauth_settings
