@@ -48,31 +48,37 @@ def prepare(database: Path) -> None:
 
 
 @contextlib.contextmanager
+def running(command: list[str], cwd: Path, env: dict[str, str], ready_url: str, log: Path | None = None):
+    """
+    A server process, stopped on exit; ready once ``ready_url`` answers 2xx. Its output goes to
+    ``log`` when one is given, else nowhere.
+    """
+    with open(log or os.devnull, "w") as output:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(ready_url, timeout=2).close()
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise RuntimeError(f"the server did not start; its output: {log}") from None
+                    time.sleep(0.2)
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@contextlib.contextmanager
 def serve(database: Path, port: int | None = None, issuer: str = ""):
     """One server process on a free port; yields its base URL."""
     port = port or free_port()
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
-        cwd=ROOT,
-        env=site_env(database, issuer),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/.well-known/oauth-authorization-server", timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the example site did not start") from None
-                time.sleep(0.2)
+    command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"]
+    with running(command, ROOT, site_env(database, issuer), f"{base}/.well-known/oauth-authorization-server"):
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -112,15 +118,16 @@ class Browser:
         )
         assert status == 302, "login failed"
 
-    def approve(self, authorize_query: str) -> dict[str, str]:
-        status, _, page = self.request("GET", f"/oauth/authorize?{authorize_query}")
+    def approve(self, authorize_query: str, endpoint: str = "/oauth/authorize") -> dict[str, str]:
+        """Load the consent page at ``endpoint``, allow, and return the redirect's parameters."""
+        status, _, page = self.request("GET", f"{endpoint}?{authorize_query}")
         assert status == 200, page
         signed = re.search(rb'name="request" value="([^"]+)"', page).group(1).decode()
         status, headers, _ = self.request(
             "POST",
-            "/oauth/authorize",
+            endpoint,
             {"request": signed, "allow": "1", "csrfmiddlewaretoken": self.csrf()},
-            {"Referer": self.base + "/oauth/authorize"},
+            {"Referer": self.base + endpoint},
         )
         assert status == 302
         return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(headers["Location"]).query))

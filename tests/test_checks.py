@@ -13,6 +13,8 @@ from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
+from django.urls import include, path
+from django.views.generic import TemplateView
 
 from twenty_oauth.protocol.keys import generate_private_key, private_key_to_pem
 
@@ -265,3 +267,85 @@ def test_manage_py_check_on_the_example_site(tmp_path):
     broken = manage(tmp_path, "check", TWENTY_OAUTH_ISSUER="crm.example.com")
     assert broken.returncode == 1
     assert "twenty_oauth.E020" in broken.stderr and "https://auth.example.com" in broken.stderr
+
+
+# --- manage.py check: the discovery documents the URLconf must serve -------------------------
+
+#: A host whose own view answers where twenty-oauth's protected-resource metadata belongs.
+urlpatterns = [
+    path(".well-known/oauth-protected-resource", TemplateView.as_view()),
+    path("", include("twenty_oauth.urls")),
+]
+DISCOVERY_LINE = 'path("", include("twenty_oauth.discovery_urls"))'
+RESOURCES = {
+    "ISSUER": "https://host.example/auth",
+    # One on the issuer's host (its metadata is ours to serve), one elsewhere (not ours).
+    "ALLOWED_RESOURCES": ["https://host.example/mcp", "https://api.other.example/reports"],
+}
+
+
+def url_messages(urlconf: str, **oauth) -> list[checks.CheckMessage]:
+    """Every message of ``manage.py check``'s URL checks, Django's own included, for ``urlconf``."""
+    with override_settings(ROOT_URLCONF=urlconf, TWENTY_OAUTH=oauth):
+        return checks.run_checks(tags=[checks.Tags.urls])
+
+
+@pytest.mark.parametrize("oauth", [{}, RESOURCES], ids=["no issuer", "issuer with a path"])
+@pytest.mark.parametrize(
+    "urlconf",
+    ["example_project.urls", "tests.mounts.prefix", "tests.mounts.i18n", "tests.mounts.i18n_unprefixed"],
+)
+def test_e024_is_silent_when_the_documents_answer_at_the_root(urlconf, oauth):
+    """The root include alone, or any other mount with the discovery include: no message at all."""
+    assert url_messages(urlconf, **oauth) == []
+
+
+def test_e024_a_prefix_mount_without_the_discovery_include():
+    (error,) = url_messages("tests.mounts.prefix_alone", **RESOURCES)
+    assert error.id == "twenty_oauth.E024"
+    assert error.level == checks.ERROR
+    assert "RFC 8414 §3.1 and RFC 9728 §3.1" in error.msg
+    assert "tests.mounts.prefix_alone does not route them to twenty-oauth" in error.msg
+    assert (
+        "/.well-known/oauth-authorization-server/auth (not found); "
+        "/.well-known/oauth-protected-resource/auth (not found); "
+        "/.well-known/oauth-protected-resource/mcp (not found)."
+    ) in error.msg
+    assert "reports" not in error.msg  # another host publishes that resource's metadata
+    assert error.msg.endswith(f"Add this line to its urlpatterns: {DISCOVERY_LINE}")
+    assert "outside any prefix and outside i18n_patterns()" in error.hint
+
+
+def test_e024_without_an_issuer_the_documents_are_those_of_the_root():
+    (error,) = url_messages("tests.mounts.prefix_alone")
+    assert (
+        "/.well-known/oauth-authorization-server (not found); "
+        "/.well-known/oauth-protected-resource (not found)."
+    ) in error.msg
+
+
+def test_e024_i18n_patterns_without_the_discovery_include():
+    (error,) = url_messages("tests.mounts.i18n_alone")
+    assert error.id == "twenty_oauth.E024"
+    assert DISCOVERY_LINE in error.msg
+
+
+def test_e024_names_the_view_that_answers_instead():
+    (error,) = url_messages(__name__)
+    assert error.id == "twenty_oauth.E024"
+    assert (
+        "/.well-known/oauth-protected-resource (answered by django.views.generic.base.TemplateView)"
+    ) in error.msg
+    assert "oauth-authorization-server" not in error.msg
+
+
+def test_e024_fails_manage_py_check(db):
+    out = StringIO()
+    with (
+        override_settings(ROOT_URLCONF="tests.mounts.prefix_alone"),
+        pytest.raises(SystemCheckError, match=r"twenty_oauth\.E024"),
+    ):
+        call_command("check", stdout=out, stderr=out)
+    with override_settings(ROOT_URLCONF="tests.mounts.prefix"):
+        call_command("check", stdout=out, stderr=out)
+    assert "System check identified no issues" in out.getvalue()

@@ -10,13 +10,18 @@ from drf_spectacular.generators import SchemaGenerator  # in the test extra: nev
 FORM = "application/x-www-form-urlencoded"
 
 
-@pytest.fixture(scope="module")
-def schema() -> dict:
+def generate(urlconf: str = settings.ROOT_URLCONF) -> dict:
     with override_settings(
+        ROOT_URLCONF=urlconf,
         INSTALLED_APPS=[*settings.INSTALLED_APPS, "drf_spectacular"],
         REST_FRAMEWORK={"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"},
     ):
         return SchemaGenerator().get_schema(request=None, public=True)
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return generate()
 
 
 def body(schema: dict, operation: dict, media_type: str) -> dict:
@@ -109,3 +114,19 @@ def test_a_host_view_protected_by_bearer_tokens_names_the_scheme(schema):
         "bearerFormat": "JWT",
     }
     assert {"oauth2BearerToken": []} in schema["paths"]["/rest/companies"]["get"]["security"]
+
+
+def test_under_a_prefix_the_discovery_documents_are_described_at_the_root_only():
+    """RFC 8414 §3.1, RFC 9728 §3.1: the copies under ``auth/`` are not where clients look."""
+    paths = generate("tests.mounts.prefix")["paths"]
+    assert paths["/.well-known/oauth-authorization-server"]["get"]["operationId"] == (
+        "oauth_authorization_server_metadata"
+    )
+    assert paths["/.well-known/oauth-protected-resource"]["get"]["operationId"] == (
+        "oauth_protected_resource_metadata"
+    )
+    assert paths["/auth/oauth/token"]["post"]["operationId"] == "oauth_token"
+    assert [path for path in paths if ".well-known" in path] == [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-protected-resource",
+    ]

@@ -1,8 +1,9 @@
 """
-System checks for ``TWENTY_OAUTH``.
+System checks for ``TWENTY_OAUTH`` and for the URLconf that mounts the app.
 
 ``manage.py check`` reports errors (``twenty_oauth.E0xx``) for a block that cannot work: an
-unknown key, a value of the wrong type, values that contradict each other. ``check --deploy``
+unknown key, a value of the wrong type, values that contradict each other; and for a URLconf that
+does not serve the discovery documents where clients look for them (``twenty_oauth.E024``). ``check --deploy``
 adds warnings (``twenty_oauth.W0xx``) for settings that are fine in development and unsafe in
 production, and one recommendation (``twenty_oauth.I001``). Every message's hint says how to fix
 it; a warning you have weighed can be silenced with ``SILENCED_SYSTEM_CHECKS``.
@@ -11,10 +12,12 @@ it; a warning you have weighed can be silenced with ``SILENCED_SYSTEM_CHECKS``.
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
 from django.conf import settings
 from django.core import checks
 from django.core.cache import caches
+from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
 from twenty_oauth.conf import HOOKS, SETTINGS
@@ -320,3 +323,62 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         )
     return messages
+
+
+@checks.register(checks.Tags.urls)
+def check_discovery_urls(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """
+    An error when a discovery document the server advertises, or names in a ``WWW-Authenticate``
+    challenge (RFC 9728 §5.1), is not routed to twenty-oauth where clients look for it: the
+    issuer's server metadata (RFC 8414 §3.1) and the protected-resource metadata of the default
+    resource and of each allowed resource on the issuer's origin (RFC 9728 §3.1), all on the
+    host's root. It fires when ``twenty_oauth.urls`` is included under a prefix or inside
+    ``i18n_patterns`` and ``twenty_oauth.discovery_urls`` is not included at the root.
+    """
+    from twenty_oauth.conf import oauth_settings
+    from twenty_oauth.protocol import discovery
+
+    if check_settings():
+        return []  # an issuer or resource that cannot be parsed has its own error
+    documents = discovery.discovery_paths(
+        oauth_settings.ISSUER, oauth_settings.DEFAULT_RESOURCE, oauth_settings.ALLOWED_RESOURCES
+    )
+    try:
+        problems = _unanswered(documents, settings.ROOT_URLCONF)
+    except Exception:  # noqa: BLE001 - a URLconf that cannot load: Django's own checks report it
+        return []
+    if not problems:
+        return []
+    return [
+        checks.Error(
+            "Clients look for this server's discovery documents where RFC 8414 §3.1 and RFC 9728 §3.1 "
+            f"put them, on the host's root, and {settings.ROOT_URLCONF} does not route them to "
+            f"twenty-oauth: {'; '.join(problems)}. Add this line to its urlpatterns: "
+            f"{discovery.DISCOVERY_INCLUDE}",
+            hint="Put it in the top-level list, outside any prefix and outside i18n_patterns(). Behind a "
+            "proxy that serves the site under a path, also have the proxy forward the host's /.well-known/ "
+            "paths to the site unchanged.",
+            id="twenty_oauth.E024",
+        )
+    ]
+
+
+def _unanswered(documents: list[tuple[str, str]], urlconf: Any = None) -> list[str]:
+    """
+    Each of ``documents`` that the URLconf does not route to twenty-oauth's discovery view of
+    its kind, described for a person: the path and what answers there instead.
+    """
+    from twenty_oauth.views.metadata import AuthorizationServerMetadataView, ProtectedResourceMetadataView
+
+    views = {"server": AuthorizationServerMetadataView, "resource": ProtectedResourceMetadataView}
+    problems = []
+    for path, kind in documents:
+        try:
+            match = resolve(path, urlconf)
+        except Resolver404:
+            problems.append(f"{path} (not found)")
+            continue
+        view = getattr(match.func, "view_class", match.func)
+        if not (isinstance(view, type) and issubclass(view, views[kind])):
+            problems.append(f"{path} (answered by {view.__module__}.{view.__qualname__})")
+    return problems

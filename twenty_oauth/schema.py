@@ -7,7 +7,10 @@ OAuth endpoints beside its own API. Nothing here runs on a request.
 
 from __future__ import annotations
 
+import functools
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiViewExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
@@ -133,16 +136,40 @@ ResourceMetadata = inline_serializer(
 ERRORS = {400: OAuthError, 401: OAuthError, 429: OAuthError}
 
 
-def _described(target: str, methods: tuple[str, ...], **schema) -> type[OpenApiViewExtension]:
+class AtTheHostsRoot(AutoSchema):
+    """
+    A discovery document is described once, where RFC 8414 §3.1 and RFC 9728 §3.1 put it: on the
+    host's root. The copy that ``twenty_oauth.urls`` also serves under a prefix is left out, so
+    the schema does not advertise it and no two operations share an id.
+    """
+
+    def is_excluded(self) -> bool:
+        return not self.path.startswith("/.well-known/") or super().is_excluded()
+
+
+def _described(
+    target: str, methods: tuple[str, ...], base_schema: type[AutoSchema] | None = None, **schema
+) -> type[OpenApiViewExtension]:
     """An extension that annotates ``methods`` of the view class at ``target``."""
+
+    def annotate(function):
+        if base_schema is not None:
+            # extend_schema builds on a method's own ``schema``; a copy keeps the view's untouched.
+            original = function
+
+            @functools.wraps(original)
+            def function(view, *args, **kwargs):
+                return original(view, *args, **kwargs)
+
+            function.schema = base_schema
+        return extend_schema(tags=[TAG], **schema)(function)
 
     class Extension(OpenApiViewExtension):
         target_class = target
 
         def view_replacement(self):
             view = self.target_class
-            annotated = {m: extend_schema(tags=[TAG], **schema)(getattr(view, m)) for m in methods}
-            return type(view.__name__, (view,), annotated)
+            return type(view.__name__, (view,), {m: annotate(getattr(view, m)) for m in methods})
 
     return Extension
 
@@ -203,6 +230,7 @@ ServerMetadataSchema = _described(
     "twenty_oauth.views.metadata.AuthorizationServerMetadataView",
     ("get",),
     operation_id="oauth_authorization_server_metadata",
+    base_schema=AtTheHostsRoot,
     summary="Authorization server metadata (RFC 8414 §3)",
     responses={200: ServerMetadata},
 )
@@ -210,6 +238,7 @@ ResourceMetadataSchema = _described(
     "twenty_oauth.views.metadata.ProtectedResourceMetadataView",
     ("get",),
     operation_id="oauth_protected_resource_metadata",
+    base_schema=AtTheHostsRoot,
     summary="Protected resource metadata (RFC 9728 §3)",
     responses={200: ResourceMetadata},
 )

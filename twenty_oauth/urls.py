@@ -1,14 +1,20 @@
 """
-Every endpoint, from one ``path("", include("twenty_oauth.urls"))`` at the site root. No path
-ends in a slash: strict clients refuse to follow a redirect on metadata and token calls.
+Every endpoint. No path ends in a slash: strict clients refuse to follow a redirect on metadata
+and token calls.
+
+Included at the site's root, ``path("", include("twenty_oauth.urls"))``, this serves the
+discovery documents too, where RFC 8414 §3.1 and RFC 9728 §3.1 put them. Included under a prefix,
+a script name or ``i18n_patterns``, the endpoints move with it and the documents list them there,
+but clients still look for the documents at the host's root: include ``twenty_oauth.discovery_urls``
+there as well (the system check ``twenty_oauth.E024`` says so when it is missing).
 """
 
-from django.urls import path, re_path
+from django.urls import path
 
+from twenty_oauth import discovery_urls
 from twenty_oauth.views import apps, authorize
 from twenty_oauth.views.introspection import IntrospectionView
 from twenty_oauth.views.jwks import JWKSView
-from twenty_oauth.views.metadata import AuthorizationServerMetadataView, ProtectedResourceMetadataView
 from twenty_oauth.views.registration import RegistrationView
 from twenty_oauth.views.revocation import RevocationView
 from twenty_oauth.views.token import TokenView
@@ -17,16 +23,8 @@ from twenty_oauth.views.userinfo import UserInfoView
 app_name = "twenty_oauth"
 
 urlpatterns = [
-    re_path(
-        r"^\.well-known/oauth-authorization-server(?:/(?P<path>.+))?$",
-        AuthorizationServerMetadataView.as_view(),
-        name="server-metadata",
-    ),
-    re_path(
-        r"^\.well-known/oauth-protected-resource(?:/(?P<path>.+))?$",
-        ProtectedResourceMetadataView.as_view(),
-        name="resource-metadata",
-    ),
+    # The same patterns and names as twenty_oauth.discovery_urls, in this namespace.
+    *discovery_urls.urlpatterns,
     path("oauth/register", RegistrationView.as_view(), name="register"),
     path("oauth/authorize", authorize.authorize, name="authorize"),
     path("oauth/switch-user", authorize.switch_user, name="switch-user"),
