@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PGDB ?= test
 
-.PHONY: demo venv install install-test test test-sqlite test-postgres test-interop test-interop-js bench bench-peer bench-smoke lint migrate clean
+.PHONY: demo venv install install-test test test-sqlite test-django52 test-postgres test-interop test-interop-js bench bench-peer bench-smoke lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,19 @@ test: test-sqlite
 # Tests marked `postgres` (races) need a database that can show one: they run in test-postgres.
 test-sqlite: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m "not postgres"
+
+# The same suite on Django 5.2 LTS, the oldest Django supported, in a virtualenv of its own: the
+# real host project, every user model and every mount included.
+VENV52 ?= .venv-django52
+$(VENV52)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV52)
+	$(VENV52)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV52)/bin/pip install --quiet -e '.[test]' 'django>=5.2,<5.3'
+	touch $@
+
+test-django52: $(VENV52)/.installed
+	$(VENV52)/bin/python -m django --version
+	$(VENV52)/bin/python -m pytest -q -m "not postgres"
 
 test-postgres: $(VENV)/.installed-test
 	TWENTY_DB=postgres PGDATABASE=$(PGDB) $(BIN)/python -m pytest -q

@@ -2,15 +2,18 @@
 A real host site: a project made the way a new user makes one (``django-admin startproject``
 with the installed Django, then the settings and URLs the README asks for), served by
 ``manage.py runserver`` and driven over HTTP on 127.0.0.1, once with twenty-oauth at the root
-and once under ``auth/`` with an issuer that has that path.
+and once under ``auth/`` with an issuer that has that path, for each kind of user model a host
+has: Django's own, an email-login one, a UUID primary key and multi-table inheritance.
 
-The host has an email-login user model, ``LocaleMiddleware``, Django's own ``LoginView`` and
+The host has its user model, ``LocaleMiddleware``, Django's own ``LoginView`` and
 restrictive ``REST_FRAMEWORK`` defaults (admins only, JSON only, two anonymous requests an hour,
 three per user): twenty-oauth's endpoints keep their own policies, and the host's API view keeps
 the host's throttle. Every step is checked as a client sees it: discovery at the RFC 8414 §3.1
 and RFC 9728 §3.1 locations, registration (RFC 7591), sign-in through the login form with its
 CSRF token, consent, the code exchange with PKCE (RFC 7636), the API call (RFC 6750), refresh
-(RFC 6749 §6), revocation (RFC 7009), the admin's client list and the user's applications page.
+(RFC 6749 §6), revocation (RFC 7009), the admin's client list and the user's applications page,
+"Not you?" on the consent page, and two client-credentials clients that keep a throttle bucket
+each.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
 REDIRECT = "http://127.0.0.1/callback"
 
-USER_MODEL = """
+EMAIL_USER = """
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
@@ -62,6 +65,40 @@ class User(AbstractUser):
     objects = UserManager()
 """
 
+UUID_USER = """
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+"""
+
+INHERITED_USER = """
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+
+class Account(AbstractUser):
+    pass
+
+
+class Member(Account):
+    team = models.CharField(max_length=100, blank=True)
+
+    objects = UserManager()
+"""
+
+#: Each kind of user model: (AUTH_USER_MODEL or None, the accounts app's models, who signs in).
+USER_MODELS = {
+    "django-user": (None, "", "ada"),
+    "email-login": ("accounts.User", EMAIL_USER, EMAIL),
+    "uuid-pk": ("accounts.User", UUID_USER, "ada"),
+    "multi-table": ("accounts.Member", INHERITED_USER, "ada"),
+}
+
 API = """
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -75,6 +112,15 @@ class Me(APIView):
 
     def get(self, request):
         return Response({"email": request.user.email, "client_id": request.auth.claims["client_id"]})
+
+
+class Ping(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [HasScope("api")]
+    throttle_scope = "ping"
+
+    def get(self, request):
+        return Response({"client_id": request.auth.claims["client_id"]})
 """
 
 LOGIN_TEMPLATE = """<form method="post">{% csrf_token %}{{ form.as_p }}
@@ -83,7 +129,6 @@ LOGIN_TEMPLATE = """<form method="post">{% csrf_token %}{{ form.as_p }}
 
 SETTINGS = """
 INSTALLED_APPS += ["rest_framework", "twenty_oauth", "accounts"]
-AUTH_USER_MODEL = "accounts.User"
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
     "django.middleware.locale.LocaleMiddleware",
@@ -96,8 +141,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
     ],
-    "DEFAULT_THROTTLE_RATES": {"anon": "2/hour", "user": "3/hour"},
+    "DEFAULT_THROTTLE_RATES": {"anon": "2/hour", "user": "3/hour", "ping": "1/hour"},
 }
 TWENTY_OAUTH = {"ISSUER": %r}
 """
@@ -107,12 +153,13 @@ from django.contrib import admin
 from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
-from host.api import Me
+from host.api import Me, Ping
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("api/me", Me.as_view()),
+    path("api/ping", Ping.as_view()),
 %s
 ]
 """
@@ -143,13 +190,16 @@ def manage(site: Path, *args: str, check: bool = True, **env: str) -> subprocess
 def configure(site: Path, issuer: str, *mount: str) -> None:
     """What the integrator edits: the settings' issuer and the URLconf's includes."""
     original = (site / "host" / "settings.py.orig").read_text()
-    (site / "host" / "settings.py").write_text(original + SETTINGS % issuer)
+    model = (site / "accounts" / "user_model.txt").read_text()
+    user_model = f"AUTH_USER_MODEL = {model!r}\n" if model else ""
+    (site / "host" / "settings.py").write_text(original + SETTINGS % issuer + user_model)
     (site / "host" / "urls.py").write_text(URLS % "\n".join(mount))
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """A new project with an accounts app, migrated, with one superuser who signs in by email."""
+@pytest.fixture(scope="module", params=list(USER_MODELS))
+def site(request, tmp_path_factory) -> Path:
+    """A new project with an accounts app and its user model, migrated, with one superuser."""
+    user_model, models, login = USER_MODELS[request.param]
     site = tmp_path_factory.mktemp("host")
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "host", str(site)],
@@ -163,18 +213,23 @@ def site(tmp_path_factory) -> Path:
     (site / "accounts" / "migrations").mkdir(parents=True)
     for name in ("__init__.py", "migrations/__init__.py"):
         (site / "accounts" / name).write_text("")
-    (site / "accounts" / "models.py").write_text(USER_MODEL)
+    (site / "accounts" / "models.py").write_text(models)
+    (site / "accounts" / "user_model.txt").write_text(user_model or "")
+    (site / "login.txt").write_text(login)
     (site / "templates" / "registration").mkdir(parents=True)
     (site / "templates" / "registration" / "login.html").write_text(LOGIN_TEMPLATE)
     configure(site, "http://127.0.0.1", ROOT_MOUNT)
-    manage(site, "makemigrations", "accounts", "--verbosity", "0")
+    if models:
+        manage(site, "makemigrations", "accounts", "--verbosity", "0")
     manage(site, "migrate", "--verbosity", "0")
+    names = {"DJANGO_SUPERUSER_EMAIL": EMAIL} if login == EMAIL else {"DJANGO_SUPERUSER_USERNAME": login}
     manage(
         site,
         "createsuperuser",
         "--noinput",
         DJANGO_SUPERUSER_EMAIL=EMAIL,
         DJANGO_SUPERUSER_PASSWORD=PASSWORD,
+        **names,
     )
     return site
 
@@ -189,8 +244,9 @@ def get_json(base: str, path: str, **headers: str) -> tuple[int, dict, dict]:
     return status, answer_headers, json.loads(body) if body else {}
 
 
-def drive(base: str, issuer: str, prefix: str) -> None:
+def drive(site: Path, base: str, issuer: str, prefix: str) -> None:
     """The whole life of one client against the served host, the endpoints under ``prefix``."""
+    login_name = (site / "login.txt").read_text()
     issuer_path = urllib.parse.urlsplit(issuer).path
     status, headers, server = get_json(base, f"/.well-known/oauth-authorization-server{issuer_path}")
     assert status == 200 and headers["Content-Type"] == "application/json"
@@ -246,12 +302,35 @@ def drive(base: str, issuer: str, prefix: str) -> None:
     assert next_url == f"{authorize}?{query}"
     status, _, page = browser.request("GET", f"/accounts/login/?{login.query}")
     assert status == 200 and b'name="csrfmiddlewaretoken"' in page
-    form = {"username": EMAIL, "password": PASSWORD, "next": next_url, "csrfmiddlewaretoken": browser.csrf()}
-    status, headers, _ = browser.request("POST", "/accounts/login/", form)
+    form = {"username": login_name, "password": PASSWORD, "next": next_url}
+    status, headers, _ = browser.request(
+        "POST", "/accounts/login/", {**form, "csrfmiddlewaretoken": browser.csrf()}
+    )
     assert status == 302 and headers["Location"] == next_url
     status, headers, page = browser.request("GET", next_url, headers={"Accept-Language": "fr"})
     assert status == 200 and headers["Content-Language"] == "fr"
     assert "demande l’accès à votre compte".encode() in page
+
+    # "Not you?" signs out (a POST with the CSRF token) and comes back through the login page.
+    action = re.search(rb'<form method="post" action="([^"]+)">', page).group(1).decode()
+    switch_next = re.search(rb'name="next" value="([^"]+)"', page).group(1).decode().replace("&amp;", "&")
+    status, headers, _ = browser.request(
+        "POST",
+        action,
+        {"next": switch_next, "csrfmiddlewaretoken": browser.csrf()},
+        {"Referer": base + next_url},
+    )
+    assert status == 302
+    signed_out = urllib.parse.urlsplit(headers["Location"])
+    assert signed_out.path == "/accounts/login/"
+    assert urllib.parse.parse_qs(signed_out.query)["next"] == [next_url]
+    status, headers, _ = browser.request("GET", next_url)
+    assert status == 302 and urllib.parse.urlsplit(headers["Location"]).path == "/accounts/login/"
+    browser.request("GET", f"/accounts/login/?{login.query}")
+    status, headers, _ = browser.request(
+        "POST", "/accounts/login/", {**form, "csrfmiddlewaretoken": browser.csrf()}
+    )
+    assert status == 302 and headers["Location"] == next_url
     granted = browser.approve(query, endpoint=authorize)
     assert granted["state"] == "host" and granted["iss"] == issuer
 
@@ -294,13 +373,39 @@ def drive(base: str, issuer: str, prefix: str) -> None:
     status, headers, _ = call(base, "GET", "/api/me", headers=bearer)
     assert status == 401 and 'error="invalid_token"' in headers["WWW-Authenticate"]
 
+    # Two services with client-credentials tokens: the host's throttle keeps a bucket for each.
+    services = []
+    for name in ("Billing", "Reports"):
+        made = manage(
+            site,
+            "oauth_create_client",
+            "--name",
+            f"{name} {prefix or 'root'}",
+            "--grant-type",
+            "client_credentials",
+            "--auth-method",
+            "client_secret_post",
+            "--json",
+        )
+        information = json.loads(made.stdout)
+        credentials = {"grant_type": "client_credentials", "scope": "api"}
+        credentials.update(client_id=information["client_id"], client_secret=information["client_secret"])
+        status, _, body = call(base, "POST", token, form=credentials)
+        assert status == 200, body
+        services.append((information["client_id"], json.loads(body)["access_token"]))
+    for client_id, access_token in services:
+        status, _, answer = get_json(base, "/api/ping", Authorization=f"Bearer {access_token}")
+        assert status == 200 and answer == {"client_id": client_id}
+    status, headers, _ = get_json(base, "/api/ping", Authorization=f"Bearer {services[0][1]}")
+    assert status == 429 and int(headers["Retry-After"]) > 0
+
 
 def test_a_new_project_with_twenty_oauth_at_its_root(site):
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     configure(site, issuer, ROOT_MOUNT)
     with serve(site, port, "/.well-known/oauth-authorization-server"):
-        drive(issuer, issuer, "")
+        drive(site, issuer, issuer, "")
 
 
 def test_a_new_project_with_twenty_oauth_under_a_prefix(site):
@@ -315,4 +420,4 @@ def test_a_new_project_with_twenty_oauth_under_a_prefix(site):
     assert f"Add this line to its urlpatterns: {DISCOVERY.strip().rstrip(',')}" in forgot.stderr
     configure(site, issuer, PREFIX_MOUNT, DISCOVERY)
     with serve(site, port, "/.well-known/oauth-authorization-server/auth"):
-        drive(base, issuer, "/auth")
+        drive(site, base, issuer, "/auth")
