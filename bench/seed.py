@@ -36,10 +36,9 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from example_project.companies.models import Company  # noqa: E402
-from twenty_oauth import tokens  # noqa: E402
 from twenty_oauth.conf import oauth_settings  # noqa: E402
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
-from twenty_oauth.protocol import authorization, clients  # noqa: E402
+from twenty_oauth.protocol import authorization, clients, tokens  # noqa: E402
 from twenty_oauth.protocol.client_metadata import validate_metadata  # noqa: E402
 from twenty_oauth.protocol.keys import keyring  # noqa: E402
 
@@ -225,7 +224,7 @@ def _random_hex(nbytes: int) -> str:
 
 
 def _hex_ms(start) -> str:
-    """SQL for ``start`` plus ``n`` ms in 12 hex digits: a ``jti``'s head (see secrets.generate_token_id)."""
+    """SQL for ``start`` plus ``n`` ms in 12 hex digits: a ``jti``'s head (see opaque.generate_token_id)."""
     ms = int(start.timestamp() * 1000)
     if connection.vendor == "postgresql":
         return f"lpad(to_hex({ms}::bigint + n), 12, '0')"
