@@ -51,7 +51,9 @@ def fmt_row(key: str, s: dict | None, target: float | None) -> list[str]:
         return [label, "INVALID", *[""] * (len(CONFIG_HEADER) - 3), "; ".join(s["problems"])]
     verdict = ""
     if target is not None and s.get("ratio_a0") is not None:
-        verdict = f"≥ {target:.2f} {'met' if s['ratio_a0'] >= target else 'NOT met'}"
+        # Three digits when it falls short: 0.346 would show as 0.35 in the ratio column.
+        met = s["ratio_a0"] >= target
+        verdict = f"≥ {target:.2f} met" if met else f"≥ {target:.2f} NOT met ({s['ratio_a0']:.3f})"
     return [
         label,
         f"{s['rps']:.0f}",
