@@ -6,11 +6,12 @@ The load benchmark: gunicorn serving the example site, wrk driving it, every res
     python -m bench.run --peer               # scenarios (b)-(f) beside django-oauth-toolkit
     python -m bench.run --smoke              # one short round: validity only, for CI
 
-In each round the floor (a) runs for a short while before the first scenario and after each
-one, on the same server, and a scenario's ratio is its throughput over the mean of the floors
-on either side of it. The report gives, per scenario, the median
-over rounds of requests/s, p50, p99 and ratio. A scenario with any non-2xx answer, unexpected
-body, socket error or spent seed is INVALID and gets no figure.
+In each round the floors (a) and (a0) run for a short while before the first scenario and
+after each one, on the same server, and a scenario's ratios are its throughput over the mean of
+each floor on either side of it (bench/floors.py). The report gives, per scenario, the median
+over rounds of requests/s, p50, p99, both ratios and the extra milliseconds a request costs over
+(a0). A scenario with any non-2xx answer, unexpected body, socket error or spent seed is INVALID
+and gets no figure.
 Results go to bench/results/ as Markdown and JSON; see bench/README.md.
 """
 
@@ -32,33 +33,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import profiles
+from bench import floors, profiles
+from bench.report import (
+    LABELS,
+    RESULTS,
+    cleanup_text,
+    config_table,
+    header_text,
+    peer_table,
+    scale_table,
+    write_reports,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
-RESULTS = BENCH / "results"
 LUA = BENCH / "lua" / "scenario.lua"
 PEER_PYTHON = BENCH / ".venv-peer" / "bin" / "python"
 WRK_TIMEOUT = "30s"
 FLOOR_PATH = "/rest/companies-public"
+CONSTANT_PATH = "/rest/constant"  # and its twin without authentication, CONSTANT_PATH + "-public"
+BEARER_TOKENS = 10_000  # scenario (b2): distinct tokens in rotation, more than a process keeps
+SMOKE_BEARER_TOKENS = 100
 SLOW_SECONDS = 15.0
 PORT = 18201  # the peer takes the next one
 SMOKE_PORT = 18203
-
-TARGETS = {"b": 0.80, "c": 0.50, "d": 0.50, "e": 0.35, "f": 0.35, "g": 0.35}
-SCALE_TOLERANCE = 0.10
-
-LABELS = {
-    "a": "(a) floor: GET /rest/companies-public, no auth",
-    "b": "(b) GET /rest/companies, Bearer",
-    "c": "(c) client credentials, client_secret_post",
-    "d": "(d) client credentials, client_secret_basic",
-    "e": "(e) code exchange with PKCE",
-    "f": "(f) refresh with rotation",
-    "g": "(g) dynamic registration",
-    "h1": "(h) JWKS",
-    "h2": "(h) server metadata",
-}
 
 
 def log(message: str) -> None:
@@ -75,8 +73,11 @@ class Scenario:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
-    seeded: str | None = None  # "codes" or "refresh": one fresh body a request
+    seeded: str | None = None  # "codes", "refresh": a fresh body a request; "bearers": tokens
     expect: tuple[str, ...] = ()
+    rotate: bool = False  # the seeded lines are sent in turn, round and round, not spent
+    line_header: str | None = None  # a seeded line is this header's value, not the body
+    line_prefix: str = ""
     min_duration: float = 0.0  # for answers that take seconds (a peer's hashed secrets)
 
 
@@ -112,6 +113,10 @@ class Site:
         return result.stdout
 
 
+# Both servers' constant views answer these bytes (example_project/companies/views.py).
+CONSTANT_EXPECT = ('"answer":"constant"',)
+
+
 def common_scenarios(
     state: dict, token_path: str, client_id: str, client_secret: str, basic_authorization: str
 ) -> dict[str, Scenario]:
@@ -119,11 +124,12 @@ def common_scenarios(
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     token_expect = ('"access_token"', '"token_type": "Bearer"')
     companies = tuple(f'"name":"{name}"' for name in state["companies"][:2])
+    bearer = {"Authorization": f"Bearer {state['bearer']}"}
     return {
         "a": Scenario("a", "GET", FLOOR_PATH, expect=companies),
-        "b": Scenario(
-            "b", "GET", "/rest/companies", {"Authorization": f"Bearer {state['bearer']}"}, expect=companies
-        ),
+        "a0": Scenario("a0", "GET", CONSTANT_PATH + "-public", expect=CONSTANT_EXPECT),
+        "b": Scenario("b", "GET", CONSTANT_PATH, bearer, expect=CONSTANT_EXPECT),
+        "b1": Scenario("b1", "GET", "/rest/companies", bearer, expect=companies),
         "c": Scenario(
             "c",
             "POST",
@@ -157,6 +163,20 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
         state["post_client_secret"],
         state["basic_authorization"],
     )
+    rotating = Scenario(
+        "b2",
+        "GET",
+        CONSTANT_PATH,
+        seeded="bearers",
+        rotate=True,
+        line_header="Authorization",
+        line_prefix="Bearer ",
+        expect=CONSTANT_EXPECT,
+    )
+    scenarios = {k: v for k, v in scenarios.items() if k in ("a", "a0", "b", "b1")} | {
+        "b2": rotating,
+        **{k: v for k, v in scenarios.items() if k not in ("a", "a0", "b", "b1")},
+    }
     scenarios.update(
         g=Scenario(
             "g",
@@ -293,6 +313,9 @@ def write_script(path: Path, scenario: Scenario, threads: int, bodies: Path | No
         f"  headers = {{{headers}}},",
         f"  body = {lua_string(scenario.body) if scenario.body is not None else 'nil'},",
         f"  bodies = {lua_string(str(bodies)) if bodies else 'nil'},",
+        f"  rotate = {'true' if scenario.rotate else 'false'},",
+        f"  line_header = {lua_string(scenario.line_header) if scenario.line_header else 'nil'},",
+        f"  line_prefix = {lua_string(scenario.line_prefix)},",
         f"  expect = {{{expect}}},",
         f"  fallback = {lua_string(FLOOR_PATH)},",
         f"  threads = {threads},",
@@ -360,9 +383,18 @@ def wrk(url: str, script: Path, load: Load, duration: float | None = None) -> di
 
 
 class Runner:
-    def __init__(self, workdir: Path, load: Load, profile: tuple[str, ...] = (), label: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        load: Load,
+        profile: tuple[str, ...] = (),
+        label: str = "",
+        bearer_tokens: int = BEARER_TOKENS,
+    ) -> None:
         self.workdir = workdir
         self.load = load
+        self.bearer_tokens = bearer_tokens
+        self.rotating: dict[tuple[str, str], tuple[Path, float]] = {}  # seeded file, valid until
         self.previous: dict[tuple[str, str, str], float] = {}
         self.profile = set(profile)
         self.label = label
@@ -373,7 +405,9 @@ class Runner:
     ) -> dict:
         seconds = max(duration or self.load.duration, scenario.min_duration)
         bodies = None
-        if scenario.seeded:
+        if scenario.rotate:
+            result = self._run(server, site, scenario, self.rotating_seed(site, scenario), seconds)
+        elif scenario.seeded:
             key = (site.name, site.variant, scenario.key)
             # Enough for the fastest this could go: the machine's other work comes and goes.
             expected = max(self.previous.get(key, 0) * 2.5, floor_rps)
@@ -391,6 +425,22 @@ class Runner:
         if not result["problems"]:
             self.previous[(site.name, site.variant, scenario.key)] = result["rps"]
         return result
+
+    def rotating_seed(self, site: Site, scenario: Scenario) -> Path:
+        """
+        Lines sent in turn are not spent: seeded once, and again only when the first ones are
+        within half their lifetime of expiring (a run with the million rows lasts a while).
+        """
+        key = (site.name, scenario.seeded)
+        seeded = self.rotating.get(key)
+        if seeded and seeded[1] > time.time():
+            return seeded[0]
+        path = self.workdir / f"{site.name}-{scenario.seeded}.txt"
+        started = time.time()
+        answer = json.loads(site.seed(scenario.seeded, str(self.bearer_tokens), str(path)))
+        log(f"  seeded {self.bearer_tokens} {scenario.seeded} in {time.time() - started:.1f} s")
+        self.rotating[key] = (path, started + (answer["expires_at"] - started) / 2)
+        return path
 
     def _start_profile(self, server: Server, site: Site, scenario: Scenario, seconds: float):
         """py-spy on the (first) worker during the first measured run of a profiled scenario."""
@@ -444,69 +494,41 @@ def run_rounds(
     paired: bool = True,
 ) -> list[dict]:
     """
-    ``plans``: (site, scenarios) sharing ``server``; the floor is the first plan's (a). In a
-    round the floor runs before the first scenario and again after each one, and a scenario's
-    ratio is its throughput over the mean of the two floors around it: other work on this
-    machine changes from minute to minute, and a ratio between adjacent runs, with the floor on
-    both sides, is what that drift disturbs least. Unpaired (the smoke run), the floor runs once.
+    ``plans``: (site, scenarios) sharing ``server``; the floors are the first plan's (a) and
+    (a0). In a round the floors run before the first scenario and again after each one, and a
+    scenario's ratios are its throughput over the mean of each floor on either side of it:
+    other work on this machine changes from minute to minute, and a ratio between adjacent runs,
+    with the floor on both sides, is what that drift disturbs least. Unpaired (the smoke run),
+    the floors run once.
     """
     floor_site, floor_scenarios = plans[0]
-    floor = floor_scenarios["a"]
+    floor_plan = {k: floor_scenarios[k] for k in floors.FLOORS if k in floor_scenarios}
     floor_seconds = min(runner.load.duration, 2.0)
+
+    def measure_floors() -> dict[str, dict]:
+        return {
+            key: runner.measure(server, floor_site, scenario, 0, duration=floor_seconds)
+            for key, scenario in floor_plan.items()
+        }
+
     all_rounds = []
     for number in range(1, rounds + 1):
         log(f"round {number}/{rounds} on {server.site.name}, {server.workers} worker(s)")
-        before = runner.measure(server, floor_site, floor, 0, duration=floor_seconds)
-        entry: dict = {"round": number, "floors": [before], "scenarios": {}}
+        before = measure_floors()
+        entry: dict = {"round": number, "workers": server.workers, "floors": [before], "scenarios": {}}
         for site, scenarios in plans:
             for key, scenario in scenarios.items():
-                if key == "a":
+                if key in floors.FLOORS:
                     continue
-                result = runner.measure(server, site, scenario, before["rps"])
-                after = (
-                    runner.measure(server, floor_site, floor, 0, duration=floor_seconds) if paired else before
-                )
+                result = runner.measure(server, site, scenario, before["a"]["rps"])
+                after = measure_floors() if paired else before
                 if paired:
                     entry["floors"].append(after)
-                valid_floor = not before["problems"] and not after["problems"] and before["rps"] > 0
-                result["floor_rps"] = (before["rps"] + after["rps"]) / 2
-                result["ratio"] = result["rps"] / result["floor_rps"] if valid_floor else None
-                if not valid_floor:
-                    result["problems"] = [*result["problems"], "a floor measured beside it was invalid"]
+                floors.relate(result, before, after, server.workers)
                 entry["scenarios"][f"{site.variant or site.name}:{key}"] = result
                 before = after
         all_rounds.append(entry)
     return all_rounds
-
-
-def summarize(rounds: list[dict]) -> dict:
-    """Per scenario: medians over rounds, or the reasons it is invalid."""
-    summary: dict[str, dict] = {}
-    floors = [f for r in rounds for f in r["floors"]]
-    summary["a"] = _medians(floors, sorted({p for f in floors for p in f["problems"]}))
-    if summary["a"]["valid"]:
-        summary["a"]["ratio"] = 1.0
-    keys = list(rounds[0]["scenarios"]) if rounds else []
-    for key in keys:
-        results = [r["scenarios"][key] for r in rounds]
-        summary[key] = _medians(results, sorted({p for res in results for p in res["problems"]}))
-    return summary
-
-
-def _medians(results: list[dict], problems: list[str]) -> dict:
-    if problems:
-        samples = [r["sample"] for r in results if r.get("sample")]
-        return {"valid": False, "problems": problems, "sample": samples[0] if samples else ""}
-    ratios = [r["ratio"] for r in results if r.get("ratio") is not None]
-    return {
-        "valid": True,
-        "rps": statistics.median(r["rps"] for r in results),
-        "p50_ms": statistics.median(r["p50_us"] for r in results) / 1000,
-        "p99_ms": statistics.median(r["p99_us"] for r in results) / 1000,
-        "ratio": statistics.median(ratios) if ratios else None,
-        "ratios": ratios,
-        "requests": sum(r["requests"] for r in results),
-    }
 
 
 # --- the sites --------------------------------------------------------------------------------
@@ -654,98 +676,6 @@ def machine() -> dict:
     }
 
 
-def fmt_row(key: str, s: dict | None, target: float | None) -> list[str]:
-    if s is None:
-        return [LABELS.get(key, key), "—", "—", "—", "—", "—"]
-    if not s["valid"]:
-        return [LABELS.get(key, key), "INVALID", "", "", "", "; ".join(s["problems"])]
-    ratio = f"{s['ratio']:.2f}" if s.get("ratio") is not None else "—"
-    verdict = ""
-    if target is not None and s.get("ratio") is not None:
-        verdict = f"≥ {target:.2f} {'met' if s['ratio'] >= target else 'NOT met'}"
-    return [
-        LABELS.get(key, key),
-        f"{s['rps']:.0f}",
-        f"{s['p50_ms']:.1f}",
-        f"{s['p99_ms']:.1f}",
-        ratio,
-        verdict,
-    ]
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def config_table(summary: dict, targets: bool = True) -> str:
-    rows = []
-    for key in summary:
-        name = key.split(":")[-1]
-        rows.append(fmt_row(name, summary[key], TARGETS.get(name) if targets else None))
-    return table(["scenario", "req/s", "p50 ms", "p99 ms", "ratio to (a)", "target"], rows)
-
-
-def scale_table(base: dict, scaled: dict) -> str:
-    rows = []
-    for key, s in scaled.items():
-        name = key.split(":")[-1]
-        b = base.get(key)
-        if name == "a" or b is None:
-            continue
-        if not (s["valid"] and b["valid"]) or not s.get("ratio") or not b.get("ratio"):
-            rows.append([LABELS.get(name, name), "—", "—", "—", "INVALID"])
-            continue
-        change = s["ratio"] / b["ratio"] - 1
-        ok = change >= -SCALE_TOLERANCE
-        rows.append(
-            [
-                LABELS.get(name, name),
-                f"{b['ratio']:.2f}",
-                f"{s['ratio']:.2f}",
-                f"{change * 100:+.0f} %",
-                "ok" if ok else "FELL more than 10 %",
-            ]
-        )
-    return table(["scenario", "ratio, base", "ratio, at scale", "change", "within 10 %"], rows)
-
-
-def peer_table(summaries: dict[str, dict]) -> str:
-    columns = list(summaries)
-    rows = []
-    for name in ("a", "b", "c", "d", "e", "f", "g"):
-        row = [LABELS[name]]
-        for column in columns:
-            summary = summaries[column]
-            s = summary.get(name) or next((v for k, v in summary.items() if k.endswith(":" + name)), None)
-            if s is None:
-                row.append("—")
-            elif not s["valid"]:
-                row.append("INVALID")
-            else:
-                row.append(f"{s['ratio']:.4f} ({s['rps']:.0f}/s, p99 {s['p99_ms']:.0f} ms)")
-        rows.append(row)
-    return table(["scenario", *columns], rows)
-
-
-def write_reports(name: str, title: str, data: dict, markdown: str) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
-    md = RESULTS / f"{name}.md"
-    md.write_text(f"# {title}\n\n{markdown}\n")
-    return md
-
-
-def header_text(info: dict, load: Load, rounds: int) -> str:
-    return (
-        f"Run {info['date']} on {info['cpu']} ({info['cores']} cores), {info['os']}, Python "
-        f"{info['python']}, {info['wrk']}, commit {info['commit']}. wrk: {load.connections} "
-        f"connections, {load.threads} thread(s), {load.duration:g} s a scenario; median of {rounds} "
-        f"rounds; ratio = requests/s over the floor (a) measured in the same round."
-    )
-
-
 # --- modes ------------------------------------------------------------------------------------
 
 
@@ -756,16 +686,20 @@ def bench_main(args, load: Load) -> int:
     workdir = RESULTS / f"work-{'smoke' if args.smoke else db}-{args.port}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    runner = Runner(workdir, load, args.profile, label=db)
+    runner = Runner(workdir, load, args.profile, label=db, bearer_tokens=args.bearer_tokens)
     port = args.port
     site = twenty_site(args, port, db, workdir)
     log(f"seeding a fresh {db} database")
     prepare(site)
     scenarios = twenty_scenarios(site.state)
     if args.only:
-        scenarios = {k: v for k, v in scenarios.items() if k == "a" or k in args.only.split(",")}
+        keys = args.only.split(",")
+        scenarios = {k: v for k, v in scenarios.items() if k in floors.FLOORS or k in keys}
     data: dict = {"machine": info, "db": db, "load": load.__dict__, "rounds": args.rounds, "configs": {}}
     md = [header_text(info, load, args.rounds), ""]
+    data["bearer_tokens"] = args.bearer_tokens
+    if args.bearer_tokens != BEARER_TOKENS:
+        md += [f"(b2) here goes round {args.bearer_tokens} tokens, not {BEARER_TOKENS:,}.", ""]
     # Only a complete run is the report of record; a partial one (--only, --profile, fewer
     # configurations) is kept beside it.
     complete = not (args.only or args.profile) and args.scale and args.workers == [1, 2]
@@ -776,7 +710,7 @@ def bench_main(args, load: Load) -> int:
             if not args.smoke:
                 warm_up(runner, server, site, scenarios)
             rounds = run_rounds(runner, server, [(site, scenarios)], args.rounds, paired=not args.smoke)
-        summary = summarize(rounds)
+        summary = floors.summarize(rounds)
         invalid |= any(not s["valid"] for s in summary.values())
         data["configs"][f"{workers}w"] = {"rounds": rounds, "summary": summary}
         title = f"## {db}, {workers} worker(s)"
@@ -791,7 +725,7 @@ def bench_main(args, load: Load) -> int:
         with Server(site, 1, workdir) as server:
             warm_up(runner, server, site, scenarios)
             rounds = run_rounds(runner, server, [(site, scenarios)], args.rounds)
-            summary = summarize(rounds)
+            summary = floors.summarize(rounds)
             invalid |= any(not s["valid"] for s in summary.values())
             data["configs"]["scale-1w"] = {"rounds": rounds, "summary": summary, "rows": counts}
             base = data["configs"].get("1w", {}).get("summary", {})
@@ -820,24 +754,6 @@ def bench_main(args, load: Load) -> int:
     return 0
 
 
-def cleanup_text(c: dict) -> str:
-    if not c.get("available"):
-        return f"Not measured: {c.get('note')}."
-    if "seconds" not in c:
-        return f"INVALID: {c.get('note')}\n\n```\n{c.get('stderr', '')}\n```"
-    lines = [
-        f"- rows before: {c.get('rows_before')}; after: {c.get('rows_after')}",
-        f"- time: {c['seconds']:.1f} s; peak memory (RSS) of the command: {c['max_rss_mb']:.0f} MB",
-        f"- token issuance (c) while it ran: median {c['issuance_rps_during']:.0f} req/s over "
-        f"{c['slices']} one-second slices (lowest slice {c['issuance_min_slice_rps']:.0f}), before "
-        f"{c['issuance_rps_before']:.0f}, after {c['issuance_rps_after']:.0f}; slowest answer "
-        f"{c['issuance_max_latency_ms_during']:.0f} ms",
-        "- every answer during the cleanup valid: "
-        + ("yes" if c["valid"] else "NO: " + "; ".join(c["problems"])),
-    ]
-    return "\n".join(lines)
-
-
 def peer_main(args, load: Load) -> int:
     if not PEER_PYTHON.exists():
         raise SystemExit(f"{PEER_PYTHON} is missing: run `make bench-peer`, which builds it.")
@@ -854,7 +770,7 @@ def peer_main(args, load: Load) -> int:
     prepare(dot)
     dot_tuned = Site(**{**dot.__dict__, "variant": "tuned"})
     dot_default = Site(**{**dot.__dict__, "variant": "default"})
-    keep = ("a", "b", "c", "d", "e", "f", "g")
+    keep = ("a", "a0", "b", "b1", "c", "d", "e", "f", "g")
     ours = {k: v for k, v in twenty_scenarios(twenty.state).items() if k in keep}
     theirs_default = peer_scenarios(dot.state, "default")
     theirs_tuned = {k: v for k, v in peer_scenarios(dot.state, "tuned").items() if k in "cdef"}
@@ -868,8 +784,8 @@ def peer_main(args, load: Load) -> int:
             results["dot"] += run_rounds(
                 runner, s2, [(dot_default, theirs_default), (dot_tuned, theirs_tuned)], 1
             )
-    summary_twenty = summarize(results["twenty"])
-    summary_dot = summarize(results["dot"])
+    summary_twenty = floors.summarize(results["twenty"])
+    summary_dot = floors.summarize(results["dot"])
     columns = {
         "twenty-oauth": summary_twenty,
         "django-oauth-toolkit (default: secrets hashed)": {
@@ -877,7 +793,9 @@ def peer_main(args, load: Load) -> int:
         },
         "django-oauth-toolkit (tuned: hashing off)": {
             "a": summary_dot["a"],
+            "a0": summary_dot.get("a0"),
             "b": summary_dot.get("default:b"),
+            "b1": summary_dot.get("default:b1"),
             **{k.split(":")[-1]: v for k, v in summary_dot.items() if k.startswith("tuned:")},
         },
     }
@@ -935,7 +853,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scale", dest="scale", action="store_false")
     parser.add_argument("--scale-clients", type=int, default=100_000)
     parser.add_argument("--scale-tokens", type=int, default=1_000_000)
-    parser.add_argument("--only", default="", help="comma-separated scenario keys (a is always run)")
+    parser.add_argument("--only", default="", help="comma-separated scenario keys (a, a0 always run)")
+    parser.add_argument(
+        "--bearer-tokens",
+        type=int,
+        default=BEARER_TOKENS,
+        help="distinct tokens scenario (b2) sends in turn (the smoke run: 100, to go round them)",
+    )
     parser.add_argument("--peer", action="store_true", help="compare with django-oauth-toolkit")
     parser.add_argument("--smoke", action="store_true", help="one short round, validity only")
     parser.add_argument(
@@ -952,6 +876,9 @@ def main(argv: list[str] | None = None) -> int:
     args.workers = [int(w) for w in args.workers.split(",")]
     if args.smoke:
         args.rounds, args.duration, args.workers, args.scale = 1, 1.0, [1], False
+        # Validity only: a hundred tokens seed in no time, and one second goes round them.
+        if args.bearer_tokens == BEARER_TOKENS:
+            args.bearer_tokens = SMOKE_BEARER_TOKENS
         if args.port == PORT:
             args.port = SMOKE_PORT
     load = Load(connections=args.connections, threads=args.threads, duration=args.duration)

@@ -6,6 +6,7 @@ Run with the benchmark's settings (``DJANGO_SETTINGS_MODULE=bench.settings``)::
     python -m bench.seed setup                 # migrate, user, companies, clients, a bearer token
     python -m bench.seed codes N FILE          # N fresh codes: one token request body a line
     python -m bench.seed refresh N FILE        # N fresh refresh tokens: one body a line
+    python -m bench.seed bearers N FILE        # N distinct valid access tokens: one a line
     python -m bench.seed scale CLIENTS TOKENS  # bulk rows: clients, expired access/refresh tokens
 
 ``setup`` prints a JSON object (the bearer token, the clients' credentials, the registration
@@ -36,10 +37,9 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from example_project.companies.models import Company  # noqa: E402
-from twenty_oauth import tokens  # noqa: E402
 from twenty_oauth.conf import oauth_settings  # noqa: E402
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
-from twenty_oauth.protocol import authorization, clients  # noqa: E402
+from twenty_oauth.protocol import authorization, clients, tokens  # noqa: E402
 from twenty_oauth.protocol.client_metadata import validate_metadata  # noqa: E402
 from twenty_oauth.protocol.keys import keyring  # noqa: E402
 
@@ -178,6 +178,36 @@ def refresh(count: int, path: str, secret: str) -> None:
     _write(path, lines)
 
 
+def bearers(count: int, path: str) -> dict:
+    """
+    Distinct access tokens for the bench user, valid for the API, minted as a code exchange
+    mints them. Unlike codes and refresh tokens they are not spent: scenario (b2) sends them in
+    turn, round and round, so that each process sees too many to keep their verified claims.
+    """
+    client = _code_client()
+    user = get_user_model().objects.get(username="bench")
+    now = timezone.now()
+    audience = [oauth_settings.DEFAULT_RESOURCE or oauth_settings.ISSUER]
+    lines = []
+    with transaction.atomic():
+        family = TokenFamily.objects.create(
+            client=client, user=user, scope="api", resource=[], created_at=now
+        )
+        for _ in range(count):
+            token, lifetime = tokens.mint_access_token(
+                issuer=oauth_settings.ISSUER,
+                client=client,
+                user=user,
+                scopes=["api"],
+                audience=audience,
+                family=family,
+                now=now,
+            )
+            lines.append(token)
+    _write(path, lines)
+    return {"expires_at": now.timestamp() + lifetime}
+
+
 def _write(path: str, lines: list[str]) -> None:
     with open(path, "w", encoding="ascii") as out:
         out.write("\n".join(lines) + "\n")
@@ -225,7 +255,7 @@ def _random_hex(nbytes: int) -> str:
 
 
 def _hex_ms(start) -> str:
-    """SQL for ``start`` plus ``n`` ms in 12 hex digits: a ``jti``'s head (see secrets.generate_token_id)."""
+    """SQL for ``start`` plus ``n`` ms in 12 hex digits: a ``jti``'s head (see opaque.generate_token_id)."""
     ms = int(start.timestamp() * 1000)
     if connection.vendor == "postgresql":
         return f"lpad(to_hex({ms}::bigint + n), 12, '0')"
@@ -330,6 +360,8 @@ def main(argv: list[str]) -> None:
         codes(int(argv[1]), argv[2], argv[3])
     elif command == "refresh":
         refresh(int(argv[1]), argv[2], argv[3])
+    elif command == "bearers":
+        print(json.dumps(bearers(int(argv[1]), argv[2])))
     elif command == "scale":
         print(json.dumps(scale(int(argv[1]), int(argv[2]))))
     else:

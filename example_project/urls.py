@@ -11,5 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("rest/companies", views.CompanyList.as_view(), name="companies"),
     path("rest/companies-public", views.PublicCompanyList.as_view(), name="companies-public"),
+    path("rest/constant", views.ConstantAnswer.as_view(), name="constant"),
+    path("rest/constant-public", views.PublicConstantAnswer.as_view(), name="constant-public"),
     path("", include("twenty_oauth.urls")),
 ]

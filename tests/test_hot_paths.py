@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import basic, code_tokens, token_request
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +78,25 @@ def test_refresh_after_a_lookup_sees_the_current_row(client, user, confidential)
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
     assert api(client, first.json()["access_token"]).status_code == 401
+
+
+def test_verified_token_cache_keeps_at_most_its_size(client, user, confidential, monkeypatch):
+    monkeypatch.setattr(tokens, "_verified", {})
+    monkeypatch.setattr(tokens, "VERIFIED_CACHE_SIZE", 2)
+    oauth_client, secret = confidential
+    for _ in range(5):
+        token = code_tokens(client, user, oauth_client, secret)["access_token"]
+        assert api(client, token).status_code == 200
+        assert 1 <= len(tokens._verified) <= 2
+
+
+def test_a_token_longer_than_the_limit_is_checked_every_time_and_not_kept(
+    client, user, confidential, monkeypatch
+):
+    monkeypatch.setattr(tokens, "_verified", {})
+    oauth_client, secret = confidential
+    token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    monkeypatch.setattr(tokens, "VERIFIED_CACHE_TOKEN_CHARS", len(token) - 1)
+    assert api(client, token).status_code == 200
+    assert api(client, token).status_code == 200
+    assert tokens._verified == {}

@@ -4,6 +4,10 @@
 --   cfg.body                            a constant body, or
 --   cfg.bodies                          a file with one body a line: each line is sent once,
 --                                       thread i of cfg.threads taking lines i+1, i+1+T, ...
+--   cfg.line_header, cfg.line_prefix    when set, a line of cfg.bodies is not the body but
+--                                       this header's value after the prefix (a Bearer token)
+--   cfg.rotate                          when true, the lines are taken in turn, round and round
+--                                       (tokens used again), instead of each once
 --   cfg.expect                          substrings every 2xx body must contain
 --   cfg.fallback                        a path to GET once the bodies run out (then the run
 --                                       is reported as exhausted, not as a throughput)
@@ -23,6 +27,7 @@ function init(args)
   sample = ""
   constant = nil
   bodies = nil
+  rotation = nil
   index = 1
   if cfg.bodies then
     bodies = {}
@@ -35,22 +40,50 @@ function init(args)
         line_no = line_no + 1
       end
     end
+    if cfg.rotate then
+      -- Every request built now, so that rotating costs the client no more than a constant.
+      rotation = {}
+      for i, line in ipairs(bodies) do
+        rotation[i] = format_line(line)
+      end
+    end
   else
     constant = wrk.format(cfg.method, cfg.path, cfg.headers, cfg.body)
   end
+end
+
+function format_line(line)
+  if not cfg.line_header then
+    return wrk.format(cfg.method, cfg.path, cfg.headers, line)
+  end
+  local headers = {}
+  for k, v in pairs(cfg.headers) do
+    headers[k] = v
+  end
+  headers[cfg.line_header] = (cfg.line_prefix or "") .. line
+  return wrk.format(cfg.method, cfg.path, headers, cfg.body)
 end
 
 function request()
   if constant then
     return constant
   end
+  if rotation then
+    if #rotation == 0 then
+      exhausted = exhausted + 1
+      return wrk.format("GET", cfg.fallback)
+    end
+    local req = rotation[index]
+    index = index % #rotation + 1
+    return req
+  end
   if index > #bodies then
     exhausted = exhausted + 1
     return wrk.format("GET", cfg.fallback)
   end
-  local body = bodies[index]
+  local line = bodies[index]
   index = index + 1
-  return wrk.format(cfg.method, cfg.path, cfg.headers, body)
+  return format_line(line)
 end
 
 local function remember(status, body)
