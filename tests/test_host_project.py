@@ -222,7 +222,7 @@ def site(request, tmp_path_factory) -> Path:
     if models:
         manage(site, "makemigrations", "accounts", "--verbosity", "0")
     manage(site, "migrate", "--verbosity", "0")
-    names = {"DJANGO_SUPERUSER_EMAIL": EMAIL} if login == EMAIL else {"DJANGO_SUPERUSER_USERNAME": login}
+    names = {} if login == EMAIL else {"DJANGO_SUPERUSER_USERNAME": login}
     manage(
         site,
         "createsuperuser",
