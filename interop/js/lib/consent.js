@@ -79,7 +79,8 @@ export async function decide(authorizationUrl, { jar, allow = true } = {}) {
     request: hiddenField(html, 'request'),
     [allow ? 'allow' : 'deny']: '1',
   };
-  const action = new URL(html.match(/<form method="post" action="([^"]+)"/)[1], url);
+  // The decision's form is the one that carries the signed request ("Not you?" is a form too).
+  const action = new URL(html.match(/<form method="post" action="([^"]+)">(?:(?!<\/form>)[\s\S])*name="request"/)[1], url);
   const decided = await send(jar, action, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', referer: url.href },
