@@ -139,13 +139,15 @@ class Site:
     origin: str
 
     @classmethod
+    def configured(cls) -> Site | None:
+        """The site ``TWENTY_OAUTH["ISSUER"]`` names, or None when it is unset."""
+        issuer = oauth_settings.ISSUER
+        return _configured_site(issuer) if issuer else None
+
+    @classmethod
     def of(cls, request_origin: str) -> Site:
         """The site for a request that arrived at ``request_origin`` (``scheme://host``)."""
-        configured = oauth_settings.ISSUER
-        if not configured:
-            return cls(issuer=request_origin, origin=request_origin)
-        parts = urlsplit(configured)
-        return cls(issuer=configured, origin=f"{parts.scheme}://{parts.netloc}")
+        return cls.configured() or cls(issuer=request_origin, origin=request_origin)
 
     @property
     def default_resource(self) -> str:
@@ -159,6 +161,12 @@ class Site:
     def resource_metadata_url(self, resource: str) -> str:
         """Where RFC 9728 §3.1 says a client finds the metadata of ``resource``."""
         return self.origin + well_known_path(RESOURCE_METADATA, resource)
+
+
+@lru_cache(maxsize=8)
+def _configured_site(issuer: str) -> Site:
+    parts = urlsplit(issuer)
+    return Site(issuer=issuer, origin=f"{parts.scheme}://{parts.netloc}")
 
 
 @lru_cache(maxsize=32)
