@@ -10,8 +10,9 @@ restrictive ``REST_FRAMEWORK`` defaults (admins only, JSON only, two anonymous r
 three per user): twenty-oauth's endpoints keep their own policies, and the host's API view keeps
 the host's throttle. Every step is checked as a client sees it: discovery at the RFC 8414 §3.1
 and RFC 9728 §3.1 locations, registration (RFC 7591), sign-in through the login form with its
-CSRF token, consent, the code exchange with PKCE (RFC 7636), the API call (RFC 6750), refresh
-(RFC 6749 §6), revocation (RFC 7009), the admin's client list and the user's applications page,
+CSRF token, consent, the code exchange with PKCE (RFC 7636), the API call (RFC 6750), userinfo,
+refresh (RFC 6749 §6), revocation (RFC 7009), client credentials and introspection (RFC 7662),
+a public client, the admin's client list and the user's applications page,
 "Not you?" on the consent page, and two client-credentials clients that keep a throttle bucket
 each.
 """
@@ -356,6 +357,9 @@ def drive(site: Path, base: str, issuer: str, prefix: str) -> None:
     assert renewed["refresh_token"] != tokens["refresh_token"]
     bearer = {"Authorization": f"Bearer {renewed['access_token']}"}
     assert get_json(base, "/api/me", **bearer)[0] == 200
+    # The token holds profile: userinfo names the same user (OpenID Connect Core §5.3).
+    status, _, claims = get_json(base, path(server["userinfo_endpoint"]), **bearer)
+    assert status == 200 and claims["email"] == EMAIL
     # The host's own view keeps the host's UserRateThrottle: three an hour for this user.
     assert get_json(base, "/api/me", **bearer)[0] == 200
     status, headers, _ = get_json(base, "/api/me", **bearer)
@@ -392,12 +396,46 @@ def drive(site: Path, base: str, issuer: str, prefix: str) -> None:
         credentials.update(client_id=information["client_id"], client_secret=information["client_secret"])
         status, _, body = call(base, "POST", token, form=credentials)
         assert status == 200, body
-        services.append((information["client_id"], json.loads(body)["access_token"]))
-    for client_id, access_token in services:
+        services.append((information["client_id"], json.loads(body)["access_token"], credentials))
+    for client_id, access_token, _ in services:
         status, _, answer = get_json(base, "/api/ping", Authorization=f"Bearer {access_token}")
         assert status == 200 and answer == {"client_id": client_id}
     status, headers, _ = get_json(base, "/api/ping", Authorization=f"Bearer {services[0][1]}")
     assert status == 429 and int(headers["Retry-After"]) > 0
+
+    # A resource server made by staff introspects (RFC 7662): the revoked token is inactive.
+    introspect = path(server["introspection_endpoint"])
+    resource_server = {k: services[1][2][k] for k in ("client_id", "client_secret")}
+    status, _, body = call(base, "POST", introspect, form={"token": services[0][1], **resource_server})
+    assert status == 200 and json.loads(body)["active"] is True
+    status, _, body = call(
+        base, "POST", introspect, form={"token": renewed["access_token"], **resource_server}
+    )
+    assert status == 200 and json.loads(body) == {"active": False}
+
+    # A public client (a CLI, an MCP agent): no secret, PKCE, the same signed-in person.
+    public = {"client_name": "Host CLI", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}
+    status, _, body = call(base, "POST", path(server["registration_endpoint"]), json_body=public)
+    assert status == 201 and "client_secret" not in json.loads(body), body
+    cli = json.loads(body)["client_id"]
+    verifier, challenge = pkce_pair()
+    query = urllib.parse.urlencode(
+        {
+            "client_id": cli,
+            "response_type": "code",
+            "redirect_uri": REDIRECT,
+            "scope": "api",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    granted = browser.approve(query, endpoint=authorize)
+    exchange = {"grant_type": "authorization_code", "code": granted["code"], "redirect_uri": REDIRECT}
+    status, _, body = call(
+        base, "POST", token, form={**exchange, "code_verifier": verifier, "client_id": cli}
+    )
+    assert status == 200, body
+    assert "refresh_token" in json.loads(body)
 
 
 def test_a_new_project_with_twenty_oauth_at_its_root(site):
