@@ -65,8 +65,15 @@ class ReusedFieldsSerializer(serializers.Serializer):
 
     @property
     def field_items(self) -> Any:
-        """``fields.items()`` without the abstract mapping's per-item indirection."""
-        return self.fields.fields.items()
+        """
+        ``fields.items()`` without the abstract mapping's per-item indirection, the fields bound
+        to this instance again: another instance of the thread may have borrowed them since.
+        """
+        fields = self.fields
+        fields.serializer = self
+        for field in fields.fields.values():
+            field.parent = self
+        return fields.fields.items()
 
 
 class TextField(serializers.CharField):
@@ -278,7 +285,7 @@ def metadata_error(errors: Mapping[str, Any]) -> OAuthError:
     """
     name, detail = first_error(errors)
     error = InvalidRedirectURI if getattr(detail, "code", None) == REDIRECT_CODE else InvalidClientMetadata
-    return error(f"{name}: {detail}")
+    return error(str(detail) if str(detail).startswith(name) else f"{name}: {detail}")
 
 
 def validate_metadata(data: Any) -> dict[str, Any]:

@@ -87,7 +87,13 @@ def oauth_exception_handler(exc: Exception, context: dict) -> Response | None:
         error = exc
     else:
         return None
-    return Response(error.as_dict(), status=error.status_code, headers={**NO_STORE, **error.headers})
+    # An error is JSON whatever the endpoint's own media type (the JWKS answers a JWK Set).
+    return Response(
+        error.as_dict(),
+        status=error.status_code,
+        headers={**NO_STORE, **error.headers},
+        content_type=OAuthJSONRenderer.media_type,
+    )
 
 
 class OAuthAPIView(APIView):
@@ -160,11 +166,13 @@ class OAuthAPIView(APIView):
         """
         if self.query_forbidden and request.META.get("QUERY_STRING"):
             raise InvalidRequest(f"The {self.endpoint} takes its parameters in the POST body only.")
-        if request.stream is not None:
-            return request.data
+        # The media type first: a body some middleware already consumed as another type (a
+        # multipart form, say) can no longer be read, and is refused before anything tries.
         parser = self.get_content_negotiator().select_parser(request, self.get_parsers())
         if parser is None:
             raise exceptions.UnsupportedMediaType(media_type(request))
+        if request.stream is not None:
+            return request.data
         return parser.parse(io.BytesIO(b""), parser.media_type, request.parser_context)
 
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:

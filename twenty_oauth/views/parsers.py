@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.parsers import BaseParser
 
@@ -41,18 +42,24 @@ class OAuthParser(BaseParser):
     max_bytes: int
     error: type[OAuthError] = InvalidRequest
 
+    def limit(self) -> int:
+        """``max_bytes``, or the site's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` where that is lower."""
+        site_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return self.max_bytes if site_limit is None else min(self.max_bytes, site_limit)
+
     def read(self, stream: Any, parser_context: dict | None) -> bytes:
         request = (parser_context or {}).get("request")
         meta = request.META if request is not None else {}
+        limit = self.limit()
         try:
             length = int(meta.get("CONTENT_LENGTH") or 0)
         except ValueError as exc:
             raise InvalidRequest("Invalid Content-Length.") from exc
-        if length > self.max_bytes:
-            raise RequestTooLarge(f"The request body may have at most {self.max_bytes} bytes.")
-        body = stream.read(self.max_bytes + 1) if stream is not None else b""
-        if len(body) > self.max_bytes:
-            raise RequestTooLarge(f"The request body may have at most {self.max_bytes} bytes.")
+        if length > limit:
+            raise RequestTooLarge(f"The request body may have at most {limit} bytes.")
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            raise RequestTooLarge(f"The request body may have at most {limit} bytes.")
         return body
 
     def decode(self, body: bytes) -> str:
