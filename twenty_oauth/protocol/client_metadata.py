@@ -48,7 +48,8 @@ class ReusedFieldsSerializer(serializers.Serializer):
     field's ``__init__``: about 0.5 ms for the dozen fields of client metadata, more than a
     whole registration costs without it (measured with ``make bench``, scenario (g)). The fields
     here keep no state between validations, so each instance borrows its thread's set and
-    becomes their parent; a thread never validates two at once.
+    becomes their parent whenever it validates or renders (``field_items``); a thread never
+    validates two at once.
     """
 
     @cached_property
@@ -57,10 +58,6 @@ class ReusedFieldsSerializer(serializers.Serializer):
         fields = cache.get(type(self))
         if fields is None:
             fields = cache[type(self)] = super().fields
-        else:
-            fields.serializer = self
-            for field in fields.fields.values():
-                field.parent = self
         return fields
 
     @property

@@ -144,11 +144,6 @@ class Site:
         issuer = oauth_settings.ISSUER
         return _configured_site(issuer) if issuer else None
 
-    @classmethod
-    def of(cls, request_origin: str) -> Site:
-        """The site for a request that arrived at ``request_origin`` (``scheme://host``)."""
-        return cls.configured() or cls(issuer=request_origin, origin=request_origin)
-
     @property
     def default_resource(self) -> str:
         """The audience of a token whose request named no resource (RFC 8707 §2)."""

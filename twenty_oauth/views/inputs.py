@@ -8,7 +8,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from twenty_oauth.errors import InvalidRequest
-from twenty_oauth.protocol import parameters
+from twenty_oauth.models import Client
+from twenty_oauth.protocol import client_auth, parameters
 from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
@@ -19,7 +20,11 @@ def site(request: HttpRequest) -> Site:
     set the request's host is not read at all: validating it costs more than the bearer check's
     own work (measured on ``make bench``'s scenario (b)).
     """
-    return Site.configured() or Site.of(f"{request.scheme}://{request.get_host()}")
+    configured = Site.configured()
+    if configured is not None:
+        return configured
+    origin = f"{request.scheme}://{request.get_host()}"
+    return Site(issuer=origin, origin=origin)
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -30,6 +35,11 @@ def client_ip(request: HttpRequest) -> str:
 def authorization(request: HttpRequest) -> str:
     """The ``Authorization`` header as sent, or ''."""
     return request.META.get("HTTP_AUTHORIZATION", "")
+
+
+def client(request: HttpRequest, params: dict[str, str]) -> Client:
+    """The client that authenticated ``request`` with ``params`` (RFC 6749 §2.3)."""
+    return client_auth.authenticate(params, authorization=authorization(request), ip=client_ip(request))
 
 
 def parse_query(request: HttpRequest) -> Params:

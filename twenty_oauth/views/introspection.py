@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import client_auth, tokens
+from twenty_oauth.protocol import tokens
 from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser
@@ -37,9 +37,7 @@ class IntrospectionView(OAuthAPIView):
 
     def post(self, request: Request) -> Response:
         params = self.body(request)
-        client = client_auth.authenticate(
-            params, authorization=inputs.authorization(request), ip=inputs.client_ip(request)
-        )
+        client = inputs.client(request, params)
         if client.is_public:
             raise InvalidClient("Introspection requires a confidential client.")
         value = params.get("token")

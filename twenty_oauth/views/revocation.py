@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from twenty_oauth import signals
 from twenty_oauth.errors import InvalidRequest
 from twenty_oauth.models import AccessToken, TokenFamily
-from twenty_oauth.protocol import client_auth, tokens
+from twenty_oauth.protocol import tokens
 from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser
@@ -32,7 +32,7 @@ class RevocationView(OAuthAPIView):
     def post(self, request: Request) -> Response:
         params = self.body(request)
         ip = inputs.client_ip(request)
-        client = client_auth.authenticate(params, authorization=inputs.authorization(request), ip=ip)
+        client = inputs.client(request, params)
         value = params.get("token")
         if value is None:
             raise InvalidRequest("token is required.")

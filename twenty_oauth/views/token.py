@@ -7,7 +7,6 @@ from rest_framework.response import Response
 
 from twenty_oauth import signals
 from twenty_oauth.errors import InvalidRequest, UnsupportedGrantType
-from twenty_oauth.protocol import client_auth
 from twenty_oauth.protocol.grants import authorization_code, client_credentials, refresh_token
 from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
@@ -45,7 +44,7 @@ class TokenView(OAuthAPIView):
         if exchange is None:
             raise UnsupportedGrantType(f"Supported grant types: {', '.join(GRANTS)}.")
         ip = inputs.client_ip(request)
-        client = client_auth.authenticate(params, authorization=inputs.authorization(request), ip=ip)
+        client = inputs.client(request, params)
         issued = exchange(params, client, site=inputs.site(request), ip=ip)
         signals.tokens_issued.send(
             sender=TokenView,
