@@ -167,7 +167,9 @@ def refresh(count: int, path: str, secret: str) -> None:
             family = TokenFamily.objects.create(
                 client=client, user=user, scope="api", resource=[], created_at=now
             )
-            value = tokens.create_refresh_token(family, ["api"], now)
+            value, record = tokens.refresh_token(["api"], now)
+            record.family = family
+            record.save()
             body = {
                 "grant_type": "refresh_token",
                 "refresh_token": value,
@@ -194,15 +196,16 @@ def bearers(count: int, path: str) -> dict:
             client=client, user=user, scope="api", resource=[], created_at=now
         )
         for _ in range(count):
-            token, lifetime = tokens.mint_access_token(
+            token, lifetime, record = tokens.access_token(
                 issuer=oauth_settings.ISSUER,
                 client=client,
                 user=user,
                 scopes=["api"],
                 audience=audience,
-                family=family,
                 now=now,
             )
+            record.family = family
+            record.save()
             lines.append(token)
     _write(path, lines)
     return {"expires_at": now.timestamp() + lifetime}

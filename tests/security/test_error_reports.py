@@ -65,7 +65,7 @@ def test_code_exchange_failure_reports_neither_secret_code_nor_verifier(
     verifier, challenge = pkce_pair()
     code = obtain_code(http, user, oauth_client, challenge=challenge)
     # Issuance fails after the grant was checked, with every parameter still in scope.
-    monkeypatch.setattr(tokens, "mint_access_token", fail)
+    monkeypatch.setattr(tokens, "access_token", fail)
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = token_request(http, code_request(oauth_client, code, verifier, secret))
     assert response.status_code == 500
@@ -77,7 +77,7 @@ def test_refresh_failure_reports_neither_secret_nor_refresh_token(
 ):
     oauth_client, secret = confidential
     body = issued(http, user, confidential)
-    monkeypatch.setattr(tokens, "mint_access_token", fail)
+    monkeypatch.setattr(tokens, "access_token", fail)
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = token_request(http, refresh_request(oauth_client, body["refresh_token"], secret))
     assert response.status_code == 500

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from twenty_oauth import writes
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, TokenFamily
@@ -59,17 +60,19 @@ def audience_claim(audience: list[str]) -> str | list[str]:
     return audience[0] if len(audience) == 1 else list(audience)
 
 
-def mint_access_token(
+def access_token(
     *,
     issuer: str,
     client: Client,
     user: Any,
     scopes: list[str],
     audience: list[str],
-    family: TokenFamily | None,
     now: datetime,
-) -> tuple[str, int]:
-    """Sign an RFC 9068 access token and record its ``jti``. Returns the JWT and its lifetime."""
+) -> tuple[str, int, AccessToken]:
+    """
+    Sign an RFC 9068 access token. Returns the JWT, its lifetime and its record, not yet saved
+    nor given its family.
+    """
     lifetime = oauth_settings.ACCESS_TOKEN_LIFETIME
     jti = opaque.generate_token_id()
     iat = int(now.timestamp())
@@ -89,9 +92,8 @@ def mint_access_token(
         extra = hook(dict(claims), client, user) or {}
         # The hook may add claims, never change the ones that make the token safe to accept.
         claims.update({k: v for k, v in extra.items() if k not in claims})
-    AccessToken.objects.create(
+    record = AccessToken(
         jti=jti,
-        family=family,
         client=client,
         user=user,
         scope=" ".join(scopes),
@@ -103,19 +105,19 @@ def mint_access_token(
     token = jwt.encode(
         claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
     )
-    return token, lifetime
+    return token, lifetime, record
 
 
-def create_refresh_token(family: TokenFamily, scopes: list[str], now: datetime) -> str:
+def refresh_token(scopes: list[str], now: datetime) -> tuple[str, RefreshToken]:
+    """A new opaque refresh token and its record (a digest), not yet saved nor given its family."""
     value = opaque.generate_secret()
-    RefreshToken.objects.create(
+    record = RefreshToken(
         token_digest=opaque.digest(value),
-        family=family,
         scope=" ".join(scopes),
         created_at=now,
         expires_at=now + timedelta(seconds=oauth_settings.REFRESH_TOKEN_LIFETIME),
     )
-    return value
+    return value, record
 
 
 @dataclass(frozen=True)
@@ -141,23 +143,32 @@ def token_response(
     refresh: bool,
     refresh_scopes: list[str] | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+    spend: writes.Spend | None = None,
+) -> Issued | None:
     """
     Issue an access token (and a refresh token) and build the RFC 6749 §5.1 body. A refresh
     token keeps the scope of the grant even when the access token's is narrower (RFC 6749 §6).
+
+    ``family`` is saved with the tokens when it is new. With ``spend``, the code or refresh
+    token it names is spent in the same write, and None is returned, with nothing written, when
+    another request spent it first.
     """
     now = now or timezone.now()
-    access_token, expires_in = mint_access_token(
-        issuer=issuer, client=client, user=user, scopes=scopes, audience=audience, family=family, now=now
+    access, expires_in, record = access_token(
+        issuer=issuer, client=client, user=user, scopes=scopes, audience=audience, now=now
     )
     body: dict[str, Any] = {
-        "access_token": access_token,
+        "access_token": access,
         "token_type": "Bearer",
         "expires_in": expires_in,
     }
+    rows: list[Any] = [record]
     if refresh:
-        body["refresh_token"] = create_refresh_token(family, refresh_scopes or scopes, now)
+        body["refresh_token"], refresh_record = refresh_token(refresh_scopes or scopes, now)
+        rows.append(refresh_record)
     body["scope"] = " ".join(scopes)
+    if not writes.issue(family, rows, spend):
+        return None
     return Issued(body=body, user=user)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
+from twenty_oauth import writes
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
@@ -44,30 +44,29 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
     audience = resources.narrowed(site, params.resources, code.resource)
     scopes = code.scope.split()
 
-    # One conditional UPDATE spends the code: exactly one of two concurrent redemptions wins,
-    # and none wins once the user's revocation has expired the code since it was read above.
-    with transaction.atomic():
-        unspent = AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True, expires_at__gt=now)
-        spent = unspent.update(used_at=now)
-        if spent:
-            family = TokenFamily.objects.create(
-                client=client,
-                user=code.user,
-                scope=code.scope,
-                resource=code.resource or audience,
-                authorization_code=code,
-                created_at=now,
-            )
-            return tokens.token_response(
-                issuer=site.issuer,
-                client=client,
-                user=code.user,
-                scopes=scopes,
-                audience=audience,
-                family=family,
-                refresh=client.can_use_grant("refresh_token"),
-                now=now,
-            )
+    # One conditional UPDATE spends the code, in the write that issues the tokens: exactly one of
+    # two concurrent redemptions wins, and none wins once the user's revocation has expired the
+    # code since it was read above.
+    issued = tokens.token_response(
+        issuer=site.issuer,
+        client=client,
+        user=code.user,
+        scopes=scopes,
+        audience=audience,
+        family=TokenFamily(
+            client=client,
+            user=code.user,
+            scope=code.scope,
+            resource=code.resource or audience,
+            authorization_code=code,
+            created_at=now,
+        ),
+        refresh=client.can_use_grant("refresh_token"),
+        now=now,
+        spend=writes.Spend(AuthorizationCode, code.pk, now, unexpired=True),
+    )
+    if issued is not None:
+        return issued
     if AuthorizationCode.objects.filter(pk=code.pk, used_at__isnull=True).exists():
         raise InvalidGrant("The authorization code has expired.")
     for family_id in TokenFamily.objects.filter(authorization_code=code).values_list("pk", flat=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from twenty_oauth.conf import oauth_settings
@@ -33,17 +32,14 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
         granted = scopes.narrow(params["scope"], allowed, strict=False)
     audience = resources.requested(site, params.resources)
     now = timezone.now()
-    with transaction.atomic():
-        family = TokenFamily.objects.create(
-            client=client, user=None, scope=" ".join(granted), resource=audience, created_at=now
-        )
-        return tokens.token_response(
-            issuer=site.issuer,
-            client=client,
-            user=None,
-            scopes=granted,
-            audience=audience,
-            family=family,
-            refresh=False,
-            now=now,
-        )
+    family = TokenFamily(client=client, user=None, scope=" ".join(granted), resource=audience, created_at=now)
+    return tokens.token_response(
+        issuer=site.issuer,
+        client=client,
+        user=None,
+        scopes=granted,
+        audience=audience,
+        family=family,
+        refresh=False,
+        now=now,
+    )

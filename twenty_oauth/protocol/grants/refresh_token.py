@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
-from twenty_oauth import signals
+from twenty_oauth import signals, writes
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.models import Client, RefreshToken
 from twenty_oauth.protocol import resources, scopes, tokens
@@ -45,22 +44,20 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
     access_scopes = scopes.narrow(params.get("scope"), granted, strict=True)
     audience = resources.narrowed(site, params.resources, family.resource)
 
-    with transaction.atomic():
-        spent = RefreshToken.objects.filter(
-            pk=token.pk, used_at__isnull=True, revoked_at__isnull=True
-        ).update(used_at=now)
-        if spent:
-            return tokens.token_response(
-                issuer=site.issuer,
-                client=client,
-                user=family.user,
-                scopes=access_scopes,
-                audience=audience,
-                family=family,
-                refresh=True,
-                refresh_scopes=granted,
-                now=now,
-            )
+    issued = tokens.token_response(
+        issuer=site.issuer,
+        client=client,
+        user=family.user,
+        scopes=access_scopes,
+        audience=audience,
+        family=family,
+        refresh=True,
+        refresh_scopes=granted,
+        now=now,
+        spend=writes.Spend(RefreshToken, token.pk, now, still_null=("revoked_at",)),
+    )
+    if issued is not None:
+        return issued
     _reused(token, ip)
 
 
