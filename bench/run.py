@@ -538,6 +538,8 @@ def twenty_site(args, port: int, db: str, logdir: Path) -> Site:
     env = {"BENCH_DB": db}
     if db == "postgres":
         env["BENCH_PGDATABASE"] = args.pgdatabase
+        if args.pg_pool:
+            env["BENCH_PG_POOL"] = "1"
     else:
         env["BENCH_SQLITE"] = str(logdir / "twenty.sqlite3")
     return Site(
@@ -868,6 +870,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated scenario keys to sample with py-spy (installed on demand)",
     )
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument(
+        "--pg-pool",
+        action="store_true",
+        help="PostgreSQL through Django's connection pool instead of persistent connections",
+    )
     args = parser.parse_args(argv)
     # Stopped from outside: leave through the servers' context managers, which stop them.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -1,7 +1,8 @@
 """
 The example site as the benchmark serves it: production-like (DEBUG off, persistent database
 connections) on the database chosen by ``BENCH_DB`` (``sqlite``: the file ``BENCH_SQLITE``;
-``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432). ``BENCH_SQLITE_CACHE_MB``
+``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432, through Django's connection
+pool when ``BENCH_PG_POOL`` is set). ``BENCH_SQLITE_CACHE_MB``
 sets SQLite's page cache (default: SQLite's own 2 MB), to try its effect on a large database.
 """
 
@@ -24,6 +25,10 @@ if os.environ.get("BENCH_DB", "sqlite") == "postgres":
             "CONN_MAX_AGE": None,
         }
     }
+    if os.environ.get("BENCH_PG_POOL"):
+        # Django's pool (psycopg_pool) in place of persistent connections, as README advises.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 4}}
 else:
     DATABASES["default"]["NAME"] = os.environ["BENCH_SQLITE"]  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = None  # noqa: F405
