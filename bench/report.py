@@ -27,6 +27,8 @@ LABELS = {
     "e": "(e) code exchange with PKCE",
     "f": "(f) refresh with rotation",
     "g": "(g) dynamic registration",
+    "i": "(i) introspection, a token of the client's own",
+    "r": "(r) revocation of a refresh token and its grant",
     "h1": "(h) JWKS",
     "h2": "(h) server metadata",
 }

@@ -32,6 +32,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from bench import floors, profiles
 from bench.report import (
@@ -73,7 +74,7 @@ class Scenario:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
-    seeded: str | None = None  # "codes", "refresh": a fresh body a request; "bearers": tokens
+    seeded: str | None = None  # "codes", "refresh", "revocations": a fresh body a request; "bearers": tokens
     expect: tuple[str, ...] = ()
     rotate: bool = False  # the seeded lines are sent in turn, round and round, not spent
     line_header: str | None = None  # a seeded line is this header's value, not the body
@@ -185,6 +186,27 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
             {"Content-Type": "application/json"},
             state["registration"],
             expect=('"client_id"', '"client_secret"'),
+        ),
+        i=Scenario(
+            "i",
+            "POST",
+            "/oauth/introspect",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            urlencode(
+                {
+                    "token": state["bearer"],
+                    "client_id": state["post_client_id"],
+                    "client_secret": state["post_client_secret"],
+                }
+            ),
+            expect=('"active": true', '"client_id"'),
+        ),
+        r=Scenario(
+            "r",
+            "POST",
+            "/oauth/revoke",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            seeded="revocations",
         ),
         h1=Scenario("h1", "GET", "/oauth/jwks", expect=('"keys"', '"kid"')),
         h2=Scenario(

@@ -156,12 +156,12 @@ def codes(count: int, path: str, secret: str) -> None:
     _write(path, lines)
 
 
-def refresh(count: int, path: str, secret: str) -> None:
+def _refresh_tokens(count: int) -> tuple[Client, list[str]]:
     """Fresh refresh tokens, each the head of its own grant, as a code exchange leaves them."""
     client = _code_client()
     user = get_user_model().objects.get(username="bench")
     now = timezone.now()
-    lines = []
+    values = []
     with transaction.atomic():
         for _ in range(count):
             family = TokenFamily.objects.create(
@@ -170,13 +170,41 @@ def refresh(count: int, path: str, secret: str) -> None:
             value, record = tokens.refresh_token(["api"], now)
             record.family = family
             record.save()
-            body = {
+            values.append(value)
+    return client, values
+
+
+def refresh(count: int, path: str, secret: str) -> None:
+    """Refresh requests, one a fresh refresh token."""
+    client, values = _refresh_tokens(count)
+    lines = [
+        urlencode(
+            {
                 "grant_type": "refresh_token",
                 "refresh_token": value,
                 "client_id": client.client_id,
                 "client_secret": secret,
             }
-            lines.append(urlencode(body))
+        )
+        for value in values
+    ]
+    _write(path, lines)
+
+
+def revocations(count: int, path: str, secret: str) -> None:
+    """Revocation requests (RFC 7009), each for a fresh refresh token and so its whole grant."""
+    client, values = _refresh_tokens(count)
+    lines = [
+        urlencode(
+            {
+                "token": value,
+                "token_type_hint": "refresh_token",
+                "client_id": client.client_id,
+                "client_secret": secret,
+            }
+        )
+        for value in values
+    ]
     _write(path, lines)
 
 
@@ -363,6 +391,8 @@ def main(argv: list[str]) -> None:
         codes(int(argv[1]), argv[2], argv[3])
     elif command == "refresh":
         refresh(int(argv[1]), argv[2], argv[3])
+    elif command == "revocations":
+        revocations(int(argv[1]), argv[2], argv[3])
     elif command == "bearers":
         print(json.dumps(bearers(int(argv[1]), argv[2])))
     elif command == "scale":
