@@ -236,22 +236,26 @@ class TokenRejected(Exception):
 
 def decode_access_token(token: str, *, issuer: str, audience: str | None = None) -> dict[str, Any]:
     """Verify a JWT access token's signature and claims (RFC 9068 §4), without the database."""
-    cache_key = (token, issuer, audience)
-    hit = _verified.get(cache_key)
-    if hit is not None and keyring.verification_key(hit[1]) is not None:
-        claims = hit[0]
-    else:
-        hit = None
-        claims, kid = _verify_signature(token, issuer=issuer, audience=audience)
+    claims = _verified_claims(token, issuer=issuer, audience=audience)
     exp = claims["exp"]
     # RFC 7519 §4.1.4 (PyJWT's rule): refused from the second ``exp`` names on.
     if isinstance(exp, bool) or not isinstance(exp, int | float) or exp <= time.time():
         raise TokenRejected("expired")
-    if hit is None and len(token) <= VERIFIED_CACHE_TOKEN_CHARS:
+    return dict(claims)
+
+
+def _verified_claims(token: str, *, issuer: str, audience: str | None) -> dict[str, Any]:
+    """The claims of a token signed by a key of the ring, from the cache when it was seen before."""
+    cache_key = (token, issuer, audience)
+    hit = _verified.get(cache_key)
+    if hit is not None and keyring.verification_key(hit[1]) is not None:
+        return hit[0]
+    claims, kid = _verify_signature(token, issuer=issuer, audience=audience)
+    if len(token) <= VERIFIED_CACHE_TOKEN_CHARS:
         if len(_verified) >= VERIFIED_CACHE_SIZE:
             _verified.clear()
         _verified[cache_key] = (claims, kid)
-    return dict(claims)
+    return claims
 
 
 def _verify_signature(token: str, *, issuer: str, audience: str | None) -> tuple[dict[str, Any], str]:
@@ -314,8 +318,8 @@ def find_access_token(value: str, *, issuer: str) -> tuple[AccessToken, dict[str
     if value.count(".") != 2:
         return None
     try:
-        claims, _ = _verify_signature(value, issuer=issuer, audience=None)
+        claims = _verified_claims(value, issuer=issuer, audience=None)
     except TokenRejected:
         return None
     record = _access_record.get(claims["jti"])
-    return (record, claims) if record is not None else None
+    return (record, dict(claims)) if record is not None else None
