@@ -70,6 +70,7 @@ def mint_access_token(
     now: datetime,
 ) -> tuple[str, int]:
     """Sign an RFC 9068 access token and record its ``jti``. Returns the JWT and its lifetime."""
+    key = keyring.signing_key()  # before any write: with no key, the grant's transaction rolls back
     lifetime = oauth_settings.ACCESS_TOKEN_LIFETIME
     jti = opaque.generate_token_id()
     iat = int(now.timestamp())
@@ -99,7 +100,6 @@ def mint_access_token(
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
     )
-    key = keyring.signing_key()
     token = jwt.encode(
         claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
     )
