@@ -95,7 +95,7 @@ def setup() -> dict:
             Company(name=n, domain_name=d, employees=e, city=c) for n, d, e, c in COMPANIES
         )
     keyring.clear()
-    keyring.signing_key()  # the first key, made now rather than by the first request
+    keyring.signing_key()  # migrate made the first key: a bench without one stops here
     with transaction.atomic():
         post, post_secret = _client(
             CODE_CLIENT, "client_secret_post", ["authorization_code", "client_credentials"]

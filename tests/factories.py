@@ -28,7 +28,7 @@ from twenty_oauth.models import (
     SigningKey,
     TokenFamily,
 )
-from twenty_oauth.protocol import clients, keys, opaque, pkce
+from twenty_oauth.protocol import clients, key_encryption, keys, opaque, pkce
 from twenty_oauth.protocol.client_metadata import validate_metadata
 from twenty_oauth.protocol.tokens import ACCESS_TOKEN_TYPE, audience_claim
 
@@ -208,11 +208,7 @@ def signed_access_token(
     record: AccessToken, *, signing_key: SigningKey | None = None, issuer: str = ISSUER
 ) -> str:
     """The RFC 9068 JWT an access-token record stands for, as the server would have signed it."""
-    key = (
-        keys.load_pem(signing_key.private_key, kid=signing_key.kid)
-        if signing_key
-        else keys.keyring.signing_key()
-    )
+    key = keys.load_row(signing_key) if signing_key else keys.keyring.signing_key()
     claims = {
         "iss": issuer,
         "sub": str(record.user.pk) if record.user is not None else record.client.client_id,
@@ -230,10 +226,10 @@ def signed_access_token(
 
 class SigningKeyFactory(factory.django.DjangoModelFactory):
     """
-    A database signing key, activated now; its ``kid`` is its RFC 7638 thumbprint as with
-    ``manage.py oauth_keys``. ``activated_at=None`` publishes it without letting it sign. As when
-    another worker adds a key, this process is not told: ``keys.clear_cache()`` makes it read the
-    keys again.
+    A database signing key, activated now; its ``kid`` is its RFC 7638 thumbprint and its
+    private key is encrypted with the key-encryption key, as with ``manage.py oauth_keys``.
+    ``activated_at=None`` publishes it without letting it sign. As when another worker adds a
+    key, this process is not told: ``keys.clear_cache()`` makes it read the keys again.
     """
 
     class Meta:
@@ -244,5 +240,7 @@ class SigningKeyFactory(factory.django.DjangoModelFactory):
 
     algorithm = "ES256"
     kid = factory.LazyAttribute(lambda o: keys.thumbprint(keys.public_jwk(o.key, o.algorithm)))
-    private_key = factory.LazyAttribute(lambda o: keys.private_key_to_pem(o.key))
+    private_key = factory.LazyAttribute(
+        lambda o: key_encryption.encrypt(keys.private_key_to_pem(o.key), o.kid)
+    )
     activated_at = factory.LazyFunction(timezone.now)

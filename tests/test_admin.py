@@ -23,7 +23,7 @@ from tests.conftest import (
 )
 from tests.factories import UserFactory, make_client
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, SigningKey, TokenFamily
-from twenty_oauth.protocol import opaque
+from twenty_oauth.protocol import key_encryption, opaque
 
 CHANGELIST = "admin:twenty_oauth_client_changelist"
 
@@ -627,4 +627,5 @@ def test_signing_key_page_never_shows_the_private_key(admin_http, granted):
     html = page.content.decode()
     assert page.status_code == 200 and key.kid in html
     assert "PRIVATE KEY" not in html
-    assert key.private_key.splitlines()[1] not in html
+    assert key_encryption.decrypt(key.private_key, key.kid).splitlines()[1] not in html
+    assert key.private_key not in html and key.private_key[len("enc:v1:") :][:40] not in html

@@ -1,8 +1,12 @@
-"""System checks: ``manage.py check`` errors and ``check --deploy`` warnings for TWENTY_OAUTH."""
+"""
+System checks: ``manage.py check`` errors and ``check --deploy`` warnings for TWENTY_OAUTH, and
+the database checks of the signing keys (``migrate``, ``check --database``).
+"""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from io import StringIO
@@ -14,8 +18,12 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from django.urls import include, path
+from django.utils import timezone
 from django.views.generic import TemplateView
 
+from tests.factories import SigningKeyFactory
+from twenty_oauth.models import SigningKey
+from twenty_oauth.protocol.key_encryption import new_kek
 from twenty_oauth.protocol.keys import generate_private_key, private_key_to_pem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +31,7 @@ REDIS_CACHE = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATI
 SAFE = {
     "ISSUER": "https://auth.example.com",
     "SIGNING_KEYS": [private_key_to_pem(generate_private_key("ES256"))],
+    "KEY_ENCRYPTION_KEYS": [new_kek()],
     "PKCE_REQUIRED": "all",
 }
 
@@ -162,9 +171,13 @@ def test_a_production_block_has_no_warning():
 
 def test_the_example_defaults_warn():
     messages = found(deploy=True)  # test settings: no issuer, no pinned keys, local-memory cache
-    assert {"twenty_oauth.W001", "twenty_oauth.W003", "twenty_oauth.W004", "twenty_oauth.I001"} <= set(
-        messages
-    )
+    assert {
+        "twenty_oauth.W001",
+        "twenty_oauth.W003",
+        "twenty_oauth.W004",
+        "twenty_oauth.W010",
+        "twenty_oauth.I001",
+    } <= set(messages)
     assert "Host header" in messages["twenty_oauth.W001"].msg
     assert "oauth_keys" in messages["twenty_oauth.W003"].hint
     assert "Redis" in messages["twenty_oauth.W004"].hint
@@ -205,6 +218,42 @@ def test_w003_fires_whenever_signing_keys_is_unset_even_with_managed_keys():
     messages = deploy_warnings(**unpinned)
     assert set(messages) == {"twenty_oauth.W003"}
     assert "SIGNING_KEYS" in messages["twenty_oauth.W003"].msg
+
+
+def test_w010_a_key_encryption_key_derived_from_secret_key():
+    derived = {
+        key: value for key, value in SAFE.items() if key not in ("SIGNING_KEYS", "KEY_ENCRYPTION_KEYS")
+    }
+    messages = deploy_warnings(**derived)
+    assert set(messages) == {"twenty_oauth.W003", "twenty_oauth.W010"}
+    assert "derived from SECRET_KEY" in messages["twenty_oauth.W010"].msg
+    assert "oauth_keys new-kek" in messages["twenty_oauth.W010"].hint
+    assert "oauth_keys reencrypt" in messages["twenty_oauth.W010"].hint
+    assert messages["twenty_oauth.W010"].level == checks.WARNING
+    # Keys pinned in settings: nothing in the database to encrypt, nothing to warn about.
+    assert deploy_warnings(**{**SAFE, "KEY_ENCRYPTION_KEYS": None}) == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("c2hvcnQ=", "decodes to 5 bytes, not 32"),
+        ("this is not base64!", "is not URL-safe base64"),
+        ("é" * 44, "is not URL-safe base64"),
+        (42, "must be a string, not int"),
+    ],
+)
+def test_e025_a_malformed_key_encryption_key_is_named_never_shown(value, text):
+    error = errors_for(KEY_ENCRYPTION_KEYS=[new_kek(), value])["twenty_oauth.E025"]
+    assert error.msg == f"TWENTY_OAUTH['KEY_ENCRYPTION_KEYS'][1] {text}."
+    assert str(value) not in error.msg + error.hint
+    assert "oauth_keys new-kek" in error.hint
+
+
+def test_e025_an_empty_list_and_keys_without_padding():
+    error = errors_for(KEY_ENCRYPTION_KEYS=[])["twenty_oauth.E025"]
+    assert "is empty" in error.msg and "None to derive" in error.hint
+    assert errors_for(KEY_ENCRYPTION_KEYS=[new_kek().rstrip("="), new_kek()]) == {}
 
 
 def test_closed_registration_allows_client_credentials_without_warning():
@@ -267,6 +316,86 @@ def test_manage_py_check_on_the_example_site(tmp_path):
     broken = manage(tmp_path, "check", TWENTY_OAUTH_ISSUER="crm.example.com")
     assert broken.returncode == 1
     assert "twenty_oauth.E020" in broken.stderr and "https://auth.example.com" in broken.stderr
+
+
+# --- migrate and check --database: the signing keys in the database --------------------------
+
+
+def key_messages(**changes) -> dict[str, checks.CheckMessage]:
+    """twenty-oauth's database checks, as ``manage.py check --database default`` runs them."""
+    with override_settings(**changes):
+        messages = checks.run_checks(tags=[checks.Tags.database], databases=["default"])
+    ours = [m for m in messages if (m.id or "").startswith("twenty_oauth.")]
+    for message in ours:
+        assert message.hint, message
+    return {m.id: m for m in ours}
+
+
+@pytest.mark.django_db
+def test_the_keys_migrate_made_pass_the_database_checks():
+    assert key_messages() == {}
+    call_command("oauth_keys", "rotate", stdout=StringIO())
+    assert key_messages() == {}
+
+
+@pytest.mark.django_db
+def test_e026_a_key_no_key_encryption_key_decrypts():
+    (lost,) = SigningKey.objects.all()
+    messages = key_messages(SECRET_KEY="another")
+    assert set(messages) == {"twenty_oauth.E026"}
+    error = messages["twenty_oauth.E026"]
+    assert error.level == checks.ERROR
+    assert f"The signing key {lost.kid} cannot be decrypted with any key-encryption key" in error.msg
+    assert "SECRET_KEY_FALLBACKS" in error.hint and "reencrypt" in error.hint
+    assert lost.private_key[7:47] not in error.msg + error.hint
+    with override_settings(SECRET_KEY="another"):  # plain 'manage.py check' reads no database
+        assert not [m for m in checks.run_checks() if m.id == "twenty_oauth.E026"]
+    assert key_messages(SECRET_KEY="another", SECRET_KEY_FALLBACKS=["tests-only"]) == {}
+    # A retired key no longer signs or verifies: it does not matter that it cannot be read.
+    SigningKey.objects.update(retired_at=timezone.now())
+    with override_settings(SECRET_KEY="another"):
+        call_command("oauth_keys", "rotate", stdout=StringIO())
+    assert key_messages(SECRET_KEY="another") == {}
+
+
+@pytest.mark.django_db
+def test_w011_no_key_signs_and_w012_a_key_stored_unencrypted():
+    SigningKey.objects.update(activated_at=None)
+    assert set(key_messages()) == {"twenty_oauth.W011"}
+    SigningKey.objects.all().delete()
+    messages = key_messages()
+    assert set(messages) == {"twenty_oauth.W011"}
+    assert "503 temporarily_unavailable" in messages["twenty_oauth.W011"].msg
+    assert "oauth_keys rotate" in messages["twenty_oauth.W011"].hint
+    key = generate_private_key("ES256")
+    plain = SigningKeyFactory(key=key, private_key=private_key_to_pem(key))
+    messages = key_messages()
+    assert set(messages) == {"twenty_oauth.W012"}
+    assert plain.kid in messages["twenty_oauth.W012"].msg
+    assert "oauth_keys reencrypt" in messages["twenty_oauth.W012"].hint
+    # Pinned keys: the database's are not used, and not checked.
+    pinned = {"SIGNING_KEYS": [private_key_to_pem(key)]}
+    assert key_messages(TWENTY_OAUTH=pinned, SECRET_KEY="another") == {}
+
+
+def test_migrate_and_check_database_on_the_example_site(tmp_path):
+    """The real commands: migrate creates an encrypted key, a wrong SECRET_KEY fails the check."""
+    migrated = manage(tmp_path, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "Created the signing key" in migrated.stdout
+    with sqlite3.connect(tmp_path / "db.sqlite3") as database:
+        ((stored,),) = database.execute("SELECT private_key FROM twenty_oauth_signingkey").fetchall()
+    assert stored.startswith("enc:v1:") and "PRIVATE KEY" not in stored
+    fine = manage(tmp_path, "check", "--database", "default")
+    assert fine.returncode == 0, fine.stderr
+    assert "no issues" in fine.stdout
+    wrong = manage(tmp_path, "check", "--database", "default", DJANGO_SECRET_KEY="not-the-one")
+    assert wrong.returncode == 1
+    assert "twenty_oauth.E026" in wrong.stderr and "cannot be decrypted" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    assert stored[7:47] not in wrong.stderr + wrong.stdout
+    # Without --database, check reads no database: the error shows where keys are used.
+    assert manage(tmp_path, "check", DJANGO_SECRET_KEY="not-the-one").returncode == 0
 
 
 # --- manage.py check: the discovery documents the URLconf must serve -------------------------

@@ -1,7 +1,11 @@
-"""``oauth_create_client`` and ``oauth_cleanup``, checked by what the server then does over HTTP."""
+"""
+``oauth_create_client``, ``oauth_cleanup`` and ``oauth_keys``, checked by what the server then
+does over HTTP.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -11,14 +15,15 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.conftest import REDIRECT, api, basic, code_tokens, obtain_code, pkce_pair, refresh, token_request
 from tests.factories import AccessTokenFactory, ConsentFactory, UserFactory, make_client
 from twenty_oauth import cleanup
-from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken, TokenFamily
-from twenty_oauth.protocol import opaque
+from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken, SigningKey, TokenFamily
+from twenty_oauth.protocol import keys, opaque
 
 
 def run(*args) -> str:
@@ -501,3 +506,78 @@ def test_cleanup_while_the_server_issues_and_refreshes(client):
     assert "Deleted 3000 expired access tokens." in output
     for grant in grants:
         assert api(client, grant["access_token"]).status_code == 200
+
+
+# --- oauth_keys: what reads keys changes nothing; re-encryption ------------------------------
+
+
+def key_rows() -> list[tuple]:
+    """Every column of every signing-key row, as stored."""
+    return list(SigningKey.objects.order_by("pk").values_list())
+
+
+def test_oauth_keys_list_changes_nothing(client, db):
+    """Not the rows, not their columns, and not when the table is empty: list only reads."""
+    run("oauth_keys", "create")
+    before = key_rows()
+    assert len(before) == 2
+    out = run("oauth_keys", "list")
+    assert out.count("encrypted with SECRET_KEY") == 2
+    assert "signing" in out and "published, not yet signing" in out
+    assert "PRIVATE KEY" not in out and "enc:v1:" not in out
+    assert key_rows() == before
+    with override_settings(SECRET_KEY="another"):
+        assert run("oauth_keys", "list").count("cannot be decrypted") == 2
+    assert key_rows() == before
+
+    SigningKey.objects.all().delete()
+    keys.clear_cache()
+    assert "No keys: 'migrate' or 'oauth_keys rotate' creates the first one." in run("oauth_keys", "list")
+    assert client.get("/oauth/jwks").json() == {"keys": []}
+    assert run("oauth_keys", "list").startswith("No keys")
+    assert not SigningKey.objects.exists()
+
+
+def test_oauth_keys_new_kek_prints_a_key_the_setting_takes(client, db):
+    first, second = run("oauth_keys", "new-kek").strip(), run("oauth_keys", "new-kek").strip()
+    assert first != second
+    assert len(base64.urlsafe_b64decode(first)) == 32
+    with override_settings(TWENTY_OAUTH={"KEY_ENCRYPTION_KEYS": [first]}):
+        assert (
+            run("oauth_keys", "reencrypt") == "Encrypted 1 key with TWENTY_OAUTH['KEY_ENCRYPTION_KEYS'][0].\n"
+        )
+        assert "encrypted with TWENTY_OAUTH['KEY_ENCRYPTION_KEYS'][0]" in run("oauth_keys", "list")
+
+
+def test_oauth_keys_reencrypt_changes_nothing_when_a_published_key_cannot_be_decrypted(db):
+    with override_settings(SECRET_KEY="another"):
+        run("oauth_keys", "rotate")
+    before = key_rows()
+    with pytest.raises(CommandError, match=r"cannot be decrypted with any key-encryption key") as raised:
+        run("oauth_keys", "reencrypt")
+    assert "PRIVATE KEY" not in str(raised.value) and "enc:v1:" not in str(raised.value)
+    assert key_rows() == before
+
+
+def test_oauth_keys_reencrypt_leaves_a_retired_key_it_cannot_decrypt(db):
+    (lost,) = SigningKey.objects.all()
+    SigningKey.objects.filter(pk=lost.pk).update(retired_at=timezone.now())
+    with override_settings(SECRET_KEY="another"):
+        run("oauth_keys", "rotate")
+        out = run("oauth_keys", "reencrypt")
+    assert out.startswith("Encrypted 1 key with SECRET_KEY.\n")
+    assert f"the retired keys {lost.kid}." in out
+    assert SigningKey.objects.get(pk=lost.pk).private_key == lost.private_key
+
+
+def test_oauth_keys_with_pinned_keys_reads_and_reencrypts_but_creates_nothing(db):
+    pinned = keys.private_key_to_pem(keys.generate_private_key("ES256"))
+    before = key_rows()
+    with override_settings(TWENTY_OAUTH={"SIGNING_KEYS": [pinned]}):
+        assert "(pinned in settings)" in run("oauth_keys", "list")
+        assert run("oauth_keys", "new-kek").strip()
+        assert run("oauth_keys", "reencrypt").startswith("Encrypted 1 key")
+        for action in ("create", "rotate"):
+            with pytest.raises(CommandError, match="pinned"):
+                run("oauth_keys", action)
+    assert [row[:2] for row in key_rows()] == [row[:2] for row in before]

@@ -5,8 +5,11 @@ System checks for ``TWENTY_OAUTH`` and for the URLconf that mounts the app.
 unknown key, a value of the wrong type, values that contradict each other; and for a URLconf that
 does not serve the discovery documents where clients look for them (``twenty_oauth.E024``). ``check --deploy``
 adds warnings (``twenty_oauth.W0xx``) for settings that are fine in development and unsafe in
-production, and one recommendation (``twenty_oauth.I001``). Every message's hint says how to fix
-it; a warning you have weighed can be silenced with ``SILENCED_SYSTEM_CHECKS``.
+production, and one recommendation (``twenty_oauth.I001``). ``migrate`` and
+``check --database default`` also read the signing keys in the database: an error when one cannot
+be decrypted (``twenty_oauth.E026``), warnings when none signs or one is stored unencrypted
+(``twenty_oauth.W011``, ``W012``). Every message's hint says how to fix it; a warning you have
+weighed can be silenced with ``SILENCED_SYSTEM_CHECKS``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 from django.core.cache import caches
+from django.db import connections, router
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
@@ -197,6 +201,26 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
                 "Each entry is an unencrypted PEM private key: P-256 EC (ES256) or RSA of 2048 bits or more.",
                 18,
             )
+    keks = user.get("KEY_ENCRYPTION_KEYS")
+    if keks is not None and not keks:
+        error(
+            "TWENTY_OAUTH['KEY_ENCRYPTION_KEYS'] is empty: nothing would encrypt the signing keys.",
+            "Give at least one key ('manage.py oauth_keys new-kek' prints one), or None to derive "
+            "one from SECRET_KEY.",
+            25,
+        )
+    for index, value in enumerate(keks or ()):
+        from twenty_oauth.protocol.key_encryption import parse_kek
+
+        try:
+            parse_kek(value)
+        except ValueError as exc:
+            error(
+                f"TWENTY_OAUTH['KEY_ENCRYPTION_KEYS'][{index}] {exc}.",
+                "Each entry is the URL-safe base64 of 32 random bytes: 'manage.py oauth_keys new-kek' "
+                "prints one.",
+                25,
+            )
     if "RATE_LIMIT_CACHE" in user and user["RATE_LIMIT_CACHE"] not in settings.CACHES:
         error(
             f"TWENTY_OAUTH['RATE_LIMIT_CACHE'] names {user['RATE_LIMIT_CACHE']!r}, which is not in CACHES.",
@@ -250,10 +274,19 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if not oauth_settings.SIGNING_KEYS:
         warn(
             "Access-token signing keys are not pinned in TWENTY_OAUTH['SIGNING_KEYS'].",
-            "Keys live in the database and are created on first use. Pin them in settings, or manage "
-            "them with 'manage.py oauth_keys' and keep the database backed up.",
+            "Keys live in the database, encrypted, and 'migrate' creates the first one. Pin them in "
+            "settings, or manage them with 'manage.py oauth_keys' and keep the database backed up.",
             3,
         )
+        if not oauth_settings.KEY_ENCRYPTION_KEYS:
+            warn(
+                "The signing keys in the database are encrypted with a key derived from SECRET_KEY: "
+                "whoever has the database and SECRET_KEY can sign access tokens, and a new SECRET_KEY "
+                "without the old one in SECRET_KEY_FALLBACKS leaves the keys unreadable.",
+                "Set TWENTY_OAUTH['KEY_ENCRYPTION_KEYS'] to a key kept apart from SECRET_KEY "
+                "('manage.py oauth_keys new-kek' prints one), then run 'manage.py oauth_keys reencrypt'.",
+                10,
+            )
     if (
         oauth_settings.REGISTRATION_RATE_LIMIT
         or oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
@@ -320,6 +353,67 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 "it. Set 'all' once your confidential clients send code_challenge, or silence "
                 "twenty_oauth.I001.",
                 id="twenty_oauth.I001",
+            )
+        )
+    return messages
+
+
+@checks.register(checks.Tags.database)
+def check_signing_keys(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
+    """
+    The signing keys in the database, when ``SIGNING_KEYS`` does not pin them. Like every
+    database check it runs with ``migrate`` and ``check --database ALIAS``, and only once the
+    table exists: an error for each published key that no key-encryption key decrypts (it
+    neither signs nor verifies), a warning when no key signs (the token endpoint answers 503
+    ``temporarily_unavailable``) and one for keys stored unencrypted.
+    """
+    from twenty_oauth.conf import oauth_settings
+    from twenty_oauth.models import SigningKey
+    from twenty_oauth.protocol import key_encryption, keys
+
+    if app_configs is not None and SigningKey._meta.app_config not in app_configs:
+        return []
+    if not databases or oauth_settings.SIGNING_KEYS or check_settings():
+        return []  # no database to read, keys that are not in it, or settings to fix first
+    alias = router.db_for_read(SigningKey)
+    if alias not in databases:
+        return []
+    if SigningKey._meta.db_table not in connections[alias].introspection.table_names():
+        return []  # not migrated yet: migrate creates the first key
+    messages: list[checks.CheckMessage] = []
+    rows = list(SigningKey.objects.using(alias).order_by("created_at"))
+    for row in rows:
+        if row.retired_at is not None:
+            continue
+        try:
+            key_encryption.decrypt(row.private_key, row.kid)
+        except key_encryption.KeyEncryptionError as exc:
+            messages.append(
+                checks.Error(
+                    f"{exc} It neither signs nor verifies.",
+                    hint="Put the key-encryption key it was encrypted with back in "
+                    "TWENTY_OAUTH['KEY_ENCRYPTION_KEYS'], after the current one (or the old SECRET_KEY "
+                    "in SECRET_KEY_FALLBACKS), then run 'manage.py oauth_keys reencrypt'.",
+                    id="twenty_oauth.E026",
+                )
+            )
+    if keys.signing_row(SigningKey, alias) is None:
+        messages.append(
+            checks.Warning(
+                "No key in the database signs access tokens: the token endpoint answers 503 "
+                "temporarily_unavailable.",
+                hint="Run 'manage.py oauth_keys rotate' to create one ('migrate' creates one when none "
+                "signs).",
+                id="twenty_oauth.W011",
+            )
+        )
+    plain = [row.kid for row in rows if not key_encryption.is_encrypted(row.private_key)]
+    if plain:
+        messages.append(
+            checks.Warning(
+                f"Signing keys stored unencrypted: {', '.join(plain)}.",
+                hint="Run 'manage.py oauth_keys reencrypt' to encrypt them.",
+                id="twenty_oauth.W012",
             )
         )
     return messages

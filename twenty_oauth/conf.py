@@ -85,6 +85,13 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         "PEM private keys pinned in settings, the first one signs. Unset: keys are kept in the "
         "database and managed with 'manage.py oauth_keys'.",
     ),
+    "KEY_ENCRYPTION_KEYS": (
+        None,
+        (list, tuple, type(None)),
+        "Keys that encrypt the database's signing keys, each the URL-safe base64 of 32 random "
+        "bytes ('manage.py oauth_keys new-kek' prints one): the first encrypts, all decrypt. "
+        "Unset: a key derived from SECRET_KEY (and SECRET_KEY_FALLBACKS to decrypt).",
+    ),
     "KEY_CACHE_SECONDS": (
         60,
         (int,),

@@ -140,6 +140,19 @@ class TooManyRequests(OAuthError):
         super().__init__(description, headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
+class TemporarilyUnavailable(OAuthError):
+    """
+    RFC 6749 §4.1.2.1's ``temporarily_unavailable``, answered with 503 (RFC 9110 §15.6.4): the
+    server cannot serve the request now, and the client did nothing wrong. Given at the token
+    endpoint when no signing key can be used (before ``migrate`` has created the first one, or
+    when it cannot be decrypted); §5.2 lists no code for that, and a client that meets this one
+    may retry later, as it would at the authorization endpoint.
+    """
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
 class RequestTooLarge(OAuthError):
     """RFC 9110 §15.5.14: the body exceeds what this endpoint accepts."""
 

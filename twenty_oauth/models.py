@@ -215,7 +215,9 @@ class AccessToken(models.Model):
 class SigningKey(models.Model):
     """
     A key that signs access tokens. The newest activated key signs; every key that is not
-    retired is published at ``jwks_uri`` and still verifies.
+    retired is published at ``jwks_uri`` and still verifies. ``private_key`` holds the PKCS #8
+    PEM encrypted with the key-encryption key (``enc:v1:...``, see
+    :mod:`twenty_oauth.protocol.key_encryption`), never the PEM itself.
     """
 
     kid = models.CharField(max_length=64, unique=True)

@@ -2,10 +2,15 @@
 Signing keys: which one signs, which ones verify, and the JWK Set that publishes them (RFC 7517).
 
 Keys come from ``TWENTY_OAUTH["SIGNING_KEYS"]`` (PEM, pinned in settings; the first signs) or,
-when that is unset, from the ``SigningKey`` table, shared by every worker process. A process
-reads the table at most every ``KEY_CACHE_SECONDS``, and again when a token names a ``kid``
-it does not know (at most once a second), so a rotation reaches all workers without a restart.
-With no key at all, one is created: development needs no set-up.
+when that is unset, from the ``SigningKey`` table, shared by every worker process and encrypted
+there (:mod:`twenty_oauth.protocol.key_encryption`). A process reads the table at most every
+``KEY_CACHE_SECONDS``, and again when a token names a ``kid`` it does not know (at most once a
+second), so a rotation reaches all workers without a restart; a key is decrypted once per
+process, when the process first meets it.
+
+Keys are created by ``migrate`` (the first one, when the table has none that signs) and by
+``manage.py oauth_keys``, never by a request: a request that finds no key to sign with is
+answered ``temporarily_unavailable`` (:class:`~twenty_oauth.errors.TemporarilyUnavailable`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -25,6 +31,10 @@ from django.utils import timezone
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from twenty_oauth.conf import oauth_settings
+from twenty_oauth.errors import TemporarilyUnavailable
+from twenty_oauth.protocol import key_encryption
+
+logger = logging.getLogger("twenty_oauth")
 
 ALGORITHMS = ("ES256", "RS256")
 
@@ -108,9 +118,11 @@ class KeyRing:
         self._jwks: bytes = b""
 
     def clear(self) -> None:
+        """Read the keys again at the next use, and decrypt them anew."""
         with self._lock:
             self._loaded_at = 0.0
             self._forced_at = float("-inf")
+            self._by_kid = {}
 
     def _stale(self) -> bool:
         return time.monotonic() - self._loaded_at > oauth_settings.KEY_CACHE_SECONDS
@@ -129,15 +141,26 @@ class KeyRing:
         }
         self._loaded_at = time.monotonic()
 
-    def _ensure(self, force: bool = False) -> None:
-        if force or self._stale() or self._signing is None:
+    def _ensure(self, force: bool = False) -> bool:
+        """Read the keys if they are stale (or ``force``); whether they were read."""
+        if force or self._stale():
             with self._lock:
-                if force or self._stale() or self._signing is None:
+                if force or self._stale():
                     self._load()
+                    return True
+        return False
 
     def signing_key(self) -> Key:
-        self._ensure()
-        return self._signing
+        """
+        The key that signs. ``TemporarilyUnavailable`` when there is none this process can use:
+        the table is read again at most once a second until one appears.
+        """
+        if not self._ensure() and self._signing is None and self._may_force():
+            self._ensure(force=True)
+        signing = self._signing
+        if signing is None:
+            raise TemporarilyUnavailable("The server has no key to sign access tokens with.")
+        return signing
 
     def verification_key(self, kid: str) -> Key | None:
         self._ensure()
@@ -162,39 +185,80 @@ class KeyRing:
         return self._jwks
 
 
-def _database_keys(parsed: dict[str, Key]) -> tuple[list[Key], Key]:
-    """The unretired keys and the one that signs; keys in ``parsed`` are not parsed again."""
+def _database_keys(parsed: dict[str, Key]) -> tuple[list[Key], Key | None]:
+    """
+    The unretired keys this process can decrypt, and the one that signs: the newest activated
+    key, None when there is none or it cannot be decrypted. Keys in ``parsed`` are not
+    decrypted again; a key that cannot be decrypted is left out and logged.
+    """
     from twenty_oauth.models import SigningKey
 
-    rows = list(SigningKey.objects.filter(retired_at__isnull=True))
-    if not any(row.activated_at for row in rows):
-        rows.insert(0, create_key(oauth_settings.SIGNING_ALGORITHM, activate=True))
-    keys = [
-        parsed[row.kid]
-        if row.kid in parsed and parsed[row.kid].algorithm == row.algorithm
+    keys, signing, newest = [], None, None
+    for row in SigningKey.objects.filter(retired_at__isnull=True):
+        key = parsed.get(row.kid)
         # A kid is the key's thumbprint (RFC 7638): the same kid, the same key.
-        else load_pem(row.private_key, kid=row.kid)
-        for row in rows
-    ]
-    active = [(row.activated_at, key) for row, key in zip(rows, keys, strict=True) if row.activated_at]
-    signing = max(active, key=lambda pair: pair[0])[1]
+        if key is None or key.algorithm != row.algorithm:
+            try:
+                key = load_row(row)
+            except key_encryption.KeyEncryptionError as exc:
+                logger.error(
+                    "%s It neither signs nor verifies until the key that encrypted it is configured again.",
+                    exc,
+                    extra={"kid": row.kid},
+                )
+                key = None
+        if key is not None:
+            keys.append(key)
+        if row.activated_at and (newest is None or row.activated_at > newest):
+            newest, signing = row.activated_at, key
+    if newest is not None and signing is None:
+        logger.error("The signing key cannot be decrypted: access tokens cannot be issued.")
     return keys, signing
 
 
-def create_key(algorithm: str, *, activate: bool):
-    """Create a database key. ``activate=False`` publishes it before it signs (pre-rotation)."""
-    from twenty_oauth.models import SigningKey
+def load_row(row: Any) -> Key:
+    """The key of a ``SigningKey`` row, decrypted (``KeyEncryptionError`` when it cannot be)."""
+    return load_pem(key_encryption.decrypt(row.private_key, row.kid), kid=row.kid)
+
+
+def signing_row(model: Any = None, using: str | None = None) -> Any:
+    """The row of the key that signs, from the table alone: the newest activated unretired key."""
+    if model is None:
+        from twenty_oauth.models import SigningKey as model
+    rows = model._default_manager.using(using).filter(retired_at__isnull=True, activated_at__isnull=False)
+    return rows.order_by("-activated_at", "-pk").first()
+
+
+def create_key(algorithm: str, *, activate: bool, model: Any = None, using: str | None = None) -> Any:
+    """
+    Create a database key, its private key encrypted. ``activate=False`` publishes it before it
+    signs (pre-rotation). ``model`` and ``using`` let ``migrate`` pass its historical model and
+    database.
+    """
+    if model is None:
+        from twenty_oauth.models import SigningKey as model
 
     private_key = generate_private_key(algorithm)
     jwk = public_jwk(private_key, algorithm)
-    row = SigningKey.objects.create(
-        kid=thumbprint(jwk),
+    kid = thumbprint(jwk)
+    row = model._default_manager.using(using).create(
+        kid=kid,
         algorithm=algorithm,
-        private_key=private_key_to_pem(private_key),
+        private_key=key_encryption.encrypt(private_key_to_pem(private_key), kid),
         activated_at=timezone.now() if activate else None,
     )
     keyring.clear()
     return row
+
+
+def ensure_signing_key(model: Any = None, using: str | None = None) -> Any:
+    """
+    Create a signing key when none signs and none is pinned in settings; return it, or None.
+    ``migrate`` calls it, so that the first request finds a key.
+    """
+    if oauth_settings.SIGNING_KEYS or signing_row(model, using) is not None:
+        return None
+    return create_key(oauth_settings.SIGNING_ALGORITHM, activate=True, model=model, using=using)
 
 
 keyring = KeyRing()
@@ -202,6 +266,7 @@ keyring = KeyRing()
 
 def clear_cache() -> None:
     keyring.clear()
+    key_encryption.clear_cache()
 
 
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:

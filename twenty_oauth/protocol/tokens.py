@@ -73,6 +73,7 @@ def access_token(
     Sign an RFC 9068 access token. Returns the JWT, its lifetime and its record, not yet saved
     nor given its family.
     """
+    key = keyring.signing_key()  # first: with no key, nothing is written
     lifetime = oauth_settings.ACCESS_TOKEN_LIFETIME
     jti = opaque.generate_token_id()
     iat = int(now.timestamp())
@@ -101,7 +102,6 @@ def access_token(
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
     )
-    key = keyring.signing_key()
     token = jwt.encode(
         claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
     )

@@ -10,20 +10,37 @@ A safe rotation, with resource servers that cache the JWK Set for up to five min
     manage.py oauth_keys retire OLD_KID  # the old key is no longer published
 
 ``rotate`` does the first two steps at once, which is fine where tokens are verified only here.
+
+Private keys are stored encrypted with the key-encryption key (``KEY_ENCRYPTION_KEYS``, or one
+derived from ``SECRET_KEY``). To change it::
+
+    manage.py oauth_keys new-kek         # prints a new key-encryption key
+    (put it first in KEY_ENCRYPTION_KEYS, keep the old one after it, deploy)
+    manage.py oauth_keys reencrypt       # every key is now encrypted with the new one
+    (remove the old key-encryption key)
+
+``list`` reads and changes nothing; it says which key-encryption key each key needs.
 """
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.models import SigningKey
-from twenty_oauth.protocol import keys
+from twenty_oauth.protocol import key_encryption, keys
+
+#: What may run while keys are pinned in settings: these touch no key that signs.
+WITH_PINNED_KEYS = ("list", "new-kek", "reencrypt")
 
 
 class Command(BaseCommand):
-    help = "List, create, activate, rotate and retire access-token signing keys."
+    help = (
+        "List, create, activate, rotate and retire access-token signing keys; re-encrypt them with "
+        "a new key-encryption key."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -38,12 +55,18 @@ class Command(BaseCommand):
         retire = sub.add_parser("retire", help="Stop publishing a key: its tokens stop verifying.")
         retire.add_argument("kid")
         retire.add_argument("--force", action="store_true", help="Retire even the signing key.")
+        sub.add_parser("new-kek", help="Print a new key-encryption key for KEY_ENCRYPTION_KEYS.")
+        sub.add_parser("reencrypt", help="Encrypt every key with the first key-encryption key.")
 
     def handle(self, *args, action: str, **options):
-        if oauth_settings.SIGNING_KEYS and action != "list":
+        if oauth_settings.SIGNING_KEYS and action not in WITH_PINNED_KEYS:
             raise CommandError("Keys are pinned in TWENTY_OAUTH['SIGNING_KEYS']; change them there.")
-        getattr(self, f"_{action}")(**options)
-        keys.clear_cache()
+        try:
+            getattr(self, f"_{action.replace('-', '_')}")(**options)
+        except key_encryption.KeyEncryptionError as exc:
+            raise CommandError(str(exc)) from None
+        if action not in ("list", "new-kek"):
+            keys.clear_cache()
 
     def _list(self, **options):
         if oauth_settings.SIGNING_KEYS:
@@ -52,17 +75,23 @@ class Command(BaseCommand):
                 state = "signing" if index == 0 else "verifying"
                 self.stdout.write(f"{key.kid}  {key.algorithm}  {state}  (pinned in settings)")
             return
-        signing = keys.keyring.signing_key().kid
-        for row in SigningKey.objects.order_by("created_at"):
+        signing = keys.signing_row()
+        rows = SigningKey.objects.order_by("created_at")
+        for row in rows:
             if row.retired_at:
                 state = f"retired {row.retired_at:%Y-%m-%d %H:%M}"
-            elif row.kid == signing:
+            elif signing is not None and row.pk == signing.pk:
                 state = "signing"
             elif row.activated_at:
                 state = "verifying"
             else:
                 state = "published, not yet signing"
-            self.stdout.write(f"{row.kid}  {row.algorithm}  {state}  created {row.created_at:%Y-%m-%d %H:%M}")
+            self.stdout.write(
+                f"{row.kid}  {row.algorithm}  {state}  created {row.created_at:%Y-%m-%d %H:%M}  "
+                f"{encryption_of(row)}"
+            )
+        if not rows:
+            self.stdout.write("No keys: 'migrate' or 'oauth_keys rotate' creates the first one.")
 
     def _create(self, algorithm=None, **options):
         row = keys.create_key(algorithm or oauth_settings.SIGNING_ALGORITHM, activate=False)
@@ -85,11 +114,47 @@ class Command(BaseCommand):
         row = SigningKey.objects.filter(kid=kid, retired_at__isnull=True).first()
         if row is None:
             raise CommandError(f"No published key {kid!r}.")
-        if row.kid == keys.keyring.signing_key().kid and not force:
+        signing = keys.signing_row()
+        if signing is not None and row.pk == signing.pk and not force:
             raise CommandError(f"{kid} is the signing key; rotate first, or pass --force.")
         row.retired_at = timezone.now()
         row.save(update_fields=["retired_at"])
         self.stdout.write(f"{kid} retired: tokens it signed no longer verify.")
+
+    def _new_kek(self, **options):
+        self.stdout.write(key_encryption.new_kek())
+
+    def _reencrypt(self, **options):
+        """Every key encrypted anew with the first KEK, in one transaction; none if one fails."""
+        target = key_encryption.keks()[0].source
+        done, skipped = 0, []
+        with transaction.atomic():
+            for row in SigningKey.objects.select_for_update().order_by("pk"):
+                try:
+                    pem = key_encryption.decrypt(row.private_key, row.kid)
+                except key_encryption.KeyEncryptionError:
+                    if row.retired_at is None:
+                        raise
+                    skipped.append(row.kid)  # retired: it no longer signs or verifies
+                    continue
+                row.private_key = key_encryption.encrypt(pem, row.kid)
+                row.save(update_fields=["private_key"])
+                done += 1
+        self.stdout.write(f"Encrypted {done} key{'s' if done != 1 else ''} with {target}.")
+        if skipped:
+            self.stdout.write(
+                f"Left as they were, since no key-encryption key decrypts them: the retired keys "
+                f"{', '.join(skipped)}."
+            )
+
+
+def encryption_of(row: SigningKey) -> str:
+    """Which key-encryption key a row needs, for ``list``: a setting's name, never a key."""
+    try:
+        kek = key_encryption.decrypted_by(row.private_key, row.kid)
+    except key_encryption.KeyEncryptionError:
+        return "cannot be decrypted"
+    return f"encrypted with {kek.source}" if kek else "NOT ENCRYPTED"
 
 
 def as_argument(kid: str) -> str:
