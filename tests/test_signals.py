@@ -389,6 +389,35 @@ def test_a_client_managing_itself_sends_updated_and_deleted_and_logs_no_token(cl
     )
 
 
+def test_staff_editing_and_deleting_a_client_send_updated_and_deleted(client, db, sent, audit_log):
+    oauth_client, _ = make_client(client_name="Edited by staff")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = {
+        "client_name": "Edited by staff",
+        "token_endpoint_auth_method": "client_secret_post",
+        "grant_types_choice": ["authorization_code"],
+        "redirect_uris_text": REDIRECT,
+        "scope": "api",
+        "is_active": "on",
+        "_save": "Save",
+    }
+    changed = client.post(reverse("admin:twenty_oauth_client_change", args=[oauth_client.pk]), form)
+    assert changed.status_code == 302
+    (change,) = sent.of("client_updated")
+    assert change["client"].pk == oauth_client.pk
+    assert change["fields"] == ["scope"]
+
+    deleted = client.post(
+        reverse("admin:twenty_oauth_client_delete", args=[oauth_client.pk]), {"post": "yes"}
+    )
+    assert deleted.status_code == 302
+    assert not Client.objects.filter(pk=oauth_client.pk).exists()
+    (gone,) = sent.of("client_deleted")
+    assert gone == {"client": gone["client"], "ip": IP}
+    assert gone["client"].client_id == oauth_client.client_id
+    assert len(records(audit_log, "client_deleted")) == 1
+
+
 def test_the_command_sends_client_registered(db, sent, audit_log):
     out = StringIO()
     call_command(
