@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
@@ -181,6 +182,42 @@ def code_tokens(http, user, client, secret=None, **kwargs) -> dict:
     response = token_request(http, data)
     assert response.status_code == 200, response.content
     return response.json()
+
+
+def register(http, **metadata) -> dict:
+    """Register a client at /oauth/register (RFC 7591) and return the 201 answer's body."""
+    metadata.setdefault("client_name", "Self-managed App")
+    metadata.setdefault("redirect_uris", [REDIRECT])
+    metadata.setdefault("token_endpoint_auth_method", "client_secret_post")
+    response = http.post("/oauth/register", json.dumps(metadata), content_type="application/json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def configure(http, method: str, uri: str, token: str | None, body=None, **headers):
+    """
+    ``method`` (``get``, ``put``, ``delete``...) at a client's configuration endpoint ``uri``
+    (RFC 7592 §2) with ``token`` as its Bearer token; a ``body`` other than a string is sent as JSON.
+    """
+    if token is not None:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    if body is not None:
+        headers.setdefault("content_type", "application/json")
+        payload = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return getattr(http, method)(urlsplit(uri).path, payload, **headers)
+    return getattr(http, method)(urlsplit(uri).path, **headers)
+
+
+def metadata_of(information: dict) -> dict:
+    """What an update sends back of a read (RFC 7592 §2.2): all but what the server sets."""
+    server_set = (
+        "registration_access_token",
+        "registration_client_uri",
+        "client_secret_expires_at",
+        "client_id_issued_at",
+        "client_secret",
+    )
+    return {name: value for name, value in information.items() if name not in server_set}
 
 
 class Clock:

@@ -59,7 +59,14 @@ def exchange() -> list[dict]:
         if response.get("Content-Type", "").startswith("application/json") and body:
             parsed = json.loads(body)
             if isinstance(parsed, dict):
-                for key in ("access_token", "refresh_token", "client_id", "client_secret", "jti"):
+                for key in (
+                    "access_token",
+                    "refresh_token",
+                    "client_id",
+                    "client_secret",
+                    "jti",
+                    "registration_access_token",
+                ):
                     if isinstance(parsed.get(key), str):
                         fresh.add(parsed[key])
                 for key in ("iat", "exp", "client_id_issued_at", "client_secret_expires_at"):
@@ -126,7 +133,7 @@ def exchange() -> list[dict]:
     )
 
     registration = {"client_name": "Café", "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}
-    record(
+    registered = record(
         "register", http.post("/oauth/register", json.dumps(registration), content_type="application/json")
     )
     record(
@@ -211,6 +218,40 @@ def exchange() -> list[dict]:
         "revocation, no token",
         http.post("/oauth/revoke", form({"client_id": public.client_id}), content_type=post_form),
     )
+
+    # RFC 7592: the client registered above manages itself, still within the browser session.
+    configuration = registered["registration_client_uri"].removeprefix("http://testserver")
+    management = {"HTTP_AUTHORIZATION": f"Bearer {registered['registration_access_token']}"}
+    update = {**registration, "client_id": registered["client_id"], "client_name": "Café 2"}
+    record("configuration, read", http.get(configuration, **management))
+    record("configuration, read without a token", http.get(configuration))
+    record("configuration, read with a wrong token", http.get(configuration, HTTP_AUTHORIZATION="Bearer x"))
+    record("configuration, POST", http.post(configuration, **management))
+    record("configuration, preflight", http.options(configuration, HTTP_ORIGIN="https://app.example"))
+    record(
+        "configuration, form body",
+        http.put(configuration, form({"client_name": "x"}), content_type=post_form, **management),
+    )
+    record(
+        "configuration, another client_id",
+        http.put(
+            configuration,
+            json.dumps({**update, "client_id": public.client_id}),
+            content_type="application/json",
+            **management,
+        ),
+    )
+    updated = record(
+        "configuration, update",
+        http.put(configuration, json.dumps(update), content_type="application/json", **management),
+    )
+    record(
+        "configuration, update with the spent token",
+        http.put(configuration, json.dumps(update), content_type="application/json", **management),
+    )
+    management = {"HTTP_AUTHORIZATION": f"Bearer {updated.get('registration_access_token', '')}"}
+    record("configuration, delete", http.delete(configuration, **management))
+    record("configuration, read once deleted", http.get(configuration, **management))
     return answers
 
 

@@ -91,6 +91,16 @@ class ClientFactory(factory.django.DjangoModelFactory):
         secret = opaque.generate_secret()
         return cls(secret=secret, **kwargs), secret
 
+    @classmethod
+    def with_registration_token(cls, **kwargs: Any) -> tuple[Client, str]:
+        """
+        A dynamically registered client and its registration access token (RFC 7592 §3), of
+        which only the digest is stored.
+        """
+        token = opaque.generate_secret()
+        kwargs.setdefault("source", Client.Source.DYNAMIC)
+        return cls(registration_access_token_digest=opaque.digest(token), **kwargs), token
+
 
 class ConsentFactory(factory.django.DjangoModelFactory):
     """A user's standing approval of a client for some scopes."""

@@ -15,10 +15,13 @@ from tests.conftest import (
     REDIRECT,
     api,
     basic,
+    code_request,
     code_tokens,
+    configure,
     obtain_code,
     pkce_pair,
     refresh_request,
+    register,
     token_request,
 )
 from tests.factories import UserFactory, make_client
@@ -491,6 +494,95 @@ def test_deactivate_in_the_change_form_stops_tokens(admin_http, user):
         {"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": secret},
     )
     assert api(admin_http, fresh.json()["access_token"]).status_code == 200
+
+
+def test_a_redirect_uri_changed_in_the_admin_ends_the_codes_not_yet_redeemed(admin_http, user):
+    """As at the configuration endpoint: a code is redeemed against the URI it was issued for."""
+    client, secret = make_client()
+    verifier, challenge = pkce_pair()
+    code = obtain_code(admin_http, user, client, challenge=challenge)
+    admin_http.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = add_form(
+        client_name=client.client_name,
+        token_endpoint_auth_method="client_secret_post",
+        grant_types_choice=["authorization_code"],
+        redirect_uris_text="https://app.example.com/other",
+        contacts_text="",
+        client_uri="",
+    )
+    response = admin_http.post(reverse("admin:twenty_oauth_client_change", args=[client.pk]), form)
+    assert response.status_code == 302
+    redeemed = token_request(admin_http, code_request(client, code, verifier, secret))
+    assert redeemed.status_code == 400
+    assert redeemed.json()["error"] == "invalid_grant"
+
+
+# --- the registration access token (RFC 7592) ------------------------------------------------
+
+
+def test_the_change_page_says_whether_a_registration_token_exists_never_the_token(admin_http):
+    answer = register(admin_http)
+    dynamic = Client.objects.get(client_id=answer["client_id"])
+    staff_made, _ = make_client()
+    page = admin_http.get(reverse("admin:twenty_oauth_client_change", args=[dynamic.pk])).content.decode()
+    field = re.search(
+        r'<div class="[^"]*field-registration_access_token.*?</div>\s*</div>', page, re.S
+    ).group(0)
+    assert 'alt="True"' in field
+    assert answer["registration_access_token"] not in page
+    assert dynamic.registration_access_token_digest not in page
+    page = admin_http.get(reverse("admin:twenty_oauth_client_change", args=[staff_made.pk])).content.decode()
+    field = re.search(
+        r'<div class="[^"]*field-registration_access_token.*?</div>\s*</div>', page, re.S
+    ).group(0)
+    assert 'alt="False"' in field
+    assert answer["registration_access_token"] not in admin_http.get(reverse(CHANGELIST)).content.decode()
+
+
+def test_saving_a_registered_client_in_the_admin_keeps_its_registration_token(admin_http):
+    answer = register(admin_http, token_endpoint_auth_method="none")
+    stored = Client.objects.get(client_id=answer["client_id"])
+    form = add_form(
+        client_name="Renamed by staff",
+        token_endpoint_auth_method="none",
+        grant_types_choice=["authorization_code"],
+        redirect_uris_text=REDIRECT,
+        contacts_text="",
+        client_uri="",
+    )
+    response = admin_http.post(reverse("admin:twenty_oauth_client_change", args=[stored.pk]), form)
+    assert response.status_code == 302
+    read = configure(
+        admin_http, "get", answer["registration_client_uri"], answer["registration_access_token"]
+    )
+    assert read.status_code == 200
+    assert read.json()["client_name"] == "Renamed by staff"
+
+
+def test_revoke_registration_token_action(admin_http):
+    answer = register(admin_http)
+    dynamic = Client.objects.get(client_id=answer["client_id"])
+    staff_made, _ = make_client()
+    response = run_action(admin_http, "revoke_registration_token", dynamic, staff_made)
+    assert response.status_code == 302
+    messages = [m.message for m in response.wsgi_request._messages]
+    assert messages == ["Revoked the registration access token of 1 client."]
+    refused = configure(
+        admin_http, "get", answer["registration_client_uri"], answer["registration_access_token"]
+    )
+    assert refused.status_code == 401
+    dynamic.refresh_from_db()
+    assert not dynamic.has_registration_access_token and dynamic.is_active
+    # The client itself keeps working: only its self-management ended.
+    checked = token_request(
+        admin_http,
+        {"grant_type": "refresh_token", "refresh_token": "x"}
+        | {"client_id": answer["client_id"], "client_secret": answer["client_secret"]},
+    )
+    assert checked.json()["error"] == "invalid_grant"
+    (entry,) = LogEntry.objects.filter(object_id=str(dynamic.pk))
+    assert entry.get_change_message() == "Revoked the registration access token."
+    assert not LogEntry.objects.filter(object_id=str(staff_made.pk)).exists()
 
 
 # --- consents and tokens: read-only lists, never a token -----------------------------------

@@ -120,6 +120,9 @@ def test_create_client_with_all_metadata(client, user):
     )
     assert len(info["client_secret"]) >= 43
     assert info["client_secret_expires_at"] == 0
+    # Staff-made: managed by staff alone, with no registration access token (RFC 7592).
+    assert "registration_access_token" not in info and "registration_client_uri" not in info
+    assert not Client.objects.get(client_id=info["client_id"]).has_registration_access_token
     for name, value in {
         "client_name": "CRM Sync",
         "token_endpoint_auth_method": "client_secret_post",

@@ -9,7 +9,16 @@ import jwt
 import pytest
 from django.utils import timezone
 
-from tests.conftest import REDIRECT, api_status, basic, code_request, pkce_pair, refresh, token_request
+from tests.conftest import (
+    REDIRECT,
+    api_status,
+    basic,
+    code_request,
+    configure,
+    pkce_pair,
+    refresh,
+    token_request,
+)
 from tests.factories import (
     AccessTokenFactory,
     AuthorizationCodeFactory,
@@ -20,7 +29,7 @@ from tests.factories import (
     UserFactory,
 )
 from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken
-from twenty_oauth.protocol import keys
+from twenty_oauth.protocol import keys, opaque
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +54,17 @@ def test_a_client_from_the_factory_authenticates_with_its_secret(client):
     )
     assert wrong.status_code == 401
     assert secret not in str(Client.objects.get().__dict__)
+
+
+def test_a_client_from_the_factory_manages_itself_with_its_registration_token(client):
+    oauth_client, token = ClientFactory.with_registration_token()
+    assert oauth_client.source == Client.Source.DYNAMIC
+    assert oauth_client.registration_access_token_digest == opaque.digest(token)
+    read = configure(client, "get", f"/oauth/register/{oauth_client.client_id}", token)
+    assert read.status_code == 200, read.content
+    assert read.json()["client_id"] == oauth_client.client_id
+    assert "registration_access_token" not in read.json()
+    assert token not in str(Client.objects.get().__dict__)
 
 
 def test_a_code_from_the_factory_redeems_once_with_its_verifier(client):

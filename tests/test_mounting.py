@@ -82,6 +82,14 @@ def run_flow(http, user, document: dict, to_path: Callable[[str], str], login_pa
     )
     assert response.status_code == 201, response.content
     client_id, secret = response.json()["client_id"], response.json()["client_secret"]
+    # RFC 7592 §3: the client's configuration endpoint, mounted with the others.
+    configuration = response.json()["registration_client_uri"]
+    assert configuration == f"{document['registration_endpoint']}/{client_id}"
+    management = {"HTTP_AUTHORIZATION": f"Bearer {response.json()['registration_access_token']}"}
+    read = http.get(to_path(configuration), **management)
+    assert read.status_code == 200, read.content
+    assert read.json()["registration_client_uri"] == configuration
+    assert read.json()["client_id"] == client_id
 
     verifier, challenge = pkce_pair()
     authorize = to_path(document["authorization_endpoint"])
@@ -164,6 +172,13 @@ def run_flow(http, user, document: dict, to_path: Callable[[str], str], login_pa
     refused = http.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {renewed['access_token']}")
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused["WWW-Authenticate"]
+
+    # RFC 7592 §2.3: the client deletes itself where its registration answer said.
+    assert http.delete(to_path(configuration), **management).status_code == 204
+    gone = http.get(to_path(configuration), **management)
+    assert gone.status_code == 401
+    assert gone["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert post_form(http, token, refresh).status_code == 401
 
 
 # --- under a prefix -------------------------------------------------------------------------

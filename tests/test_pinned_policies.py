@@ -89,6 +89,17 @@ EXPECTED = {
     "introspection, public client": 401,
     "revocation": 200,
     "revocation, no token": 400,
+    "configuration, read": 200,
+    "configuration, read without a token": 401,
+    "configuration, read with a wrong token": 401,
+    "configuration, POST": 405,
+    "configuration, preflight": 204,
+    "configuration, form body": 400,
+    "configuration, another client_id": 400,
+    "configuration, update": 200,
+    "configuration, update with the spent token": 401,
+    "configuration, delete": 204,
+    "configuration, read once deleted": 401,
 }
 
 
@@ -119,6 +130,21 @@ def test_the_series_gets_the_rfc_answers(plain):
     assert by_name["userinfo, no token"]["headers"]["WWW-Authenticate"].startswith(
         "Bearer resource_metadata="
     )
+    # RFC 7592: the registration answer says where and with what the client manages itself.
+    assert '"registration_access_token": "<fresh>"' in by_name["register"]["body"]
+    assert (
+        '"registration_client_uri": "http://testserver/oauth/register/<fresh>"' in by_name["register"]["body"]
+    )
+    assert '"registration_access_token"' not in by_name["configuration, read"]["body"]
+    assert '"client_name": "Café 2"' in by_name["configuration, update"]["body"]
+    assert '"registration_access_token": "<fresh>"' in by_name["configuration, update"]["body"]
+    for name in ("configuration, read without a token", "configuration, update with the spent token"):
+        assert by_name[name]["headers"]["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert by_name["configuration, POST"]["headers"]["Allow"] == "GET, PUT, DELETE, OPTIONS"
+    assert by_name["configuration, preflight"]["headers"]["Access-Control-Allow-Methods"] == (
+        "GET, PUT, DELETE, OPTIONS"
+    )
+    assert by_name["configuration, delete"]["body"] == ""
 
 
 def test_a_hostile_rest_framework_setting_changes_no_answer(plain, hostile):

@@ -41,6 +41,9 @@ def test_every_oauth_endpoint_is_an_operation(schema):
         ("/oauth/revoke", "post"),
         ("/oauth/introspect", "post"),
         ("/oauth/register", "post"),
+        ("/oauth/register/{client_id}", "get"),
+        ("/oauth/register/{client_id}", "put"),
+        ("/oauth/register/{client_id}", "delete"),
         ("/oauth/userinfo", "get"),
         ("/oauth/userinfo", "post"),
         ("/oauth/jwks", "get"),
@@ -89,6 +92,35 @@ def test_registration_is_described_by_the_client_metadata_serializers(schema):
     assert set(answer(schema, operation, "400")["properties"]) == {"error", "error_description"}
 
 
+def test_client_configuration_is_described_by_the_same_serializers(schema):
+    """RFC 7592 §2: read, replace and delete, each an operation of its own."""
+    item = schema["paths"]["/oauth/register/{client_id}"]
+    assert {method: item[method]["operationId"] for method in ("get", "put", "delete")} == {
+        "get": "oauth_client_read",
+        "put": "oauth_client_update",
+        "delete": "oauth_client_delete",
+    }
+    for method in ("get", "put", "delete"):
+        (parameter,) = item[method]["parameters"]
+        assert parameter["name"] == "client_id" and parameter["in"] == "path"
+        assert "Bearer" in item[method]["description"]
+        assert set(answer(schema, item[method], "401")["properties"]) == {"error", "error_description"}
+    update = body(schema, item["put"], "application/json")
+    assert {"client_id", "redirect_uris", "token_endpoint_auth_method", "client_name"} <= set(
+        update["properties"]
+    )
+    assert "client_id" in update["required"]
+    for method in ("get", "put"):
+        information = answer(schema, item[method], "200")
+        assert {"client_id", "registration_client_uri", "registration_access_token"} <= set(
+            information["properties"]
+        )
+    assert "requestBody" not in item["get"] and "requestBody" not in item["delete"]
+    assert "content" not in item["delete"]["responses"]["204"]
+    registered = answer(schema, schema["paths"]["/oauth/register"]["post"], "201")
+    assert {"registration_client_uri", "registration_access_token"} <= set(registered["properties"])
+
+
 def test_revocation_introspection_and_discovery(schema):
     for path in ("/oauth/revoke", "/oauth/introspect"):
         operation = schema["paths"][path]["post"]
@@ -126,6 +158,7 @@ def test_under_a_prefix_the_discovery_documents_are_described_at_the_root_only()
         "oauth_protected_resource_metadata"
     )
     assert paths["/auth/oauth/token"]["post"]["operationId"] == "oauth_token"
+    assert paths["/auth/oauth/register/{client_id}"]["put"]["operationId"] == "oauth_client_update"
     assert [path for path in paths if ".well-known" in path] == [
         "/.well-known/oauth-authorization-server",
         "/.well-known/oauth-protected-resource",

@@ -14,10 +14,12 @@ from tests.conftest import (
     authorize,
     basic,
     code_tokens,
+    configure,
     form,
     obtain_code,
     pkce_pair,
     query_of,
+    register,
     token_request,
 )
 from tests.factories import UserFactory, make_client
@@ -34,6 +36,8 @@ SIGNALS = [
     "refresh_token_reused",
     "client_authentication_failed",
 ]
+#: A client's management of itself (RFC 7592) and staff's changes to it.
+CLIENT_SIGNALS = ["client_updated", "client_deleted"]
 IP = "127.0.0.1"  # the Django test client's REMOTE_ADDR
 
 
@@ -41,7 +45,7 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict]] = []
         self._receivers = {}
-        for name in SIGNALS:
+        for name in SIGNALS + CLIENT_SIGNALS:
             receiver = self._receiver(name)
             self._receivers[name] = receiver
             getattr(signals, name).connect(receiver, weak=False)
@@ -327,6 +331,91 @@ def test_staff_actions_send_signals(client, user, sent, audit_log):
     )
     assert sent.of("consent_revoked") == [{"client": oauth_client, "user": user, "ip": IP}]
     assert_nothing_secret(audit_log, secret, made.client_secret_digest)
+
+
+def test_a_client_managing_itself_sends_updated_and_deleted_and_logs_no_token(client, user, sent, audit_log):
+    """RFC 7592: what changed, and the end of the client, for the audit; never its credentials."""
+    answer = register(client, client_name="Self-managed", scope="api")
+    oauth_client = Client.objects.get(client_id=answer["client_id"])
+    uri, first_token = answer["registration_client_uri"], answer["registration_access_token"]
+    code_tokens(client, user, oauth_client, answer["client_secret"])
+    sent.sent.clear()
+
+    refused = configure(client, "get", uri, "guess-" + first_token[:8])
+    assert refused.status_code == 401
+    missing = configure(client, "get", uri, None)
+    assert missing.status_code == 401
+    assert sent.of("client_authentication_failed") == [
+        {"client_id": oauth_client.client_id, "reason": "wrong registration access token", "ip": IP},
+        {"client_id": oauth_client.client_id, "reason": "no registration access token", "ip": IP},
+    ]
+
+    update = {
+        "client_id": oauth_client.client_id,
+        "client_name": "Renamed",
+        "redirect_uris": ["https://app.example.com/other"],
+        "token_endpoint_auth_method": "client_secret_post",
+        "scope": "api",
+        "client_secret": answer["client_secret"],
+    }
+    updated = configure(client, "put", uri, first_token, update)
+    assert updated.status_code == 200
+    second_token = updated.json()["registration_access_token"]
+    (change,) = sent.of("client_updated")
+    assert change["client"].pk == oauth_client.pk
+    assert change == {"client": change["client"], "fields": ["redirect_uris", "client_name"], "ip": IP}
+    (record,) = records(audit_log, "client_updated")
+    assert record.getMessage() == (
+        f"client_updated client_id={oauth_client.client_id} fields=redirect_uris,client_name ip={IP}"
+    )
+    assert record.levelno == logging.INFO
+
+    assert configure(client, "delete", uri, second_token).status_code == 204
+    (deleted,) = sent.of("client_deleted")
+    assert deleted["client"].pk == oauth_client.pk and deleted["ip"] == IP
+    assert not deleted["client"].is_active
+    assert sent.of("token_revoked") == [
+        {"client": deleted["client"], "user": None, "token_type": "all", "ip": IP}
+    ]
+    (record,) = records(audit_log, "client_deleted")
+    assert "source=dynamic" in record.getMessage()
+    assert_nothing_secret(
+        audit_log,
+        first_token,
+        second_token,
+        answer["client_secret"],
+        oauth_client.registration_access_token_digest,
+        oauth_client.client_secret_digest,
+    )
+
+
+def test_staff_editing_and_deleting_a_client_send_updated_and_deleted(client, db, sent, audit_log):
+    oauth_client, _ = make_client(client_name="Edited by staff")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = {
+        "client_name": "Edited by staff",
+        "token_endpoint_auth_method": "client_secret_post",
+        "grant_types_choice": ["authorization_code"],
+        "redirect_uris_text": REDIRECT,
+        "scope": "api",
+        "is_active": "on",
+        "_save": "Save",
+    }
+    changed = client.post(reverse("admin:twenty_oauth_client_change", args=[oauth_client.pk]), form)
+    assert changed.status_code == 302
+    (change,) = sent.of("client_updated")
+    assert change["client"].pk == oauth_client.pk
+    assert change["fields"] == ["scope"]
+
+    deleted = client.post(
+        reverse("admin:twenty_oauth_client_delete", args=[oauth_client.pk]), {"post": "yes"}
+    )
+    assert deleted.status_code == 302
+    assert not Client.objects.filter(pk=oauth_client.pk).exists()
+    (gone,) = sent.of("client_deleted")
+    assert gone == {"client": gone["client"], "ip": IP}
+    assert gone["client"].client_id == oauth_client.client_id
+    assert len(records(audit_log, "client_deleted")) == 1
 
 
 def test_the_command_sends_client_registered(db, sent, audit_log):

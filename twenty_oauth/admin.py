@@ -62,7 +62,14 @@ class ClientAdmin(admin.ModelAdmin):
     ]
     list_filter = [ClientTypeFilter, "source", "is_active", "client_credentials_allowed"]
     search_fields = ["client_name", "client_id"]
-    readonly_fields = ["client_id", "source", "created_at", "last_used_at", "client_secret_expires_at"]
+    readonly_fields = [
+        "client_id",
+        "source",
+        "created_at",
+        "last_used_at",
+        "client_secret_expires_at",
+        "registration_access_token",
+    ]
     fieldsets = [
         (None, {"fields": ["client_name", "client_id", "is_active"]}),
         (
@@ -83,12 +90,21 @@ class ClientAdmin(admin.ModelAdmin):
         ),
         (
             _("History"),
-            {"fields": ["source", "created_at", "last_used_at", "client_secret_expires_at"]},
+            {
+                "fields": [
+                    "source",
+                    "created_at",
+                    "last_used_at",
+                    "client_secret_expires_at",
+                    "registration_access_token",
+                ]
+            },
         ),
     ]
     actions = [
         "rotate_secret",
         "revoke_tokens",
+        "revoke_registration_token",
         "allow_client_credentials",
         "forbid_client_credentials",
         "deactivate",
@@ -122,6 +138,11 @@ class ClientAdmin(admin.ModelAdmin):
         """Access tokens and refresh tokens that would still be accepted."""
         return client._live_access + client._live_refresh
 
+    @admin.display(description=_("registration access token"), boolean=True)
+    def registration_access_token(self, client: Client) -> bool:
+        """Whether the client can manage itself at its configuration endpoint (RFC 7592); never the token."""
+        return client.has_registration_access_token
+
     def save_model(self, request, obj: Client, form, change: bool) -> None:
         request._twenty_oauth_new_secrets = []
         if not change:
@@ -135,6 +156,16 @@ class ClientAdmin(admin.ModelAdmin):
             # A new confidential client, or a public one made confidential: it needs a secret.
             request._twenty_oauth_new_secrets = [(obj, clients.rotate_secret(obj))]
         clients.changed(before, obj, ip=client_ip(request))
+
+    def delete_model(self, request, obj: Client) -> None:
+        signals.client_deleted.send(sender=Client, client=obj, ip=client_ip(request))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        ip = client_ip(request)
+        for client in queryset:
+            signals.client_deleted.send(sender=Client, client=client, ip=ip)
+        super().delete_queryset(request, queryset)
 
     def response_add(self, request, obj, post_url_continue=None):
         if request._twenty_oauth_new_secrets:
@@ -179,6 +210,25 @@ class ClientAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext("Revoked %(count)d grant.", "Revoked %(count)d grants.", count) % {"count": count},
+        )
+
+    @admin.action(
+        description=_("Revoke the registration access token of selected clients"), permissions=["change"]
+    )
+    def revoke_registration_token(self, request, queryset):
+        """RFC 7592: the clients can no longer read, update or delete their registration themselves."""
+        holders = list(queryset.exclude(registration_access_token_digest=""))
+        count = clients.revoke_registration_tokens([client.pk for client in holders])
+        for client in holders:
+            self.log_change(request, client, _("Revoked the registration access token."))
+        self.message_user(
+            request,
+            ngettext(
+                "Revoked the registration access token of %(count)d client.",
+                "Revoked the registration access tokens of %(count)d clients.",
+                count,
+            )
+            % {"count": count},
         )
 
     @admin.action(

@@ -106,7 +106,8 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
     "REGISTRATION_RATE_LIMIT": (
         "300/h",
         (str, type(None)),
-        "Registrations allowed per client IP, as 'count/period' (s, m, h, d); None disables.",
+        "Registrations allowed per client IP, as 'count/period' (s, m, h, d); None disables. "
+        "Requests to client configuration endpoints (RFC 7592) are counted apart, at the same rate.",
     ),
     "CLIENT_AUTH_FAILURE_LIMIT": (
         "20/m",

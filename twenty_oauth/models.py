@@ -29,6 +29,11 @@ class Client(models.Model):
     client_id = models.CharField(_("client ID"), max_length=500, unique=True)
     client_secret_digest = models.CharField(max_length=64, blank=True, editable=False)
     client_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # RFC 7592 §3: the credential of the client configuration endpoint, for dynamically
+    # registered clients only; empty when there is none. Looked up by digest, never shown.
+    registration_access_token_digest = models.CharField(
+        max_length=64, blank=True, db_index=True, editable=False
+    )
     client_name = models.CharField(_("name"), max_length=200, blank=True)
     redirect_uris = models.JSONField(_("redirect URIs"), default=list, blank=True)
     grant_types = models.JSONField(_("grant types"), default=list, blank=True)
@@ -73,6 +78,11 @@ class Client(models.Model):
     @property
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == self.AuthMethod.NONE
+
+    @property
+    def has_registration_access_token(self) -> bool:
+        """Whether the client may manage itself at its configuration endpoint (RFC 7592)."""
+        return bool(self.registration_access_token_digest)
 
     @property
     def made_by_staff(self) -> bool:

@@ -1,7 +1,7 @@
 """
 OpenAPI descriptions of the endpoints for drf-spectacular, loaded only where the host installs it
 (``apps.TwentyOAuthConfig.ready``): the request bodies, answers and error bodies that RFC 6749,
-RFC 7009, RFC 7591, RFC 7662, RFC 8414 and RFC 9728 define, so that the host's schema shows the
+RFC 7009, RFC 7591, RFC 7592, RFC 7662, RFC 8414 and RFC 9728 define, so that the host's schema shows the
 OAuth endpoints beside its own API. Nothing here runs on a request.
 """
 
@@ -11,7 +11,7 @@ import functools
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiViewExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 
 from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, ClientMetadataSerializer
@@ -148,11 +148,18 @@ class AtTheHostsRoot(AutoSchema):
 
 
 def _described(
-    target: str, methods: tuple[str, ...], base_schema: type[AutoSchema] | None = None, **schema
+    target: str,
+    methods: tuple[str, ...] | dict[str, dict],
+    base_schema: type[AutoSchema] | None = None,
+    **schema,
 ) -> type[OpenApiViewExtension]:
-    """An extension that annotates ``methods`` of the view class at ``target``."""
+    """
+    An extension that annotates ``methods`` of the view class at ``target`` with ``schema``:
+    a tuple of method names, or a mapping of each name to what it adds to ``schema``.
+    """
+    per_method = methods if isinstance(methods, dict) else dict.fromkeys(methods, {})
 
-    def annotate(function):
+    def annotate(function, extra: dict):
         if base_schema is not None:
             # extend_schema builds on a method's own ``schema``; a copy keeps the view's untouched.
             original = function
@@ -162,14 +169,15 @@ def _described(
                 return original(view, *args, **kwargs)
 
             function.schema = base_schema
-        return extend_schema(tags=[TAG], **schema)(function)
+        return extend_schema(tags=[TAG], **schema, **extra)(function)
 
     class Extension(OpenApiViewExtension):
         target_class = target
 
         def view_replacement(self):
             view = self.target_class
-            return type(view.__name__, (view,), {m: annotate(getattr(view, m)) for m in methods})
+            annotated = {m: annotate(getattr(view, m), extra) for m, extra in per_method.items()}
+            return type(view.__name__, (view,), annotated)
 
     return Extension
 
@@ -211,6 +219,48 @@ RegistrationSchema = _described(
         403: OAuthError,
         429: OAuthError,
     },
+)
+
+
+class ClientUpdate(ClientMetadataSerializer):
+    """RFC 7592 §2.2: the client's metadata in full, with its own ``client_id``."""
+
+    client_id = serializers.CharField(help_text="The client's own client_id.")
+    client_secret = serializers.CharField(
+        required=False, help_text="If sent, the client's current secret: a client cannot choose it."
+    )
+
+
+ClientConfigurationSchema = _described(
+    "twenty_oauth.views.client_configuration.ClientConfigurationView",
+    {
+        "get": {
+            "operation_id": "oauth_client_read",
+            "summary": "Read a client's registration (RFC 7592 §2.1)",
+            "request": None,
+            "responses": {200: ClientInformationSerializer, 401: OAuthError, 429: OAuthError},
+        },
+        "put": {
+            "operation_id": "oauth_client_update",
+            "summary": "Replace a client's metadata (RFC 7592 §2.2)",
+            "request": {"application/json": ClientUpdate},
+            "responses": {200: ClientInformationSerializer, **ERRORS},
+        },
+        "delete": {
+            "operation_id": "oauth_client_delete",
+            "summary": "Delete a client and end its grants (RFC 7592 §2.3)",
+            "request": None,
+            "responses": {204: None, 401: OAuthError, 429: OAuthError},
+        },
+    },
+    parameters=[
+        OpenApiParameter(
+            "client_id", str, OpenApiParameter.PATH, description="The client_id of the registration answer."
+        )
+    ],
+    description="The client configuration endpoint, registration_client_uri in the registration answer. "
+    "Requests carry the registration access token of that answer (or of the last update) as "
+    "`Authorization: Bearer <token>` (RFC 6750 §2.1); without it, or with another, 401.",
 )
 UserInfoSchema = _described(
     "twenty_oauth.views.userinfo.UserInfoView",

@@ -3,6 +3,10 @@ Audit signals. Every signal is sent with keyword arguments only, never a secret 
 
 - ``client_registered(client, ip)``: dynamic registration, Django admin or ``oauth_create_client``
   (``client.source`` says which; ``ip`` is empty for the command)
+- ``client_updated(client, fields, ip)``: the client replaced its metadata at its configuration
+  endpoint (RFC 7592 §2.2), or staff saved it in the admin; ``fields`` names what changed
+- ``client_deleted(client, ip)``: the client deleted itself at its configuration endpoint (RFC
+  7592 §2.3: deactivated, every grant ended), or staff deleted it in the admin
 - ``consent_granted(client, user, scopes, ip)`` / ``consent_denied(client, user, scopes, ip)``
 - ``consent_revoked(client, user, ip)``: the user (authorized-apps page) or staff (admin) ended it
 - ``tokens_issued(client, user, grant_type, scopes, ip)``; ``user`` is None for client credentials
@@ -29,6 +33,8 @@ from django.dispatch import Signal, receiver
 logger = logging.getLogger("twenty_oauth")
 
 client_registered = Signal()
+client_updated = Signal()
+client_deleted = Signal()
 consent_granted = Signal()
 consent_denied = Signal()
 consent_revoked = Signal()
@@ -65,6 +71,16 @@ def _log(level: int, event: str, client=None, user=None, client_id=None, **field
 @receiver(client_registered)
 def _log_registered(sender, client, ip="", **kwargs):
     _log(logging.INFO, "client_registered", client, source=client.source, ip=ip)
+
+
+@receiver(client_updated)
+def _log_updated(sender, client, fields, ip="", **kwargs):
+    _log(logging.INFO, "client_updated", client, fields=",".join(fields), ip=ip)
+
+
+@receiver(client_deleted)
+def _log_deleted(sender, client, ip="", **kwargs):
+    _log(logging.INFO, "client_deleted", client, source=client.source, ip=ip)
 
 
 @receiver(consent_granted)

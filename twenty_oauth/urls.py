@@ -13,6 +13,7 @@ from django.urls import path
 
 from twenty_oauth import discovery_urls
 from twenty_oauth.views import apps, authorize
+from twenty_oauth.views.client_configuration import ClientConfigurationView
 from twenty_oauth.views.introspection import IntrospectionView
 from twenty_oauth.views.jwks import JWKSView
 from twenty_oauth.views.registration import RegistrationView
@@ -26,6 +27,8 @@ urlpatterns = [
     # The same patterns and names as twenty_oauth.discovery_urls, in this namespace.
     *discovery_urls.urlpatterns,
     path("oauth/register", RegistrationView.as_view(), name="register"),
+    # RFC 7592: any client_id routes here (a URL too), so that every refusal is the same 401.
+    path("oauth/register/<path:client_id>", ClientConfigurationView.as_view(), name="client-configuration"),
     path("oauth/authorize", authorize.authorize, name="authorize"),
     path("oauth/switch-user", authorize.switch_user, name="switch-user"),
     path("oauth/token", TokenView.as_view(), name="token"),

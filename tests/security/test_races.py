@@ -1,9 +1,10 @@
 """
 Races on PostgreSQL, with real threads against a live server: one code redeemed twice at once
 (RFC 6749 §4.1.2, RFC 9700 §4.2.4), one refresh token spent twenty times at once (RFC 9700
-§4.14.2), a revocation racing a refresh (RFC 7009 §2.1), and a user revoking an app's access
-while its code is redeemed. Exactly one request wins, no token is duplicated or survives a
-revocation, and nothing answers 500.
+§4.14.2), a revocation racing a refresh (RFC 7009 §2.1), a user revoking an app's access
+while its code is redeemed, and one registration access token used by several updates and a
+deletion at once (RFC 7592 §2.2, §2.3). Exactly one request wins, no token is duplicated or
+survives a revocation, and nothing answers 500.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.db import connection
 
-from tests.conftest import REDIRECT, obtain_code, pkce_pair, refresh_request
-from twenty_oauth.models import AccessToken, RefreshToken, TokenFamily
-from twenty_oauth.protocol import consents
+from tests.conftest import REDIRECT, obtain_code, pkce_pair, refresh_request, register
+from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily
+from twenty_oauth.protocol import consents, opaque
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -30,6 +31,17 @@ def post(url: str, data: dict) -> tuple[int, dict]:
     request = urllib.request.Request(  # noqa: S310 - the live server on 127.0.0.1
         url, data=urlencode(data).encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
+    return send(request)
+
+
+def configure(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
+    """A request to a client configuration endpoint (RFC 7592 §2) with a registration access token."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    data = json.dumps(body).encode() if body is not None else None
+    return send(urllib.request.Request(url, data=data, headers=headers, method=method))  # noqa: S310
+
+
+def send(request: urllib.request.Request) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             status, raw = response.status, response.read()
@@ -189,3 +201,52 @@ def test_rfc9700_4_14_2_revoked_consent_racing_a_redemption_leaves_no_live_token
             assert (status, body["error"]) == (400, "invalid_grant"), body
     assert not TokenFamily.objects.filter(revoked_at__isnull=True).exists()
     assert not AccessToken.objects.filter(revoked_at__isnull=True).exists()
+
+
+def test_rfc7592_2_2_concurrent_updates_with_one_token_exactly_one_wins(client, live_server):
+    answer = register(client)
+    url = live_server.url + urlsplit(answer["registration_client_uri"]).path
+    token = answer["registration_access_token"]
+    for round_number in range(ROUNDS):
+        bodies = [
+            {
+                "client_id": answer["client_id"],
+                "redirect_uris": [REDIRECT],
+                "client_name": f"{round_number}-{i}",
+            }
+            | {"token_endpoint_auth_method": "client_secret_post"}
+            for i in range(5)
+        ]
+        results = at_once(
+            *[lambda body=body, token=token: configure("PUT", url, token, body) for body in bodies]
+        )
+        winners = [body for status, body in results if status == 200]
+        assert len(winners) == 1, results
+        assert sorted(status for status, _ in results) == [200] + [401] * 4
+        (winner,) = winners
+        stored = Client.objects.get(client_id=answer["client_id"])
+        # The row holds the winner's metadata and the winner's token, nothing of the losers'.
+        assert stored.client_name == winner["client_name"]
+        assert stored.registration_access_token_digest == opaque.digest(winner["registration_access_token"])
+        token = winner["registration_access_token"]
+
+
+def test_rfc7592_2_3_an_update_racing_a_deletion_leaves_one_outcome(client, live_server):
+    for _ in range(ROUNDS):
+        answer = register(client)
+        url = live_server.url + urlsplit(answer["registration_client_uri"]).path
+        token = answer["registration_access_token"]
+        update = {
+            "client_id": answer["client_id"],
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "client_secret_post",
+            "client_name": "Updated",
+        }
+        (updated, _), (deleted, _) = at_once(
+            lambda url=url, token=token, update=update: configure("PUT", url, token, update),
+            lambda url=url, token=token: configure("DELETE", url, token),
+        )
+        assert sorted((updated, deleted)) in ([200, 401], [204, 401]), (updated, deleted)
+        stored = Client.objects.get(client_id=answer["client_id"])
+        assert stored.is_active == (updated == 200)
+        assert stored.has_registration_access_token == (updated == 200)

@@ -21,9 +21,15 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidScope, OAuthError
+from twenty_oauth.errors import (
+    InvalidClientMetadata,
+    InvalidRedirectURI,
+    InvalidRequest,
+    InvalidScope,
+    OAuthError,
+)
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import redirect_uris, scopes, uris
+from twenty_oauth.protocol import opaque, redirect_uris, scopes, uris
 from twenty_oauth.protocol.discovery import AUTH_METHODS, GRANT_TYPES
 
 STRING_FIELDS = ("client_name", "software_id", "software_version")
@@ -35,6 +41,10 @@ CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
 SURROGATE_RE = re.compile("[\ud800-\udfff]")
 #: The error code of a redirect URI problem: ``invalid_redirect_uri`` (RFC 7591 §3.2.2).
 REDIRECT_CODE = InvalidRedirectURI.error
+#: RFC 7592 §2.2: members of the client information that the server alone sets.
+SERVER_SET = ("registration_client_uri", "client_secret_expires_at", "client_id_issued_at")
+#: RFC 7592 §2.2: credentials a client may repeat in an update, never choose.
+CREDENTIALS = ("registration_access_token", "client_secret")
 
 
 _bound_fields = threading.local()
@@ -260,6 +270,10 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
         return attrs
 
 
+#: The ``Client`` fields that client metadata sets.
+METADATA_FIELDS = tuple(ClientMetadataSerializer._declared_fields)
+
+
 def _has_surrogate(value: Any) -> bool:
     if isinstance(value, str):
         return SURROGATE_RE.search(value) is not None
@@ -295,16 +309,58 @@ def validate_metadata(data: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
+def validate_update(data: Any, client: Client, *, current: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    The ``Client`` fields an update at the client configuration endpoint sets (RFC 7592 §2.2),
+    or its error. The body replaces the metadata under the rules of registration: a member it
+    leaves out goes back to its default. It must name the client's own ``client_id``. It may
+    not set what the server sets: ``current`` is the client information as a read answers it,
+    and a member sent back with the value read there changes nothing and passes. It may repeat
+    the client's ``client_secret`` and registration access token, never choose them. And a
+    client stays public or confidential: its type decides whether it holds a secret at all.
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidClientMetadata("The body must be a JSON object of client metadata.")
+    if data.get("client_id") != client.client_id:
+        raise InvalidRequest("client_id is required and must be the client's own (RFC 7592 section 2.2).")
+    for name in SERVER_SET:
+        if data.get(name) is not None and data[name] != current.get(name):
+            raise InvalidRequest(f"{name} is set by the server, not by the client (RFC 7592 section 2.2).")
+    digests = {
+        "registration_access_token": client.registration_access_token_digest,
+        "client_secret": client.client_secret_digest,
+    }
+    for name in CREDENTIALS:
+        value = data.get(name)
+        if value is not None and not (isinstance(value, str) and opaque.matches(value, digests[name])):
+            raise InvalidRequest(
+                f"{name} is not the client's current one, and a client cannot choose it "
+                "(RFC 7592 section 2.2)."
+            )
+    fields = validate_metadata(data)
+    if (fields["token_endpoint_auth_method"] == Client.AuthMethod.NONE) != client.is_public:
+        raise InvalidClientMetadata(
+            "token_endpoint_auth_method: a public client cannot become confidential, nor a "
+            "confidential client public. Register a new client instead."
+        )
+    return fields
+
+
 class ClientInformationSerializer(ReusedFieldsSerializer):
     """
     RFC 7591 §3.2.1: ``client_id``, the secret this once (pass it as ``context["secret"]``), when
-    it expires (0: never), when the client was issued, and every field it registered.
+    it expires (0: never), when the client was issued, and every field it registered. For a
+    dynamically registered client, RFC 7592 §3 adds where it manages itself
+    (``context["registration_client_uri"]``) and, when one was just issued, its registration
+    access token (``context["registration_access_token"]``).
     """
 
     client_id = serializers.CharField()
     client_secret = serializers.SerializerMethodField()
     client_secret_expires_at = serializers.SerializerMethodField()
     client_id_issued_at = serializers.SerializerMethodField()
+    registration_access_token = serializers.SerializerMethodField()
+    registration_client_uri = serializers.SerializerMethodField()
     client_name = serializers.CharField()
     redirect_uris = serializers.ListField(child=serializers.CharField())
     grant_types = serializers.ListField(child=serializers.CharField())
@@ -321,9 +377,17 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
 
     #: Left out of the answer when empty: only what the client registered is listed.
     OPTIONAL = ("client_name", "scope", *URL_FIELDS, "software_id", "software_version", "contacts")
+    #: Given by the caller in ``context``; left out when it gives none.
+    FROM_CONTEXT = ("client_secret", "registration_access_token", "registration_client_uri")
 
     def get_client_secret(self, client: Client) -> str | None:
         return self.context.get("secret")
+
+    def get_registration_access_token(self, client: Client) -> str | None:
+        return self.context.get("registration_access_token")
+
+    def get_registration_client_uri(self, client: Client) -> str | None:
+        return self.context.get("registration_client_uri")
 
     def get_client_secret_expires_at(self, client: Client) -> int:
         expires = client.client_secret_expires_at
@@ -341,10 +405,13 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
         for name, field in self.field_items:
             if isinstance(field, serializers.SerializerMethodField):
                 value = getattr(self, field.method_name)(client)
+                if value is None and name in self.FROM_CONTEXT:
+                    continue
             else:
                 value = field.to_representation(getattr(client, name))
             if value or name not in self.OPTIONAL:
                 body[name] = value
-        if body["client_secret"] is None:
-            del body["client_secret"], body["client_secret_expires_at"]
+        if client.is_public:
+            # No secret, so nothing expires (RFC 7591 §3.2.1 ties the two together).
+            del body["client_secret_expires_at"]
         return body

@@ -2,34 +2,153 @@
 A client's life: creation from validated metadata (``client_metadata.ClientMetadataSerializer``),
 its secret's issue and rotation, the client-credentials permission, deactivation, and the end
 of its grants. Used by dynamic registration, the Django admin and the commands alike.
+
+A dynamically registered client also manages itself (RFC 7592): it holds a registration access
+token, stored as a digest like a secret, with which it reads, updates and deletes its own
+registration at its client configuration endpoint.
 """
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.models import Client, TokenFamily
+from twenty_oauth.models import AuthorizationCode, Client, Consent, TokenFamily
 from twenty_oauth.protocol import consents, opaque, tokens
+from twenty_oauth.protocol.client_metadata import METADATA_FIELDS
 
 #: Clients that made themselves: they need an administrator's leave for client credentials.
 SELF_REGISTERED = (Client.Source.DYNAMIC, Client.Source.METADATA_DOCUMENT)
+#: What ``client_updated`` reports as changed: the metadata and what staff decide.
+AUDITED_FIELDS = (*METADATA_FIELDS, "client_credentials_allowed", "is_active")
 
 
-def create_client(fields: dict[str, Any], *, source: str) -> tuple[Client, str | None]:
-    """Create a client from validated fields. Returns it and its secret, which is never stored."""
+def _new_client(fields: dict[str, Any], source: str) -> tuple[Client, str | None]:
     client = Client(client_id=opaque.generate_client_id(), source=source, **fields)
     secret = None
     if not client.is_public:
         secret = opaque.generate_secret()
         client.client_secret_digest = opaque.digest(secret)
         client.client_secret_expires_at = secret_expiry(client)
+    return client, secret
+
+
+def create_client(fields: dict[str, Any], *, source: str) -> tuple[Client, str | None]:
+    """Create a client from validated fields. Returns it and its secret, which is never stored."""
+    client, secret = _new_client(fields, source)
     client.save()
     return client, secret
+
+
+def register_client(fields: dict[str, Any]) -> tuple[Client, str | None, str]:
+    """
+    Create a dynamically registered client from validated fields (RFC 7591 §3.2.1). Returns it,
+    its secret and its registration access token (RFC 7592 §3), both stored only as digests.
+    """
+    client, secret = _new_client(fields, Client.Source.DYNAMIC)
+    token = opaque.generate_secret()
+    client.registration_access_token_digest = opaque.digest(token)
+    client.save()
+    return client, secret, token
+
+
+def find_by_registration_token(token: str | None) -> Client | None:
+    """
+    The active client whose registration access token ``token`` is (RFC 7592 §3), found by the
+    token's digest as secrets are: nothing is compared character by character.
+    """
+    if not token:
+        return None
+    try:
+        return Client.objects.get(registration_access_token_digest=opaque.digest(token), is_active=True)
+    except Client.DoesNotExist:
+        return None
+
+
+@dataclass(frozen=True)
+class Updated:
+    """The outcome of an update: the client as saved, what changed, and what was issued."""
+
+    client: Client
+    registration_access_token: str
+    secret: str | None
+    fields: list[str]
+
+
+def update_client(client: Client, fields: dict[str, Any], *, ip: str) -> Updated | None:
+    """
+    Replace the metadata of ``client``, found by its registration access token, with validated
+    ``fields`` (RFC 7592 §2.2), and rotate that token: the one presented stops working and the
+    answer carries its successor, this once. A confidential client whose secret has expired
+    gets a new one too. What the change ends (codes for a redirect URI that changed, client
+    credentials) ends with it, in the same transaction.
+
+    None when the token presented was spent meanwhile, by a concurrent update or deletion: one
+    conditional UPDATE decides, so of two updates with the same token exactly one wins.
+    """
+    before, after = copy.copy(client), copy.copy(client)
+    for name, value in fields.items():
+        setattr(after, name, value)
+    token = opaque.generate_secret()
+    values = {**fields, "registration_access_token_digest": opaque.digest(token)}
+    secret = None
+    expires = after.client_secret_expires_at
+    if not after.is_public and expires is not None and expires <= timezone.now():
+        secret = opaque.generate_secret()
+        values["client_secret_digest"] = opaque.digest(secret)
+        values["client_secret_expires_at"] = secret_expiry(after)
+    with transaction.atomic():
+        won = _holding_token(client).update(**values)
+        if not won:
+            return None
+        for name, value in values.items():
+            setattr(after, name, value)
+        names = changed(before, after, ip=ip)
+    return Updated(client=after, registration_access_token=token, secret=secret, fields=names)
+
+
+def delete_client(client: Client, *, ip: str) -> bool:
+    """
+    End ``client``, found by its registration access token (RFC 7592 §2.3): it is deactivated,
+    its secret and registration access token are erased, and every grant it held ends at once:
+    consents, unredeemed codes, refresh and access tokens. The row stays, inactive, as the
+    record of what the client was. False when the token presented was spent meanwhile.
+    """
+    with transaction.atomic():
+        won = _holding_token(client).update(
+            is_active=False, client_secret_digest="", registration_access_token_digest=""
+        )
+        if not won:
+            return False
+        Consent.objects.filter(client=client, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        end_grants([client.pk], ip=ip)
+    client.is_active, client.client_secret_digest, client.registration_access_token_digest = False, "", ""
+    signals.client_deleted.send(sender=Client, client=client, ip=ip)
+    return True
+
+
+def _holding_token(client: Client) -> QuerySet[Client]:
+    """The client's row, as long as it is active and still holds the token it was found by."""
+    return Client.objects.filter(
+        pk=client.pk, is_active=True, registration_access_token_digest=client.registration_access_token_digest
+    ).exclude(registration_access_token_digest="")
+
+
+def revoke_registration_tokens(client_ids: list[int]) -> int:
+    """
+    Take the registration access token from these clients: they can no longer read, update or
+    delete their registration (RFC 7592); staff still can. Returns how many held one.
+    """
+    holders = Client.objects.filter(pk__in=client_ids).exclude(registration_access_token_digest="")
+    return holders.update(registration_access_token_digest="")
 
 
 def secret_expiry(client: Client) -> datetime | None:
@@ -108,14 +227,34 @@ def forbid_client_credentials(client_ids: list[int]) -> tuple[int, int]:
     return count, end_own_grants(ids)
 
 
-def changed(before: Client | None, after: Client, *, ip: str) -> None:
+def end_codes(client_ids: list[int]) -> int:
+    """Expire the codes these clients have not redeemed yet; returns how many there were."""
+    return consents.expire_codes(AuthorizationCode.objects.filter(client_id__in=client_ids))
+
+
+def changed_fields(before: Client, after: Client) -> list[str]:
+    """The names of the metadata and permissions that differ between two states of a client."""
+    return [name for name in AUDITED_FIELDS if getattr(before, name) != getattr(after, name)]
+
+
+def changed(before: Client | None, after: Client, *, ip: str) -> list[str]:
     """
     What a change to a client's row ends: deactivated, or made public (its refresh tokens would
-    be spent with no secret), every grant; client credentials taken away, its own grants.
+    be spent with no secret), every grant; client credentials taken away, its own grants; its
+    redirect URIs changed, the codes issued for the old ones (a code is redeemed against the URI
+    it was issued for, not against the client's current ones). Then ``client_updated`` says what
+    changed, or ``client_registered`` that it is new. Returns the names of the fields changed.
     """
     if before is None:
         signals.client_registered.send(sender=Client, client=after, ip=ip)
-    elif (before.is_active and not after.is_active) or (not before.is_public and after.is_public):
+        return []
+    if (before.is_active and not after.is_active) or (not before.is_public and after.is_public):
         end_grants([after.pk], ip=ip)
     elif before.may_use_client_credentials and not after.may_use_client_credentials:
         end_own_grants([after.pk])
+    if set(before.redirect_uris) != set(after.redirect_uris):
+        end_codes([after.pk])
+    fields = changed_fields(before, after)
+    if fields:
+        signals.client_updated.send(sender=Client, client=after, fields=fields, ip=ip)
+    return fields

@@ -80,12 +80,17 @@ def end_grants(*, clients: QuerySet[Client] | None = None, client=None, user=Non
         families, codes = families.filter(client=client), codes.filter(client=client)
     if user is not None:
         families, codes = families.filter(user=user), codes.filter(user=user)
-    now = timezone.now()
     with transaction.atomic():
-        # Expired as of their own issue, not of now: a redemption that began a moment before
-        # this revocation compares with its own, earlier, now, and must find them expired too.
-        codes.filter(expires_at__gt=now).update(expires_at=F("created_at"))
+        expire_codes(codes)
         return tokens.revoke_families(families)
+
+
+def expire_codes(codes: QuerySet[AuthorizationCode]) -> int:
+    """Expire the unredeemed codes among ``codes`` at once; returns how many there were."""
+    # Expired as of their own issue, not of now: a redemption that began a moment before this
+    # compares with its own, earlier, now, and must find them expired too.
+    pending = codes.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+    return pending.update(expires_at=F("created_at"))
 
 
 def revoke_consent(user: Any, client: Client) -> bool:

@@ -19,13 +19,14 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.signals import setting_changed
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import translation
+from django.utils.http import RFC3986_SUBDELIMS
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.protocol import scopes, uris
@@ -69,19 +70,32 @@ def current_mount() -> Mount:
     return get_script_prefix(), urlconf, advertised_language(urlconf)
 
 
-def endpoint_path(name: str) -> str:
+def endpoint_path(name: str, **kwargs: str) -> str:
     """
     The absolute path of the endpoint named ``twenty_oauth:<name>``, as a client must request
-    it: the script prefix, the include's prefix and the language prefix all in it.
+    it: the script prefix, the include's prefix and the language prefix all in it. ``kwargs``
+    fill the pattern's arguments (a client's own configuration endpoint, RFC 7592 §3).
     """
-    return _reverse(name, *current_mount())
+    path = _reverse(name, *current_mount(), arguments=tuple(sorted(kwargs)))
+    for key, value in kwargs.items():
+        # Quoted as reverse() quotes what it puts in a path.
+        path = path.replace(_ARGUMENT.format(key), quote(value, safe=RFC3986_SUBDELIMS + "/~:@"))
+    return path
+
+
+#: Stands for an argument in a cached path, until the argument's value takes its place: one
+#: path per endpoint is reversed, not one per client.
+_ARGUMENT = "twenty-oauth-argument-{}"
 
 
 @lru_cache(maxsize=256)
-def _reverse(name: str, script_prefix: str, urlconf: Any, language: str | None) -> str:
+def _reverse(
+    name: str, script_prefix: str, urlconf: Any, language: str | None, arguments: tuple[str, ...] = ()
+) -> str:
     # reverse() reads the script prefix from the thread; it is an argument for the cache's key.
+    kwargs = {key: _ARGUMENT.format(key) for key in arguments}
     with translation.override(language) if language else nullcontext():
-        return reverse(f"twenty_oauth:{name}", urlconf=urlconf)
+        return reverse(f"twenty_oauth:{name}", urlconf=urlconf, kwargs=kwargs)
 
 
 def well_known_path(suffix: str, identifier: str) -> str:
@@ -149,9 +163,9 @@ class Site:
         """The audience of a token whose request named no resource (RFC 8707 §2)."""
         return oauth_settings.DEFAULT_RESOURCE or self.issuer
 
-    def endpoint(self, name: str) -> str:
+    def endpoint(self, name: str, **kwargs: str) -> str:
         """The URL of the endpoint ``name`` where the host mounted it (prefix, script, language)."""
-        return self.origin + endpoint_path(name)
+        return self.origin + endpoint_path(name, **kwargs)
 
     def resource_metadata_url(self, resource: str) -> str:
         """Where RFC 9728 §3.1 says a client finds the metadata of ``resource``."""

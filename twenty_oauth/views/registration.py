@@ -15,6 +15,7 @@ from twenty_oauth.models import Client
 from twenty_oauth.protocol import clients, ratelimit
 from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, validate_metadata
 from twenty_oauth.views.base import OAuthAPIView
+from twenty_oauth.views.client_configuration import configuration_uri
 from twenty_oauth.views.inputs import client_ip
 from twenty_oauth.views.parsers import ClientMetadataParser
 
@@ -27,7 +28,9 @@ class RegistrationDisabled(OAuthError):
 class RegistrationView(OAuthAPIView):
     """
     Register a client from its JSON metadata and answer 201 with the client information,
-    including a secret for a confidential client, shown this once (RFC 7591 §3.2.1).
+    including a secret for a confidential client, shown this once (RFC 7591 §3.2.1), and where
+    and with which token the client manages its registration (RFC 7592 §3), the token also
+    shown this once.
     """
 
     http_method_names = ["post", "options"]
@@ -44,9 +47,14 @@ class RegistrationView(OAuthAPIView):
         fields = validate_metadata(self.body(request))
         ratelimit.hit("register", ip, oauth_settings.REGISTRATION_RATE_LIMIT)
         with transaction.atomic():
-            client, secret = clients.create_client(fields, source=Client.Source.DYNAMIC)
+            client, secret, token = clients.register_client(fields)
         signals.client_registered.send(sender=Client, client=client, ip=ip)
-        return Response(ClientInformationSerializer(client, context={"secret": secret}).data, status=201)
+        context = {
+            "secret": secret,
+            "registration_access_token": token,
+            "registration_client_uri": configuration_uri(request, client),
+        }
+        return Response(ClientInformationSerializer(client, context=context).data, status=201)
 
 
 def check_initial_access_token(request: Request) -> None:
