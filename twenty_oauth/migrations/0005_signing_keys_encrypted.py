@@ -93,7 +93,7 @@ def decrypt_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("twenty_oauth", "0002_client_uris_are_checked_as_registered"),
+        ("twenty_oauth", "0004_client_registration_access_token"),
     ]
 
     operations = [
