@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PGDB ?= test
 
-.PHONY: demo venv install install-test test test-sqlite test-django52 test-postgres test-interop test-interop-js bench bench-peer bench-smoke lint migrate clean
+.PHONY: demo venv install install-test test test-sqlite test-django52 test-postgres test-interop test-interop-js test-interop-conformance bench bench-peer bench-smoke lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,11 +64,12 @@ $(VENV)/.installed-interop: $(VENV)/.installed-test
 	$(BIN)/pip install --quiet -e '.[interop]'
 	touch $@
 
-# Real clients against a live example site (see interop/README.md): the Python clients, then
-# the JavaScript ones.
+# Real clients against a live example site (see interop/README.md): the Python clients, the
+# JavaScript ones, then the official MCP conformance suite.
 test-interop: $(VENV)/.installed-interop
 	$(BIN)/python -m pytest -c interop/pytest.ini interop
 	$(MAKE) test-interop-js
+	$(MAKE) test-interop-conformance
 
 # The JavaScript clients (interop/js/README.md): oauth4webapi, the MCP TypeScript SDK, and
 # Debian's Chromium driven by Playwright. The consent page's screenshot goes to interop/artifacts/.
@@ -76,6 +77,13 @@ test-interop-js: $(VENV)/.installed-interop
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	cd interop/js && npm ci --no-audit --no-fund
 	PYTHON=$(BIN)/python interop/js/run.sh
+
+# The official MCP conformance suite (interop/README.md): its `authorization` command against
+# the site, its `server` command against /mcp. It needs Node 22, which npm installs beside it
+# (the registry's `node` package); results go to interop/artifacts/conformance/.
+test-interop-conformance: $(VENV)/.installed-interop
+	cd interop/conformance && npm ci --no-audit --no-fund
+	$(BIN)/python -m interop.conformance.run
 
 # Load benchmark (see bench/README.md): gunicorn + wrk, results in bench/results/.
 # `make bench BENCH_DB=postgres` runs it on PostgreSQL; BENCH_ARGS passes options to bench.run.

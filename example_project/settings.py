@@ -4,7 +4,8 @@ The example site: a small Django project that uses twenty-oauth as a host would.
 Environment variables: ``DJANGO_DEBUG`` (default on), ``DJANGO_SECRET_KEY`` (required once
 ``DJANGO_DEBUG=0``), ``DJANGO_ALLOWED_HOSTS`` (comma-separated; default the loopback names),
 ``DATABASE_URL``-like ``TWENTY_DB`` (``postgres`` to use the PostgreSQL on 127.0.0.1:5432,
-database ``PGDATABASE`` or ``test``), ``SQLITE_PATH``, ``TWENTY_OAUTH_ISSUER``.
+database ``PGDATABASE`` or ``test``), ``SQLITE_PATH``, ``TWENTY_OAUTH_ISSUER``,
+``MCP_ALLOWED_ORIGINS`` (comma-separated).
 """
 
 import os
@@ -118,6 +119,13 @@ TWENTY_OAUTH = {
         "profile": "See your name, username and email address",
     },
 }
+
+# Origins whose pages may call the MCP server at /mcp from a browser (CORS); any other Origin is
+# refused with 403 (DNS rebinding). None: the site's own origin and http://127.0.0.1, localhost and
+# [::1] on any port. An entry ending in ":*" allows any port.
+MCP_ALLOWED_ORIGINS = [
+    o.strip() for o in os.environ.get("MCP_ALLOWED_ORIGINS", "").split(",") if o.strip()
+] or None
 
 LOGGING = {
     "version": 1,
