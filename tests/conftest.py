@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from tests.factories import UserFactory, make_client
 from twenty_oauth.conf import oauth_settings
+from twenty_oauth.protocol import metadata_documents
 from twenty_oauth.protocol.discovery import clear_cache
 from twenty_oauth.protocol.keys import keyring
 
@@ -27,6 +28,7 @@ def _fresh_state():
     keyring.clear()
     oauth_settings.reload()
     clear_cache()
+    metadata_documents.forget()
     yield
     keyring.clear()
 

@@ -140,6 +140,20 @@ class TooManyRequests(OAuthError):
         super().__init__(description, headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
+class TemporarilyUnavailable(OAuthError):
+    """
+    RFC 6749 §4.1.2.1: the server cannot handle the request now because it is overloaded; 503
+    with ``Retry-After`` (RFC 9110 §15.6.4). Never redirected: it is raised only before the client
+    is known.
+    """
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+    def __init__(self, retry_after: int, description: str = "The server is busy; try again shortly.") -> None:
+        super().__init__(description, headers={"Retry-After": str(max(1, int(retry_after)))})
+
+
 class RequestTooLarge(OAuthError):
     """RFC 9110 §15.5.14: the body exceeds what this endpoint accepts."""
 
