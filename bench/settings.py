@@ -3,10 +3,13 @@ The example site as the benchmark serves it: production-like (DEBUG off, persist
 connections) on the database chosen by ``BENCH_DB`` (``sqlite``: the file ``BENCH_SQLITE``;
 ``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432). ``BENCH_SQLITE_CACHE_MB``
 sets SQLite's page cache (default: SQLite's own 2 MB), to try its effect on a large database.
+``BENCH_SLOW_NAMES_SECONDS`` makes the flood scenario's host names slow to resolve
+(``bench/slow_names.py``).
 """
 
 import os
 
+from bench import slow_names
 from example_project.settings import *  # noqa: F403
 
 DEBUG = False
@@ -40,3 +43,6 @@ TWENTY_OAUTH = {
     # Thousands of registrations from one address are the point of scenario (g).
     "REGISTRATION_RATE_LIMIT": None,
 }
+
+# Scenario (i2): the flood's host names resolve as slowly as an attacker's name server makes them.
+slow_names.install()
