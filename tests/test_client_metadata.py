@@ -20,7 +20,7 @@ import pytest
 from interop.documents import DocumentServer, make_certificates
 from tests.conftest import REDIRECT, authorize, pkce_pair, query_of, token_request
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import metadata_documents
+from twenty_oauth.protocol import metadata_documents, ratelimit
 
 LOCAL = {"CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES": True}
 
@@ -475,8 +475,10 @@ def test_a_failure_is_remembered_for_a_while(client, user, local, documents, mon
     assert documents.hits(path_of(client_id)) == 2
 
 
-def test_fetches_from_one_host_are_limited(client, user, settings, documents):
+def test_fetches_from_one_host_are_limited(client, user, settings, documents, monkeypatch):
     """With failures forgotten at once, each request naming a failing document is a fetch."""
+    # One instant throughout: the minute's window cannot end halfway.
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_000.0))
     forgetful = {**LOCAL, "CLIENT_METADATA_FAILURE_CACHE_SECONDS": 0}
     settings.TWENTY_OAUTH = {**forgetful, "CLIENT_METADATA_FETCH_LIMIT": "3/m"}
     cached = publish(documents, headers={"Cache-Control": "max-age=600"})

@@ -253,14 +253,13 @@ def test_rfc6749_4_1_2_1_a_name_lookup_left_running_keeps_its_place(
     monkeypatch.setattr(metadata_documents._Deadline, "remaining", lambda self: 0.0)
     client.force_login(user)
     assert_page(authorize_page(client, flood_url(1)), 400, "invalid_request", "timed out")
-    lookups = [t for t in threading.enumerate() if t.name == "twenty-oauth-resolve"]
-    assert len(lookups) == 1
+    (lookup,) = [t for t in threading.enumerate() if t.name == "twenty-oauth-resolve"]
 
     assert_page(authorize_page(client, flood_url(2)), 503, "temporarily_unavailable")
     assert asked == ["h1.flood.example"]
 
     answer.set()
-    lookups[0].join(30)
+    lookup.join(30)
     monkeypatch.setattr(metadata_documents._Deadline, "remaining", remaining)
     assert_page(authorize_page(client, flood_url(3)), 400, "invalid_request", "could not be resolved")
     assert asked == ["h1.flood.example", "h3.flood.example"]
