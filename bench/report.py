@@ -6,6 +6,7 @@ to bench/results/ beside the JSON (see bench/floors.py for how each figure is co
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from bench.floors import extra_text, ratio_text
@@ -27,10 +28,12 @@ LABELS = {
     "e": "(e) code exchange with PKCE",
     "f": "(f) refresh with rotation",
     "g": "(g) dynamic registration",
-    "i": "(i) introspection, a token of the client's own",
+    "k": "(k) introspection, a token of the client's own",
     "r": "(r) revocation of a refresh token and its grant",
     "h1": "(h) JWKS",
     "h2": "(h) server metadata",
+    "i1": "(i1) (c) during a flood of anonymous authorization requests, 10,000 hosts",
+    "i2": "(i2) (c) during a flood of signed-in authorization requests, 10,000 slow hosts",
 }
 
 CONFIG_HEADER = [
@@ -80,6 +83,54 @@ def config_table(summary: dict, targets: bool = True) -> str:
         name = key.split(":")[-1]
         rows.append(fmt_row(name, summary[key], TARGETS.get(name) if targets else None))
     return table(CONFIG_HEADER, rows)
+
+
+def flood_table(rounds: list[dict]) -> str:
+    """
+    The flood scenarios: (c) alone and during the flood (medians over rounds), the flood's own
+    rate and its answers by status (summed over rounds).
+    """
+    rows = []
+    for key in ("i1", "i2"):
+        results = [r for entry in rounds for k, r in entry["scenarios"].items() if k.split(":")[-1] == key]
+        if not results:
+            continue
+        problems = sorted({p for r in results for p in r["problems"]})
+        if problems:
+            rows.append([LABELS[key], "INVALID", "", "", "", "", "; ".join(problems)])
+            continue
+        statuses: dict[str, int] = {}
+        for result in results:
+            for code, count in result["flood"]["statuses"].items():
+                statuses[code] = statuses.get(code, 0) + count
+
+        def median(values) -> float:
+            return statistics.median(list(values))
+
+        def rate(value: float) -> str:
+            return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+        rows.append(
+            [
+                LABELS[key],
+                rate(median(r["alone"]["rps"] for r in results)),
+                f"{median(r['alone']['p99_us'] for r in results) / 1000:.1f}",
+                rate(median(r["rps"] for r in results)),
+                f"{median(r['p99_us'] for r in results) / 1000:.1f}",
+                rate(median(r["flood"]["rps"] for r in results)),
+                ", ".join(f"{code}: {count}" for code, count in sorted(statuses.items())),
+            ]
+        )
+    header = [
+        "flood",
+        "(c) alone req/s",
+        "(c) alone p99 ms",
+        "(c) during req/s",
+        "(c) during p99 ms",
+        "flood req/s",
+        "flood answers",
+    ]
+    return table(header, rows)
 
 
 def scale_table(base: dict, scaled: dict) -> str:

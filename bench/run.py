@@ -5,13 +5,15 @@ The load benchmark: gunicorn serving the example site, wrk driving it, every res
     python -m bench.run --db postgres        # the same on PostgreSQL (127.0.0.1:5432)
     python -m bench.run --peer               # scenarios (b)-(f) beside django-oauth-toolkit
     python -m bench.run --smoke              # one short round: validity only, for CI
+    python -m bench.run --only flood --workers 1 --no-scale   # the flood scenarios (i1, i2) alone
 
 In each round the floors (a) and (a0) run for a short while before the first scenario and
 after each one, on the same server, and a scenario's ratios are its throughput over the mean of
 each floor on either side of it (bench/floors.py). The report gives, per scenario, the median
 over rounds of requests/s, p50, p99, both ratios and the extra milliseconds a request costs over
 (a0). A scenario with any non-2xx answer, unexpected body, socket error or spent seed is INVALID
-and gets no figure.
+and gets no figure. The flood scenarios (i1, i2) measure (c) alone, then (c) again while a second
+wrk floods the authorization endpoint with requests naming 10,000 distinct hosts.
 Results go to bench/results/ as Markdown and JSON; see bench/README.md.
 """
 
@@ -29,7 +31,7 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -40,11 +42,13 @@ from bench.report import (
     RESULTS,
     cleanup_text,
     config_table,
+    flood_table,
     header_text,
     peer_table,
     scale_table,
     write_reports,
 )
+from bench.slow_names import FLOOD_DOMAIN
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -58,6 +62,13 @@ SMOKE_BEARER_TOKENS = 100
 SLOW_SECONDS = 15.0
 PORT = 18201  # the peer takes the next one
 SMOKE_PORT = 18203
+FLOOD_HOSTS = 10_000  # scenarios (i1, i2): distinct host names in each flood
+#: (i2): how long a flood host name takes to fail, longer than a fetch may last (5 s), as an
+#: attacker's name server would make it; the smoke run, which checks answers only, waits less.
+SLOW_NAME_SECONDS = 10.0
+SMOKE_SLOW_NAME_SECONDS = 0.05
+#: (i1, i2) run longer than the others: one fetch can hold the worker for its whole timeout.
+FLOOD_SECONDS = 20.0
 
 
 def log(message: str) -> None:
@@ -80,6 +91,9 @@ class Scenario:
     line_header: str | None = None  # a seeded line is this header's value, not the body
     line_prefix: str = ""
     min_duration: float = 0.0  # for answers that take seconds (a peer's hashed secrets)
+    line_path: bool = False  # a seeded line is the request's path
+    statuses: tuple[int, ...] = ()  # the answers expected instead of 2xx (a flood's refusals)
+    during: Scenario | None = None  # a flood: the scenario measured alone, then while it floods
 
 
 @dataclass
@@ -187,8 +201,8 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
             state["registration"],
             expect=('"client_id"', '"client_secret"'),
         ),
-        i=Scenario(
-            "i",
+        k=Scenario(
+            "k",
             "POST",
             "/oauth/introspect",
             {"Content-Type": "application/x-www-form-urlencoded"},
@@ -212,8 +226,42 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
         h2=Scenario(
             "h2", "GET", "/.well-known/oauth-authorization-server", expect=('"token_endpoint"', '"issuer"')
         ),
+        # Anonymous: sent to the login page, nothing fetched.
+        i1=Scenario("i1", "GET", "/", statuses=(302,), during=scenarios["c"]),
+        # Signed in: each request the address's budget allows is a fetch of a slow name (the
+        # error page, 400), the others are refused (429), or find no free place (503).
+        i2=Scenario(
+            "i2",
+            "GET",
+            "/",
+            {"Cookie": state["session_cookie"]},
+            statuses=(400, 429, 503),
+            during=scenarios["c"],
+        ),
     )
     return scenarios
+
+
+FLOOD_KEYS = ("i1", "i2")
+
+
+def flood_lines(path: Path, tag: str, count: int = FLOOD_HOSTS) -> None:
+    """
+    ``count`` authorization requests, each naming a client ID metadata document on a host of
+    its own (``h<N>.<tag>.flood.invalid``: what wildcard DNS gives an attacker), one path a line.
+    """
+    lines = []
+    for n in range(count):
+        query = {
+            "client_id": f"https://h{n}.{tag}{FLOOD_DOMAIN}/client",
+            "response_type": "code",
+            "redirect_uri": "https://app.example.com/callback",
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+        lines.append("/oauth/authorize?" + urlencode(query))
+    path.write_text("\n".join(lines) + "\n")
 
 
 def peer_scenarios(state: dict, variant: str) -> dict[str, Scenario]:
@@ -338,7 +386,9 @@ def write_script(path: Path, scenario: Scenario, threads: int, bodies: Path | No
         f"  rotate = {'true' if scenario.rotate else 'false'},",
         f"  line_header = {lua_string(scenario.line_header) if scenario.line_header else 'nil'},",
         f"  line_prefix = {lua_string(scenario.line_prefix)},",
+        f"  line_path = {'true' if scenario.line_path else 'false'},",
         f"  expect = {{{expect}}},",
+        f"  statuses = {{{', '.join(str(code) for code in scenario.statuses)}}},",
         f"  fallback = {lua_string(FLOOR_PATH)},",
         f"  threads = {threads},",
         "}",
@@ -354,39 +404,45 @@ class Load:
     duration: float = 5.0
 
 
+def wrk_command(url: str, script: Path, load: Load, seconds: float) -> list[str]:
+    return [
+        "wrk",
+        "-t",
+        str(load.threads),
+        "-c",
+        str(load.connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        WRK_TIMEOUT,
+        "-s",
+        str(script),
+        url,
+    ]
+
+
 def wrk(url: str, script: Path, load: Load, duration: float | None = None) -> dict:
     seconds = duration if duration is not None else load.duration
     result = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            str(load.threads),
-            "-c",
-            str(load.connections),
-            "-d",
-            f"{max(1, round(seconds))}s",
-            "--timeout",
-            WRK_TIMEOUT,
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
+        wrk_command(url, script, load, seconds), capture_output=True, text=True, timeout=seconds + 60
     )
-    for line in result.stdout.splitlines():
+    return wrk_result(result.stdout, result.stderr)
+
+
+def wrk_result(stdout: str, stderr: str) -> dict:
+    """The BENCH_JSON line of a wrk run, with its requests/s and what makes it invalid."""
+    for line in stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             data = json.loads(line[len("BENCH_JSON ") :])
             break
     else:
-        raise SystemExit(f"wrk gave no result:\n{result.stdout}\n{result.stderr}")
+        raise SystemExit(f"wrk gave no result:\n{stdout}\n{stderr}")
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6) if data["duration_us"] else 0.0
     problems = []
     if data["exhausted"]:
         problems.append(f"ran out of seeded bodies ({data['exhausted']} extra requests)")
     if data["bad_status"]:
-        problems.append(f"{data['bad_status']} non-2xx answers")
+        problems.append(f"{data['bad_status']} unexpected statuses")
     if data["bad_body"]:
         problems.append(f"{data['bad_body']} unexpected bodies")
     errors = data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"]
@@ -412,9 +468,12 @@ class Runner:
         profile: tuple[str, ...] = (),
         label: str = "",
         bearer_tokens: int = BEARER_TOKENS,
+        flood_seconds: float = FLOOD_SECONDS,
     ) -> None:
         self.workdir = workdir
         self.load = load
+        self.flood_seconds = flood_seconds
+        self.floods = 0
         self.bearer_tokens = bearer_tokens
         self.rotating: dict[tuple[str, str], tuple[Path, float]] = {}  # seeded file, valid until
         self.previous: dict[tuple[str, str, str], float] = {}
@@ -427,7 +486,9 @@ class Runner:
     ) -> dict:
         seconds = max(duration or self.load.duration, scenario.min_duration)
         bodies = None
-        if scenario.rotate:
+        if scenario.during is not None:
+            result = self.measure_flood(server, site, scenario)
+        elif scenario.rotate:
             result = self._run(server, site, scenario, self.rotating_seed(site, scenario), seconds)
         elif scenario.seeded:
             key = (site.name, site.variant, scenario.key)
@@ -447,6 +508,51 @@ class Runner:
         if not result["problems"]:
             self.previous[(site.name, site.variant, scenario.key)] = result["rps"]
         return result
+
+    def measure_flood(self, server: Server, site: Site, flood: Scenario) -> dict:
+        """
+        ``flood.during`` alone, then again while a second wrk sends ``flood``: as many
+        connections, each request naming a host of its own, fresh for each run (so that no
+        failure remembered from a run before makes it cheaper). The result is the second
+        measurement, with ``alone`` (the first) and ``flood`` (the flood's own figures).
+        """
+        target, seconds = flood.during, self.flood_seconds
+        alone = self._run(server, site, target, None, seconds)
+        self.floods += 1
+        lines = self.workdir / f"flood-{flood.key}.txt"
+        flood_lines(lines, f"{flood.key}r{self.floods}")
+        flood_script = self.workdir / f"{site.name}-{flood.key}-flood.lua"
+        write_script(flood_script, replace(flood, line_path=True, rotate=True), 1, lines)
+        target_script = self.workdir / f"{site.name}-{flood.key}-{target.key}.lua"
+        write_script(target_script, target, self.load.threads, None)
+        flooding = subprocess.Popen(
+            wrk_command(server.url, flood_script, Load(self.load.connections, 1), seconds + 1),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            during = wrk(server.url, target_script, self.load, duration=seconds)
+        finally:
+            stdout, stderr = flooding.communicate(timeout=seconds + 60)
+        flooded = wrk_result(stdout, stderr)
+        server.drain()
+        during["alone"], during["flood"] = alone, flooded
+        during["problems"] = [
+            *during["problems"],
+            *(f"(c) alone: {p}" for p in alone["problems"]),
+            *(f"the flood: {p}" for p in flooded["problems"]),
+        ]
+        status = "ok" if not during["problems"] else "INVALID: " + "; ".join(during["problems"])
+        log(
+            f"  {site.name} {flood.key:>2}: {target.key} {during['rps']:8.1f} req/s  "
+            f"p99 {during['p99_us'] / 1000:7.1f} ms during the flood ({alone['rps']:.1f} req/s, "
+            f"p99 {alone['p99_us'] / 1000:.1f} ms alone); flood {flooded['rps']:.1f} req/s "
+            f"{flooded['statuses']}  {status}"
+        )
+        if flooded["problems"] and flooded["sample"]:
+            log(f"     first unexpected flood answer: {flooded['sample'][:200]}")
+        return during
 
     def rotating_seed(self, site: Site, scenario: Scenario) -> Path:
         """
@@ -557,7 +663,8 @@ def run_rounds(
 
 
 def twenty_site(args, port: int, db: str, logdir: Path) -> Site:
-    env = {"BENCH_DB": db}
+    slow = SMOKE_SLOW_NAME_SECONDS if args.smoke else SLOW_NAME_SECONDS
+    env = {"BENCH_DB": db, "BENCH_SLOW_NAMES_SECONDS": str(slow)}
     if db == "postgres":
         env["BENCH_PGDATABASE"] = args.pgdatabase
         if args.pg_pool:
@@ -615,7 +722,7 @@ def prepare(site: Site) -> None:
 def warm_up(runner: Runner, server: Server, site: Site, scenarios: dict[str, Scenario]) -> None:
     """One second of each constant scenario: imports, caches and connections, not measured."""
     for key, scenario in scenarios.items():
-        if scenario.seeded or key == "g":
+        if scenario.seeded or scenario.during is not None or key == "g":
             continue
         script = runner.workdir / f"warm-{site.name}-{key}.lua"
         write_script(script, scenario, runner.load.threads, None)
@@ -710,14 +817,21 @@ def bench_main(args, load: Load) -> int:
     workdir = RESULTS / f"work-{'smoke' if args.smoke else db}-{args.port}"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    runner = Runner(workdir, load, args.profile, label=db, bearer_tokens=args.bearer_tokens)
+    runner = Runner(
+        workdir,
+        load,
+        args.profile,
+        label=db,
+        bearer_tokens=args.bearer_tokens,
+        flood_seconds=load.duration if args.smoke else max(load.duration, FLOOD_SECONDS),
+    )
     port = args.port
     site = twenty_site(args, port, db, workdir)
     log(f"seeding a fresh {db} database")
     prepare(site)
     scenarios = twenty_scenarios(site.state)
     if args.only:
-        keys = args.only.split(",")
+        keys = [k for key in args.only.split(",") for k in (FLOOD_KEYS if key == "flood" else (key,))]
         scenarios = {k: v for k, v in scenarios.items() if k in floors.FLOORS or k in keys}
     data: dict = {"machine": info, "db": db, "load": load.__dict__, "rounds": args.rounds, "configs": {}}
     md = [header_text(info, load, args.rounds), ""]
@@ -741,14 +855,18 @@ def bench_main(args, load: Load) -> int:
         if args.smoke:
             title += " — smoke run: validity only, figures from 1-second runs mean nothing"
         md += [title, "", config_table(summary, targets=not args.smoke), ""]
+        if any(key.split(":")[-1] in FLOOD_KEYS for key in summary):
+            md += [flood_table(rounds), ""]
         write_reports(report_name, f"twenty-oauth load benchmark ({db})", data, "\n".join(md))
     if args.scale and not args.smoke:
         log(f"seeding {args.scale_clients} clients and {args.scale_tokens} access + refresh token rows")
         counts = json.loads(site.seed("scale", str(args.scale_clients), str(args.scale_tokens)))
         log(f"  {counts}")
+        # The million rows change nothing a flood does: (i1) and (i2) are left out here.
+        steady = {k: v for k, v in scenarios.items() if k not in FLOOD_KEYS}
         with Server(site, 1, workdir) as server:
-            warm_up(runner, server, site, scenarios)
-            rounds = run_rounds(runner, server, [(site, scenarios)], args.rounds)
+            warm_up(runner, server, site, steady)
+            rounds = run_rounds(runner, server, [(site, steady)], args.rounds)
             summary = floors.summarize(rounds)
             invalid |= any(not s["valid"] for s in summary.values())
             data["configs"]["scale-1w"] = {"rounds": rounds, "summary": summary, "rows": counts}
@@ -766,7 +884,8 @@ def bench_main(args, load: Load) -> int:
                 "",
             ]
             log("oauth_cleanup on the expired rows while tokens are being issued")
-            cleanup = cleanup_under_load(runner, server, site, scenarios["c"])
+            issuance = twenty_scenarios(site.state)["c"]  # whichever scenarios --only kept
+            cleanup = cleanup_under_load(runner, server, site, issuance)
         data["cleanup"] = cleanup
         md += ["## oauth_cleanup under load", "", cleanup_text(cleanup), ""]
     report = write_reports(report_name, f"twenty-oauth load benchmark ({db})", data, "\n".join(md))
@@ -877,7 +996,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scale", dest="scale", action="store_false")
     parser.add_argument("--scale-clients", type=int, default=100_000)
     parser.add_argument("--scale-tokens", type=int, default=1_000_000)
-    parser.add_argument("--only", default="", help="comma-separated scenario keys (a, a0 always run)")
+    parser.add_argument(
+        "--only", default="", help="comma-separated scenario keys (a, a0 always run; flood: i1 and i2)"
+    )
     parser.add_argument(
         "--bearer-tokens",
         type=int,

@@ -3,14 +3,15 @@ Seed what the benchmark's scenarios spend, through twenty-oauth's own functions.
 
 Run with the benchmark's settings (``DJANGO_SETTINGS_MODULE=bench.settings``)::
 
-    python -m bench.seed setup                 # migrate, user, companies, clients, a bearer token
+    python -m bench.seed setup                 # migrate, user, companies, clients, bearer, session
     python -m bench.seed codes N FILE          # N fresh codes: one token request body a line
     python -m bench.seed refresh N FILE        # N fresh refresh tokens: one body a line
     python -m bench.seed bearers N FILE        # N distinct valid access tokens: one a line
     python -m bench.seed scale CLIENTS TOKENS  # bulk rows: clients, expired access/refresh tokens
 
 ``setup`` prints a JSON object (the bearer token, the clients' credentials, the registration
-body) that ``bench/run.py`` turns into wrk scripts. Each body file line is used once.
+body, the signed-in user's session cookie) that ``bench/run.py`` turns into wrk scripts. Each
+body file line is used once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import secrets as random_secrets
 import sys
 import time
 from datetime import timedelta
+from importlib import import_module
 from urllib.parse import quote, urlencode
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -31,7 +33,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -120,7 +123,18 @@ def setup() -> dict:
         "redirect_uri": REDIRECT_URI,
         "registration": json.dumps(REGISTRATION),
         "companies": list(Company.objects.values_list("name", flat=True)),
+        "session_cookie": _session_cookie(user),
     }
+
+
+def _session_cookie(user) -> str:
+    """A ``Cookie`` header value that signs ``user`` in, as the login form would (scenario i2)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = user._meta.pk.value_to_string(user)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
 
 def _code_client() -> Client:

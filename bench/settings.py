@@ -4,10 +4,13 @@ connections) on the database chosen by ``BENCH_DB`` (``sqlite``: the file ``BENC
 ``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432, through Django's connection
 pool when ``BENCH_PG_POOL`` is set). ``BENCH_SQLITE_CACHE_MB``
 sets SQLite's page cache (default: SQLite's own 2 MB), to try its effect on a large database.
+``BENCH_SLOW_NAMES_SECONDS`` makes the flood scenario's host names slow to resolve
+(``bench/slow_names.py``).
 """
 
 import os
 
+from bench import slow_names
 from example_project.settings import *  # noqa: F403
 
 DEBUG = False
@@ -45,3 +48,6 @@ TWENTY_OAUTH = {
     # Thousands of registrations from one address are the point of scenario (g).
     "REGISTRATION_RATE_LIMIT": None,
 }
+
+# Scenario (i2): the flood's host names resolve as slowly as an attacker's name server makes them.
+slow_names.install()

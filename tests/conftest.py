@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import secrets
+import threading
 from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from tests.factories import UserFactory, make_client
 from twenty_oauth.conf import oauth_settings
+from twenty_oauth.protocol import metadata_documents
 from twenty_oauth.protocol.discovery import clear_cache
 from twenty_oauth.protocol.keys import keyring
 
@@ -28,8 +30,14 @@ def _fresh_state():
     keyring.clear()
     oauth_settings.reload()
     clear_cache()
+    metadata_documents.forget()
     yield
     keyring.clear()
+    # A name lookup outlives the request that gave up on it, holding a place among the fetches
+    # at once until it returns: let it return before the next test counts those places.
+    for thread in threading.enumerate():
+        if thread.name == "twenty-oauth-resolve":
+            thread.join(10)
 
 
 @pytest.fixture

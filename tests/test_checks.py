@@ -123,6 +123,10 @@ def test_wrong_types_do_not_break_the_deploy_checks():
         ({"REFRESH_TOKEN_LIFETIME": 10**12}, "E015", "between 1 and"),
         ({"CLIENT_SECRET_LIFETIME": -10}, "E015", "between 0 and"),
         ({"CLIENT_METADATA_TIMEOUT": -1}, "E015", "between 1 and"),
+        ({"CLIENT_METADATA_ADDRESS_LIMIT": "0/m"}, "E014", "allows nothing"),
+        ({"CLIENT_METADATA_MAX_CONCURRENT_FETCHES": 0}, "E015", "between 1 and"),
+        ({"CLIENT_METADATA_FAILURE_CACHE_SECONDS": -1}, "E015", "between 0 and"),
+        ({"CLIENT_METADATA_FAILURE_CACHE_SIZE": -1}, "E015", "between 0 and"),
         ({"MAX_REDIRECT_URIS": 0}, "E015", "between 1 and"),
         ({"KEY_CACHE_SECONDS": -1}, "E015", "between 0 and"),
         ({"REGISTRATION_RATE_LIMIT": "0/m"}, "E014", "allows nothing"),
@@ -275,12 +279,14 @@ def test_process_local_rate_limit_cache():
         "REGISTRATION_RATE_LIMIT": None,
         "CLIENT_AUTH_FAILURE_LIMIT": None,
         "CLIENT_METADATA_FETCH_LIMIT": None,
+        "CLIENT_METADATA_ADDRESS_LIMIT": None,
     }
     with override_settings(TWENTY_OAUTH=no_limits, CACHES={"default": local}):
         assert found(deploy=True) == {}
+    for name in ("CLIENT_METADATA_FETCH_LIMIT", "CLIENT_METADATA_ADDRESS_LIMIT"):
+        with override_settings(TWENTY_OAUTH={**no_limits, name: "30/m"}, CACHES={"default": local}):
+            assert set(found(deploy=True)) == {"twenty_oauth.W004"}
     fetches_only = {**no_limits, "CLIENT_METADATA_FETCH_LIMIT": "30/m"}
-    with override_settings(TWENTY_OAUTH=fetches_only, CACHES={"default": local}):
-        assert set(found(deploy=True)) == {"twenty_oauth.W004"}
     with override_settings(
         TWENTY_OAUTH={**fetches_only, "CLIENT_METADATA_DOCUMENTS": False}, CACHES={"default": local}
     ):

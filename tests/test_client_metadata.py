@@ -20,7 +20,7 @@ import pytest
 from interop.documents import DocumentServer, make_certificates
 from tests.conftest import REDIRECT, authorize, pkce_pair, query_of, token_request
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import metadata_documents
+from twenty_oauth.protocol import metadata_documents, ratelimit
 
 LOCAL = {"CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES": True}
 
@@ -460,16 +460,27 @@ def test_disabled_setting_treats_https_client_ids_as_unknown(client, user, setti
     assert documents.hits(path_of(client_id)) == 0
 
 
-def test_failures_are_not_cached(client, user, local, documents):
+def test_a_failure_is_remembered_for_a_while(client, user, local, documents, monkeypatch):
+    """The same error, unfetched, for CLIENT_METADATA_FAILURE_CACHE_SECONDS; then a new fetch."""
+    now = [1000.0]
+    monkeypatch.setattr(metadata_documents._failures, "clock", lambda: now[0])
     client_id = publish(documents, status=500, headers={"Cache-Control": "max-age=600"})
     assert_refused_page(authorize_page(client, user, client_id), "HTTP 500")
     publish(documents, path=path_of(client_id))
+    now[0] += 59
+    assert_refused_page(authorize_page(client, user, client_id), "HTTP 500")
+    assert documents.hits(path_of(client_id)) == 1
+    now[0] += 1
     assert authorize_page(client, user, client_id).status_code == 200
+    assert documents.hits(path_of(client_id)) == 2
 
 
-def test_fetches_from_one_host_are_limited(client, user, settings, documents):
-    """Failures are never cached, so without a limit each request naming one would be a fetch."""
-    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_FETCH_LIMIT": "3/m"}
+def test_fetches_from_one_host_are_limited(client, user, settings, documents, monkeypatch):
+    """With failures forgotten at once, each request naming a failing document is a fetch."""
+    # One instant throughout: the minute's window cannot end halfway.
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_000.0))
+    forgetful = {**LOCAL, "CLIENT_METADATA_FAILURE_CACHE_SECONDS": 0}
+    settings.TWENTY_OAUTH = {**forgetful, "CLIENT_METADATA_FETCH_LIMIT": "3/m"}
     cached = publish(documents, headers={"Cache-Control": "max-age=600"})
     assert authorize_page(client, user, cached).status_code == 200
     failing = publish(documents, status=500)
@@ -488,42 +499,55 @@ def test_fetches_from_one_host_are_limited(client, user, settings, documents):
     # A document in the cache is no fetch: its client goes on working.
     assert authorize_page(client, user, cached).status_code == 200
     assert documents.hits(path_of(cached)) == 1
-    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_FETCH_LIMIT": None}
+    settings.TWENTY_OAUTH = {**forgetful, "CLIENT_METADATA_FETCH_LIMIT": None}
     assert_refused_page(authorize_page(client, user, failing), "HTTP 500")
     assert documents.hits(path_of(failing)) == 3
 
 
-def test_the_document_is_fetched_before_the_visitor_signs_in(client, user, settings, documents):
+def test_nothing_is_fetched_before_the_visitor_signs_in(client, user, local, documents):
     """
-    The client and its redirect URI are checked before anyone is sent anywhere, the login page
-    included: an anonymous request is enough to make the server fetch. The cache and the limit
-    per host are what bound those fetches.
+    An anonymous request naming a document goes to the login page, unfetched, its redirect URI
+    unchecked (it needs the document); the document is fetched once the visitor comes back
+    signed in through the login page's ``next``.
     """
-    settings.TWENTY_OAUTH = {**LOCAL, "CLIENT_METADATA_FETCH_LIMIT": "2/m"}
     _, challenge = pkce_pair()
-    query = {
-        "response_type": "code",
-        "redirect_uri": REDIRECT,
-        "state": "s1",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
+    client_id = publish(documents, headers={"Cache-Control": "max-age=600"})
 
-    cached = publish(documents, headers={"Cache-Control": "max-age=600"})
-    url = "/oauth/authorize?" + urlencode({"client_id": cached, **query})
-    for _ in range(3):
+    def authorize_url(redirect_uri: str) -> str:
+        query = {
+            "client_id": client_id,
+            "response_type": "code",
+            "redirect_uri": redirect_uri,
+            "state": "s1",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        return "/oauth/authorize?" + urlencode(query)
+
+    unlisted, listed = authorize_url("https://elsewhere.example/cb"), authorize_url(REDIRECT)
+    for url in (unlisted, listed, listed):
         response = client.get(url)
         assert response.status_code == 302
         assert query_of(response["Location"]) == {"next": url}
-    assert documents.hits(path_of(cached)) == 1
+    assert documents.hits(path_of(client_id)) == 0
+    assert not Client.objects.exists()
 
-    # Failures are not cached: each anonymous request is a fetch, until the host's limit (2/m).
-    failing = publish(documents, status=500)
-    url = "/oauth/authorize?" + urlencode({"client_id": failing, **query})
-    assert_refused_page(client.get(url), "HTTP 500")
-    assert_refused_page(client.get(url), "Too many metadata documents were fetched from 127.0.0.1")
-    assert documents.hits(path_of(failing)) == 1
-    assert "_auth_user_id" not in client.session
+    client.force_login(user)
+    page = client.get(query_of(response["Location"])["next"])
+    assert page.status_code == 200, page.content
+    assert "Document App" in page.content.decode()
+    # Signed in, the redirect URI is checked against the document (cached by now).
+    assert_refused_page(client.get(unlisted), "redirect_uri is not registered")
+    assert documents.hits(path_of(client_id)) == 1
+
+
+def test_a_malformed_document_url_is_refused_before_sign_in(client, db, documents):
+    """Only the URL's form is checked for an anonymous visitor: a bad one gets the error page."""
+    url = documents.url("a/../b.json")
+    before = sum(p.hits for p in documents.documents.values())
+    response = client.get("/oauth/authorize?" + urlencode({"client_id": url, "response_type": "code"}))
+    assert_refused_page(response, "must not contain . or .. path segments")
+    assert sum(p.hits for p in documents.documents.values()) == before
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,12 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         )
     if user.get("SIGNING_ALGORITHM", "ES256") not in ("ES256", "RS256"):
         error("TWENTY_OAUTH['SIGNING_ALGORITHM'] must be 'ES256' or 'RS256'.", "ES256 is the default.", 13)
-    for name in ("REGISTRATION_RATE_LIMIT", "CLIENT_AUTH_FAILURE_LIMIT", "CLIENT_METADATA_FETCH_LIMIT"):
+    for name in (
+        "REGISTRATION_RATE_LIMIT",
+        "CLIENT_AUTH_FAILURE_LIMIT",
+        "CLIENT_METADATA_FETCH_LIMIT",
+        "CLIENT_METADATA_ADDRESS_LIMIT",
+    ):
         if user.get(name) is not None:
             try:
                 count, _ = ratelimit.parse_rate(user[name])
@@ -148,6 +153,9 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         ("CLIENT_METADATA_TIMEOUT", 1),
         ("KEY_CACHE_SECONDS", 0),
         ("CLIENT_METADATA_MAX_CACHE_SECONDS", 0),
+        ("CLIENT_METADATA_MAX_CONCURRENT_FETCHES", 1),
+        ("CLIENT_METADATA_FAILURE_CACHE_SECONDS", 0),
+        ("CLIENT_METADATA_FAILURE_CACHE_SIZE", 0),
         ("MAX_REDIRECT_URIS", 1),
     ):
         # Past the upper bound a date computed from the value leaves what datetime can hold.
@@ -290,7 +298,10 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if (
         oauth_settings.REGISTRATION_RATE_LIMIT
         or oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
-        or (oauth_settings.CLIENT_METADATA_DOCUMENTS and oauth_settings.CLIENT_METADATA_FETCH_LIMIT)
+        or (
+            oauth_settings.CLIENT_METADATA_DOCUMENTS
+            and (oauth_settings.CLIENT_METADATA_FETCH_LIMIT or oauth_settings.CLIENT_METADATA_ADDRESS_LIMIT)
+        )
     ):
         backend = caches[oauth_settings.RATE_LIMIT_CACHE]
         if type(backend).__module__.startswith(
@@ -298,7 +309,8 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         ):
             warn(
                 "Rate limits use a process-local cache: each worker counts on its own, so the real "
-                "limit is the configured one times the number of workers.",
+                "limit is the configured one times the number of workers (the cap on metadata "
+                "documents fetched at once too).",
                 "Point TWENTY_OAUTH['RATE_LIMIT_CACHE'] at a Redis, Memcached or database cache shared "
                 "by all workers.",
                 4,

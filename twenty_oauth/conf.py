@@ -166,6 +166,30 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         (int,),
         "Longest a metadata document is kept, whatever its Cache-Control allows.",
     ),
+    "CLIENT_METADATA_ADDRESS_LIMIT": (
+        "10/m",
+        (str, type(None)),
+        "Requests per client IP that would fetch a metadata document (none is cached for their "
+        "client_id), as 'count/period', counted before the fetch; past it 429. None disables.",
+    ),
+    "CLIENT_METADATA_MAX_CONCURRENT_FETCHES": (
+        2,
+        (int,),
+        "Metadata documents fetched at once, at most: in each process, and across processes when "
+        "RATE_LIMIT_CACHE is shared (Redis, Memcached). Past it a request that would fetch is "
+        "refused at once with 503.",
+    ),
+    "CLIENT_METADATA_FAILURE_CACHE_SECONDS": (
+        60,
+        (int,),
+        "How long a metadata document that could not be fetched or used is not fetched again "
+        "(its error is answered instead); 0 disables.",
+    ),
+    "CLIENT_METADATA_FAILURE_CACHE_SIZE": (
+        1000,
+        (int,),
+        "Most failed metadata-document URLs each process remembers; the oldest are forgotten first.",
+    ),
 }
 
 HOOKS = ("SKIP_CONSENT", "ACCESS_TOKEN_CLAIMS", "USERINFO_CLAIMS", "CLIENT_CREDENTIALS_PRINCIPAL")

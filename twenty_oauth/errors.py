@@ -143,14 +143,21 @@ class TooManyRequests(OAuthError):
 class TemporarilyUnavailable(OAuthError):
     """
     RFC 6749 §4.1.2.1's ``temporarily_unavailable``, answered with 503 (RFC 9110 §15.6.4): the
-    server cannot serve the request now, and the client did nothing wrong. Given at the token
-    endpoint when no signing key can be used (before ``migrate`` has created the first one, or
-    when it cannot be decrypted); §5.2 lists no code for that, and a client that meets this one
-    may retry later, as it would at the authorization endpoint.
+    server cannot serve the request now, and the client did nothing wrong. Given when too many
+    client metadata documents are being fetched at once (with ``Retry-After``; raised only before
+    the client is known, so never redirected), and at the token endpoint when no signing key can
+    be used (before ``migrate`` has created the first one, or when it cannot be decrypted): §5.2
+    lists no code for that, and a client that meets this one may retry later.
     """
 
     error = "temporarily_unavailable"
     status_code = 503
+
+    def __init__(
+        self, description: str = "The server is busy; try again shortly.", retry_after: int | None = None
+    ) -> None:
+        headers = {"Retry-After": str(max(1, int(retry_after)))} if retry_after is not None else None
+        super().__init__(description, headers=headers)
 
 
 class RequestTooLarge(OAuthError):

@@ -6,12 +6,16 @@
 --                                       thread i of cfg.threads taking lines i+1, i+1+T, ...
 --   cfg.line_header, cfg.line_prefix    when set, a line of cfg.bodies is not the body but
 --                                       this header's value after the prefix (a Bearer token)
+--   cfg.line_path                       when true, a line of cfg.bodies is the request's path
 --   cfg.rotate                          when true, the lines are taken in turn, round and round
 --                                       (tokens used again), instead of each once
 --   cfg.expect                          substrings every 2xx body must contain
+--   cfg.statuses                        when not empty, the statuses expected instead of 2xx
+--                                       (bodies unchecked): a flood's refusals
 --   cfg.fallback                        a path to GET once the bodies run out (then the run
 --                                       is reported as exhausted, not as a throughput)
--- Every response is checked; done() prints one BENCH_JSON line that bench/run.py reads.
+-- Every response is checked and counted by status; done() prints one BENCH_JSON line that
+-- bench/run.py reads.
 
 local threads = {}
 
@@ -23,6 +27,11 @@ end
 function init(args)
   bad_status = 0
   bad_body = 0
+  statuses = {}
+  expected = {}
+  for _, code in ipairs(cfg.statuses or {}) do
+    expected[code] = true
+  end
   exhausted = 0
   sample = ""
   constant = nil
@@ -53,6 +62,9 @@ function init(args)
 end
 
 function format_line(line)
+  if cfg.line_path then
+    return wrk.format(cfg.method, line, cfg.headers, cfg.body)
+  end
   if not cfg.line_header then
     return wrk.format(cfg.method, cfg.path, cfg.headers, line)
   end
@@ -93,6 +105,14 @@ local function remember(status, body)
 end
 
 function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if next(expected) ~= nil then
+    if not expected[status] then
+      bad_status = bad_status + 1
+      remember(status, body)
+    end
+    return
+  end
   if status < 200 or status > 299 then
     bad_status = bad_status + 1
     remember(status, body)
@@ -109,20 +129,28 @@ end
 
 function done(summary, latency, requests)
   local bs, bb, ex, first = 0, 0, 0, ""
+  local counts = {}
   for _, thread in ipairs(threads) do
     bs = bs + thread:get("bad_status")
     bb = bb + thread:get("bad_body")
     ex = ex + thread:get("exhausted")
+    for code, n in pairs(thread:get("statuses")) do
+      counts[code] = (counts[code] or 0) + n
+    end
     local s = thread:get("sample")
     if first == "" and s ~= "" then
       first = s
     end
   end
+  local by_status = {}
+  for code, n in pairs(counts) do
+    table.insert(by_status, string.format('"%d": %d', code, n))
+  end
   local e = summary.errors
   io.write(string.format(
     'BENCH_JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, '
       .. '"bad_status": %d, "bad_body": %d, "exhausted": %d, "connect_errors": %d, '
-      .. '"read_errors": %d, "write_errors": %d, "timeouts": %d, "sample": "%s"}\n',
+      .. '"read_errors": %d, "write_errors": %d, "timeouts": %d, "statuses": {%s}, "sample": "%s"}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
-    bs, bb, ex, e.connect, e.read, e.write, e.timeout, first))
+    bs, bb, ex, e.connect, e.read, e.write, e.timeout, table.concat(by_status, ", "), first))
 end

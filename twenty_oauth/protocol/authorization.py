@@ -59,13 +59,25 @@ class AuthorizationRequest:
         return self.target.client
 
 
-def resolve_client(params: Params) -> Target:
-    """The client and its redirect URI, or ``InvalidAuthorizationRequest`` for the error page."""
+def resolve_client(params: Params, *, ip: str, may_fetch: bool = True) -> Target | None:
+    """
+    The client and its redirect URI, or ``InvalidAuthorizationRequest`` for the error page;
+    ``TooManyRequests`` or ``TemporarilyUnavailable`` when fetching its metadata document is
+    refused for now. ``ip`` is the requester's address.
+
+    Without ``may_fetch`` (a visitor who has not signed in), a client whose metadata document
+    would have to be fetched is not resolved: only the form of its URL is checked, and the
+    answer is None, so that an anonymous request cannot make the server fetch anything (the
+    draft's security considerations). Sending the visitor to this site's own login page first
+    redirects nowhere unvalidated (RFC 9700 §4.11.2).
+    """
     client_id = params.get("client_id")
     if not client_id:
         raise InvalidAuthorizationRequest("The request has no client_id.")
     try:
-        client = metadata_documents.find_client(client_id)
+        if not may_fetch and metadata_documents.may_fetch(client_id):
+            return None
+        client = metadata_documents.find_client(client_id, ip=ip)
     except metadata_documents.MetadataDocumentError as exc:
         # A metadata document that cannot be used aborts the request: redirect nowhere.
         raise InvalidAuthorizationRequest(

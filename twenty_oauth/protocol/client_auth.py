@@ -6,8 +6,10 @@ form-urlencoded first, RFC 6749 §2.3.1), ``client_secret_post`` (both in the bo
 (a public client sends only its ``client_id``). A confidential client may use either secret
 method: both carry the same secret over TLS. Using two methods at once is ``invalid_request``
 (RFC 6749 §2.3). Repeated failures for one client from one address are throttled. A
-``client_id`` that is an
-https URL is a client ID metadata document's (``client_metadata``), always a public client.
+``client_id`` that is an https URL is a client ID metadata document's
+(``metadata_documents``), always a public client; fetching it is bounded as at the
+authorization endpoint (429 ``too_many_requests`` or 503 ``temporarily_unavailable`` when
+refused for now, which do not count as failed authentications).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def authenticate(params: dict[str, str], *, authorization: str, ip: str) -> Clie
     ratelimit.check("client_auth", guesser, rate)
     description = ""
     try:
-        client = metadata_documents.find_client(client_id)
+        client = metadata_documents.find_client(client_id, ip=ip)
         reason = _failure(client, secret, method)
     except metadata_documents.MetadataDocumentError as exc:
         client, reason = None, f"unusable metadata document: {exc.description}"

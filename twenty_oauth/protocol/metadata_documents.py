@@ -3,22 +3,31 @@ Client ID metadata documents (draft-ietf-oauth-client-id-metadata-document, "CIM
 whose ``client_id`` is an https URL is described by the JSON document at that URL, with no
 registration. MCP's authorization spec asks servers to accept them.
 
-Fetching a URL that a stranger chose is a server-side request forgery risk (the draft's security
-considerations). So the fetch:
+Fetching a URL that a stranger chose is a server-side request forgery risk, and a way to make
+the server wait (the draft's security considerations). So the fetch:
 
 - resolves the host, refuses it if any address is private, loopback, link-local or otherwise
   special-use, and connects to the address it checked (no second lookup to rebind);
 - verifies TLS for the host name, follows no redirect, reads at most 5 KB within
-  ``CLIENT_METADATA_TIMEOUT`` seconds, and accepts only a 200 JSON object.
-- fetches from one host at most ``CLIENT_METADATA_FETCH_LIMIT`` times a period: whoever sends
-  client_ids cannot turn the server into a flood against a site (failures are never cached, so
-  without it each request would be one more fetch).
+  ``CLIENT_METADATA_TIMEOUT`` seconds, the name lookup included, and accepts only a 200 JSON
+  object;
+
+and before any fetch (see :mod:`twenty_oauth.protocol.fetch_guards`):
+
+- a URL that failed within ``CLIENT_METADATA_FAILURE_CACHE_SECONDS`` gets the same error again,
+  unfetched;
+- the requester's address spends one of its ``CLIENT_METADATA_ADDRESS_LIMIT`` requests: past it,
+  429, whatever host each request names (wildcard DNS gives anyone endless host names);
+- a fetch of the same URL already in flight in this process is waited for, not repeated;
+- a place among ``CLIENT_METADATA_MAX_CONCURRENT_FETCHES`` is taken, or the request fails at
+  once with 503;
+- the host spends one of its ``CLIENT_METADATA_FETCH_LIMIT`` fetches: whoever sends client_ids
+  cannot turn the server into a flood against one site.
 
 A document is kept in Django's cache for as long as its ``Cache-Control`` allows, within
 [``MIN_CACHE_SECONDS``, ``CLIENT_METADATA_MAX_CACHE_SECONDS``]; ``no-store`` and ``no-cache``
-are obeyed, and failures are never cached. The client's row in ``Client`` (source
-``metadata_document``) follows the document, so that consents, codes and tokens can refer to
-it, and an administrator can deactivate it.
+are obeyed. The client's row in ``Client`` (source ``metadata_document``) follows the document,
+so that consents, codes and tokens can refer to it, and an administrator can deactivate it.
 """
 
 from __future__ import annotations
@@ -33,7 +42,6 @@ import socket
 import ssl
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -45,7 +53,7 @@ from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import ratelimit, scopes, uris
+from twenty_oauth.protocol import fetch_guards, ratelimit, scopes, uris
 from twenty_oauth.protocol.client_metadata import validate_metadata
 from twenty_oauth.protocol.discovery import GRANT_TYPES
 
@@ -56,6 +64,8 @@ MAX_URL_LENGTH = 500  # Client.client_id
 MIN_CACHE_SECONDS = 60
 DEFAULT_CACHE_SECONDS = 300
 CACHE_PREFIX = "twenty_oauth:client-metadata:"
+#: How much longer than a fetch may last a request waits for another request's fetch of its URL.
+FLIGHT_GRACE_SECONDS = 1
 _client_record = JoinedLookup(Client, "client_id")
 SECRET_FIELDS = ("client_secret", "client_secret_expires_at")
 # The draft forbids shared-secret methods; private_key_jwt would need the client's JWKS and is
@@ -134,9 +144,27 @@ def resolve(host: str, port: int) -> IPAddress:
     return addresses[0]
 
 
-#: Threads for name lookups: a lookup left behind by a timed-out fetch finishes on its own,
-#: and however many are pending, no more than these few threads wait on name servers.
-_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="twenty-oauth-resolve")
+def _lookup(host: str, port: int, lease: fetch_guards.Lease | None) -> fetch_guards.Outcome:
+    """
+    ``resolve`` on a thread of its own. A lookup cannot be interrupted: one left behind by a
+    timed-out fetch finishes on its own, holding the fetch's ``lease`` until then, so that no
+    more lookups are pending than fetches may run at once.
+    """
+    outcome = fetch_guards.Outcome()
+    if lease is not None:
+        lease.extend()
+
+    def run() -> None:
+        try:
+            outcome.set(resolve(host, port))
+        except BaseException as exc:  # noqa: BLE001 - handed to the request that waits for it
+            outcome.set(error=exc)
+        finally:
+            if lease is not None:
+                lease.end()
+
+    threading.Thread(target=run, name="twenty-oauth-resolve", daemon=True).start()
+    return outcome
 
 
 class _Deadline:
@@ -227,8 +255,11 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-def fetch(url: str) -> tuple[dict[str, Any], int]:
-    """GET the document: its JSON object and how many seconds it may be cached."""
+def fetch(url: str, lease: fetch_guards.Lease | None = None) -> tuple[dict[str, Any], int]:
+    """
+    GET the document: its JSON object and how many seconds it may be cached. ``lease`` is the
+    fetch's place under the cap, which its name lookup keeps for as long as it runs.
+    """
     validate_url(url)
     parts = urlsplit(url)
     port = parts.port or 443
@@ -238,8 +269,8 @@ def fetch(url: str) -> tuple[dict[str, Any], int]:
     timed_out = MetadataDocumentError("Fetching the metadata document timed out.")
     try:
         # The name server is the document owner's to choose, and a lookup cannot be interrupted:
-        # it runs on a small pool of its own, and this request waits only for what time is left.
-        address = _RESOLVER.submit(resolve, parts.hostname, port).result(timeout=deadline.remaining())
+        # it runs on a thread of its own, and this request waits only for what time is left.
+        address = _lookup(parts.hostname, port, lease).result(timeout=deadline.remaining())
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         connection = _PinnedHTTPSConnection(parts.hostname, port, address, timeout, deadline)
         try:
@@ -329,6 +360,34 @@ def _cache_key(url: str) -> str:
     return CACHE_PREFIX + hashlib.sha256(url.encode()).hexdigest()
 
 
+_slots = fetch_guards.FetchSlots()
+_flights = fetch_guards.SingleFlight()
+_failures = fetch_guards.FailureMemory()
+
+
+def forget() -> None:
+    """Forget the failures this process remembers (documents in Django's cache stay)."""
+    _failures.clear()
+
+
+def _log_refusal(url: str, exc: MetadataDocumentError) -> None:
+    # Both may hold what the sender wrote: one line each, cut short (see signals.printable).
+    logger.warning(
+        "Client metadata document %s refused: %s",
+        signals.printable(url),
+        signals.printable(exc.description),
+    )
+
+
+def check_url(url: str) -> None:
+    """``validate_url``, with a refused URL logged."""
+    try:
+        validate_url(url)
+    except MetadataDocumentError as exc:
+        _log_refusal(url, exc)
+        raise
+
+
 def within_fetch_limit(url: str) -> None:
     """Count a fetch from ``url``'s host; refuse it once ``CLIENT_METADATA_FETCH_LIMIT`` is spent."""
     rate = oauth_settings.CLIENT_METADATA_FETCH_LIMIT
@@ -338,26 +397,58 @@ def within_fetch_limit(url: str) -> None:
         raise MetadataDocumentError(f"Too many metadata documents were fetched from {host}; try again later.")
 
 
-def load(url: str) -> dict[str, Any]:
-    """The validated fields of the document at ``url``, from the cache or fetched."""
+def within_address_limit(ip: str) -> None:
+    """Count a request from ``ip`` that would fetch; 429 once ``CLIENT_METADATA_ADDRESS_LIMIT`` is spent."""
+    ratelimit.spend(
+        "client-metadata-address",
+        ip,
+        oauth_settings.CLIENT_METADATA_ADDRESS_LIMIT,
+        "Too many applications unknown to this server were named from your address; try again later.",
+    )
+
+
+def _fetch_and_keep(url: str) -> dict[str, Any]:
+    """Fetch and check the document under the cap and the host's limit; cache it, or its failure."""
+    with _slots.slot() as lease:
+        try:
+            within_fetch_limit(url)
+        except MetadataDocumentError as exc:
+            _log_refusal(url, exc)  # not the URL's fault: not remembered
+            raise
+        try:
+            document, ttl = fetch(url, lease)
+            validate_document(url, document)
+        except MetadataDocumentError as exc:
+            _failures.remember(
+                url,
+                exc.description,
+                seconds=oauth_settings.CLIENT_METADATA_FAILURE_CACHE_SECONDS,
+                size=oauth_settings.CLIENT_METADATA_FAILURE_CACHE_SIZE,
+            )
+            _log_refusal(url, exc)
+            raise
+    if ttl > 0:
+        cache.set(_cache_key(url), document, ttl)
+    return document
+
+
+def load(url: str, *, ip: str) -> dict[str, Any]:
+    """
+    The validated fields of the document at ``url``, requested from ``ip``: from the cache, or
+    fetched under the guards listed at the top of this module, in that order.
+    """
     document = cache.get(_cache_key(url))
     if document is None:
+        check_url(url)
+        remembered = _failures.recall(url)
+        if remembered is not None:
+            raise MetadataDocumentError(remembered)
+        within_address_limit(ip)
+        wait = oauth_settings.CLIENT_METADATA_TIMEOUT + FLIGHT_GRACE_SECONDS
         try:
-            validate_url(url)  # before it counts against its host's limit
-            within_fetch_limit(url)
-            document, ttl = fetch(url)
-            fields = validate_document(url, document)
-        except MetadataDocumentError as exc:
-            # Both may hold what the sender wrote: one line each, cut short (see signals.printable).
-            logger.warning(
-                "Client metadata document %s refused: %s",
-                signals.printable(url),
-                signals.printable(exc.description),
-            )
-            raise
-        if ttl > 0:
-            cache.set(_cache_key(url), document, ttl)
-        return fields
+            document = _flights.run(url, lambda: _fetch_and_keep(url), wait=wait)
+        except TimeoutError:
+            raise MetadataDocumentError("Fetching the metadata document timed out.") from None
     return validate_document(url, document)
 
 
@@ -378,17 +469,38 @@ def _sync(url: str, fields: dict[str, Any]) -> Client:
     return client
 
 
-def find_client(client_id: str) -> Client | None:
+def _registered_otherwise(client_id: str) -> Client | None:
+    """The client that holds ``client_id`` without a metadata document (admin, command), if any."""
+    existing = Client.objects.filter(client_id=client_id).first()
+    if existing is not None and existing.source != Client.Source.METADATA_DOCUMENT:
+        return existing
+    return None
+
+
+def may_fetch(client_id: str) -> bool:
     """
-    The active client with this ``client_id``. An https client_id is resolved through its
-    metadata document (raising ``MetadataDocumentError``), unless a client registered some
-    other way already holds it; any other client_id is looked up in the database.
+    Whether resolving ``client_id`` may fetch a metadata document: it is an https URL of the
+    draft's form (else ``MetadataDocumentError``) that no client registered another way holds.
+    Looks at the database only, fetches nothing.
+    """
+    if not is_metadata_url(client_id) or _registered_otherwise(client_id) is not None:
+        return False
+    check_url(client_id)
+    return True
+
+
+def find_client(client_id: str, *, ip: str) -> Client | None:
+    """
+    The active client with this ``client_id``, asked for from the address ``ip``. An https
+    client_id is resolved through its metadata document (raising ``MetadataDocumentError``, or
+    ``TooManyRequests`` / ``TemporarilyUnavailable`` from the guards), unless a client registered
+    some other way already holds it; any other client_id is looked up in the database.
     """
     if not is_metadata_url(client_id):
         client = _client_record.get(client_id)
         return client if client is not None and client.is_active else None
-    existing = Client.objects.filter(client_id=client_id).first()
-    if existing is not None and existing.source != Client.Source.METADATA_DOCUMENT:
+    existing = _registered_otherwise(client_id)
+    if existing is not None:
         return existing if existing.is_active else None
-    client = _sync(client_id, load(client_id))
+    client = _sync(client_id, load(client_id, ip=ip))
     return client if client.is_active else None

@@ -2,12 +2,13 @@
 Fixed-window rate limits in Django's cache: per process with the local-memory cache, across
 workers with Redis or Memcached (a deploy check warns about the former).
 
-Three limits use it: registrations per client IP at ``/oauth/register`` and failed client
-authentications per ``client_id`` and client IP at the token, revocation and introspection endpoints, both
-answered 429 with ``Retry-After`` (RFC 6585 §4); and fetches of client metadata documents per
-host (``twenty_oauth.protocol.metadata_documents``), past which the client is refused. When the cache cannot
-be reached the limit is not applied and the ``twenty_oauth`` logger says so: an outage of the
-counter store must not take the token endpoint down with it.
+Four limits use it: registrations per client IP at ``/oauth/register``; failed client
+authentications per ``client_id`` and client IP at the token, revocation and introspection
+endpoints; requests per client IP that would fetch a client metadata document — these three
+answered 429 with ``Retry-After`` (RFC 6585 §4) — and fetches of metadata documents per host
+(``twenty_oauth.protocol.metadata_documents``), past which the client is refused. When the cache
+cannot be reached the limit is not applied and the ``twenty_oauth`` logger says so: an outage of
+the counter store must not take the token endpoint down with it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _key(bucket: str, ident: str, window: int) -> tuple[str, int]:
     return f"twenty_oauth:rl:{bucket}:{opaque.digest(ident)[:32]}:{start}", start + window - now
 
 
-def _unavailable(exc: Exception) -> None:
+def unavailable(exc: Exception) -> None:
     logger.error("rate-limit cache unavailable, limit not applied: %s", type(exc).__name__)
 
 
@@ -55,7 +56,7 @@ def check(bucket: str, ident: str, rate: str | None) -> None:
     try:
         count = caches[oauth_settings.RATE_LIMIT_CACHE].get(key) or 0
     except Exception as exc:  # noqa: BLE001 - any cache backend error
-        _unavailable(exc)
+        unavailable(exc)
         return
     if count >= limit:
         raise TooManyRequests(remaining)
@@ -78,5 +79,14 @@ def hit(bucket: str, ident: str, rate: str | None) -> int:
             cache.set(key, 1, window + 1)
             return 1
     except Exception as exc:  # noqa: BLE001 - any cache backend error
-        _unavailable(exc)
+        unavailable(exc)
         return 0
+
+
+def spend(bucket: str, ident: str, rate: str | None, description: str = "Too many requests.") -> None:
+    """Count one event; raise ``TooManyRequests`` when the window then holds more than ``rate`` allows."""
+    if not rate:
+        return
+    limit, window = parse_rate(rate)
+    if hit(bucket, ident, rate) > limit:
+        raise TooManyRequests(_key(bucket, ident, window)[1], description)

@@ -47,11 +47,18 @@ def _secure(response: HttpResponse) -> HttpResponse:
 
 
 def error_page(
-    request: HttpRequest, description: str, status: int = 400, error: str = "invalid_request"
+    request: HttpRequest,
+    description: str,
+    status: int = 400,
+    error: str = "invalid_request",
+    retry_after: str | None = None,
 ) -> HttpResponse:
     """Shown when the client or redirect URI could not be validated: nothing is redirected."""
     context = {"description": description, "error": error}
-    return _secure(render(request, "twenty_oauth/error.html", context, status=status))
+    response = render(request, "twenty_oauth/error.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = retry_after  # RFC 6585 §4, RFC 9110 §10.2.3
+    return _secure(response)
 
 
 @csrf_protect
@@ -61,8 +68,13 @@ def authorize(request: HttpRequest) -> HttpResponse:
     GET shows the consent page to a signed-in user (others go through ``LOGIN_URL`` and come
     back, before anything is sent to the client, even an error). POST carries the user's
     decision, bound by a signature to the exact request shown.
+
+    A client known to this server is checked before the visitor signs in. A client whose
+    metadata document would have to be fetched is checked after: an anonymous request makes
+    the server fetch nothing.
     """
-    if request.method == "POST" and not request.user.is_authenticated:
+    signed_in = request.user.is_authenticated
+    if request.method == "POST" and not signed_in:
         return error_page(request, "Your session has ended. Start again from the application.")
     try:
         if request.method == "POST":
@@ -70,18 +82,24 @@ def authorize(request: HttpRequest) -> HttpResponse:
             params = parameters.parse(query)
         else:
             params = parse_query(request)
-        target = authorization.resolve_client(params)
+        target = authorization.resolve_client(params, ip=client_ip(request), may_fetch=signed_in)
     except signing.BadSignature:
         return error_page(request, "This form was changed or has expired. Start again from the application.")
     except InvalidAuthorizationRequest as exc:
         return error_page(request, exc.description, error=exc.error)
     except OAuthError as exc:
         description = exc.description or "The authorization request is malformed."
-        return error_page(request, description, status=exc.status_code, error=exc.error)
+        return error_page(
+            request,
+            description,
+            status=exc.status_code,
+            error=exc.error,
+            retry_after=exc.headers.get("Retry-After"),
+        )
 
     # RFC 9700 §4.11.2: the user signs in before any redirect to the client, errors included,
     # or anyone who registers a redirect URI could use this server to bounce visitors to it.
-    if not request.user.is_authenticated:
+    if not signed_in:
         return redirect_to_login(request.get_full_path())
     try:
         areq = authorization.validate(inputs.site(request), params, target)
