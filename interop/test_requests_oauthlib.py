@@ -2,8 +2,9 @@
 requests-oauthlib (PyPI ``requests-oauthlib``, on oauthlib) against the live site: registration
 (RFC 7591, posted as JSON: the library has none), authorization with PKCE approved on the
 consent page, token, a protected call, refresh and revocation (posted by hand: the library has
-no revocation call), for a confidential client and a public one; and client credentials through
-``BackendApplicationClient``.
+no revocation call), for a confidential client and a public one; the library's default token
+request for a client with no secret (HTTP Basic with an empty password); and client credentials
+through ``BackendApplicationClient``.
 
 oauthlib refuses plain http unless ``OAUTHLIB_INSECURE_TRANSPORT`` is set; the site here is on
 127.0.0.1, which RFC 8252 §8.3 allows for loopback, so the tests set it.
@@ -11,9 +12,12 @@ oauthlib refuses plain http unless ``OAUTHLIB_INSECURE_TRANSPORT`` is set; the s
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import parse_qs
+
 import pytest
 import requests
-from oauthlib.oauth2 import BackendApplicationClient, InvalidGrantError
+from oauthlib.oauth2 import BackendApplicationClient, InvalidClientError, InvalidGrantError
 from requests_oauthlib import OAuth2Session
 
 from interop.conftest import admin_client, query_of
@@ -105,6 +109,57 @@ def test_authorization_code_journey(base_url, person, metadata, auth_method):
     )
     assert revoked.status_code == 200
     assert session.get(base_url + "/rest/companies", timeout=10).status_code == 401
+
+
+def recording(session: OAuth2Session) -> list[requests.PreparedRequest]:
+    """The requests ``session`` sends from now on, as they went out."""
+    sent: list[requests.PreparedRequest] = []
+    session.hooks["response"].append(lambda response, *args, **kwargs: sent.append(response.request))
+    return sent
+
+
+def test_public_client_default_token_request(base_url, person, metadata):
+    """
+    ``fetch_token`` with no secret and ``include_client_id`` left alone: requests-oauthlib sends
+    ``Authorization: Basic base64(client_id ":")`` and no client_id in the body. The server takes
+    it as the ``none`` client it is (RFC 6749 §2.3.1: the secret of a client without one is empty).
+    """
+    registered = register(metadata, "none")
+    client_id = registered["client_id"]
+    session = OAuth2Session(client_id, redirect_uri=REDIRECT_URI, scope=["api"], pkce="S256")
+    url, _ = session.authorization_url(metadata["authorization_endpoint"])
+    location = person.decide(url)
+    sent = recording(session)
+    token = session.fetch_token(metadata["token_endpoint"], authorization_response=location)
+
+    request = sent[-1]
+    assert request.url == metadata["token_endpoint"]
+    assert request.headers["Authorization"] == "Basic " + base64.b64encode(f"{client_id}:".encode()).decode()
+    body = parse_qs(request.body)
+    assert "client_id" not in body and "client_secret" not in body and body["code_verifier"]
+    assert token["token_type"] == "Bearer" and token["scope"] == ["api"] and token["refresh_token"]
+    assert session.get(base_url + "/rest/companies", timeout=10).status_code == 200
+
+    # The refresh, named the same way, works too and rotates.
+    refreshed = session.refresh_token(
+        metadata["token_endpoint"], auth=requests.auth.HTTPBasicAuth(client_id, "")
+    )
+    assert refreshed["refresh_token"] != token["refresh_token"]
+
+
+def test_confidential_client_default_token_request_without_its_secret_is_refused(person, metadata):
+    """The same default for a confidential client that forgot its secret: invalid_client, code intact."""
+    registered = register(metadata, "client_secret_basic")
+    session = OAuth2Session(registered["client_id"], redirect_uri=REDIRECT_URI, scope=["api"], pkce="S256")
+    url, _ = session.authorization_url(metadata["authorization_endpoint"])
+    location = person.decide(url)
+    with pytest.raises(InvalidClientError):
+        session.fetch_token(metadata["token_endpoint"], authorization_response=location)
+    # Client authentication failed before the code was looked at: with the secret it redeems.
+    token = session.fetch_token(
+        metadata["token_endpoint"], authorization_response=location, client_secret=registered["client_secret"]
+    )
+    assert token["token_type"] == "Bearer"
 
 
 def test_client_credentials_with_backend_application_client(site, base_url, metadata):

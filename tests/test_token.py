@@ -273,6 +273,39 @@ def test_public_client_refresh(client, user, public):
     assert response.status_code == 200
 
 
+def test_public_client_named_by_basic_with_an_empty_password(client, user, public):
+    """
+    What requests-oauthlib sends by default for a client without a secret: ``Basic
+    base64(client_id ":")`` and no client_id in the body. It authenticates nothing, as ``none``.
+    """
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, public, challenge=challenge)
+    data = code_request(public, code, verifier)
+    del data["client_id"]
+    response = token_request(client, data, HTTP_AUTHORIZATION=basic(public.client_id, ""))
+    assert response.status_code == 200, response.content
+    assert response["Cache-Control"] == "no-store"
+    body = response.json()
+    assert set(body) == TOKEN_FIELDS
+    assert claims_of(body["access_token"])["client_id"] == public.client_id
+
+    data = refresh_request(public, body["refresh_token"])
+    del data["client_id"]
+    refreshed = token_request(client, data, HTTP_AUTHORIZATION=basic(public.client_id, ""))
+    assert refreshed.status_code == 200, refreshed.content
+    renewed = refreshed.json()
+
+    revoked = client.post(
+        "/oauth/revoke",
+        f"token={renewed['refresh_token']}",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic(public.client_id, ""),
+    )
+    assert revoked.status_code == 200 and revoked.json() == {}
+    api = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {renewed['access_token']}")
+    assert api.status_code == 401
+
+
 def test_expired_refresh_token(client, user, confidential):
     oauth_client, secret = confidential
     first = code_tokens(client, user, oauth_client, secret)

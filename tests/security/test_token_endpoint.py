@@ -1,7 +1,8 @@
 """
 The token endpoint's request rules (RFC 6749 §2.3, §3.1, §3.2, §5): POST with a form body only,
 each parameter once, empty values as omitted, one client authentication method, no secrets in
-the URL, and no password or implicit grant (RFC 9700 §2.4, §2.1.2).
+the URL, an empty password that is no secret, and no password or implicit grant (RFC 9700 §2.4,
+§2.1.2).
 """
 
 from __future__ import annotations
@@ -234,3 +235,54 @@ def test_rfc9700_2_5_public_client_may_not_present_a_secret(client, public):
         client, {"grant_type": "client_credentials", "client_id": public.client_id, "client_secret": "guess"}
     )
     assert_oauth_error(response, 401, "invalid_client")
+
+
+CLIENT_ENDPOINTS = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
+
+
+def post_with_basic(http, path: str, client_id: str, password: str):
+    data = {"grant_type": "client_credentials"} if path == "/oauth/token" else {"token": "anything"}
+    return http.post(path, urlencode(data), content_type=FORM, HTTP_AUTHORIZATION=basic(client_id, password))
+
+
+@pytest.mark.parametrize("path", CLIENT_ENDPOINTS)
+def test_rfc6749_2_3_1_an_empty_basic_password_is_no_secret_for_a_confidential_client(client, service, path):
+    """requests-oauthlib's default for a missing secret: a confidential client is not authenticated."""
+    oauth_client, _ = service
+    for password in ("", " "):
+        response = post_with_basic(client, path, oauth_client.client_id, password)
+        assert_oauth_error(response, 401, "invalid_client")
+        assert response["WWW-Authenticate"].startswith("Basic")
+    # The empty secret in the body is an omitted one (RFC 6749 §3.1): still no secret.
+    body = {"client_id": oauth_client.client_id, "client_secret": ""}
+    body.update({"grant_type": "client_credentials"} if path == "/oauth/token" else {"token": "anything"})
+    assert_oauth_error(client.post(path, urlencode(body), content_type=FORM), 401, "invalid_client")
+
+
+@pytest.mark.parametrize("path", CLIENT_ENDPOINTS)
+def test_rfc6749_2_3_1_a_public_client_with_a_basic_password_is_invalid_client(client, public, path):
+    response = post_with_basic(client, path, public.client_id, "guess")
+    assert_oauth_error(response, 401, "invalid_client")
+    assert response["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize("path", CLIENT_ENDPOINTS)
+def test_rfc6749_2_3_1_an_unknown_client_with_an_empty_basic_password_is_invalid_client(client, path):
+    response = post_with_basic(client, path, "nobody", "")
+    assert_oauth_error(response, 401, "invalid_client")
+
+
+def test_rfc6749_2_3_1_a_public_client_named_by_basic_answers_as_with_none(client, public):
+    """An empty password adds nothing: each endpoint answers as it does to the client_id alone."""
+    for path in CLIENT_ENDPOINTS:
+        data = {"grant_type": "client_credentials"} if path == "/oauth/token" else {"token": "anything"}
+        named = post_with_basic(client, path, public.client_id, "")
+        alone = client.post(path, urlencode({**data, "client_id": public.client_id}), content_type=FORM)
+        assert (named.status_code, named.json()) == (alone.status_code, alone.json()), path
+    # RFC 7662 §2.1: introspection takes a confidential client, however a public one names itself.
+    refused = post_with_basic(client, "/oauth/introspect", public.client_id, "")
+    assert_oauth_error(refused, 401, "invalid_client")
+    # A public client may not use client credentials, named either way (RFC 6749 §4.4).
+    assert_oauth_error(
+        post_with_basic(client, "/oauth/token", public.client_id, ""), 400, "unauthorized_client"
+    )

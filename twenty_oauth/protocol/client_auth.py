@@ -10,6 +10,11 @@ method: both carry the same secret over TLS. Using two methods at once is ``inva
 (``metadata_documents``), always a public client; fetching it is bounded as at the
 authorization endpoint (429 ``too_many_requests`` or 503 ``temporarily_unavailable`` when
 refused for now, which do not count as failed authentications).
+
+A public client may also name itself in the ``Authorization`` header with an empty password,
+``Basic base64(client_id ":")``, as requests-oauthlib does when it has no secret: nothing is
+authenticated either way, so it is the ``none`` method it amounts to. A confidential client's
+empty password is a wrong secret like any other.
 """
 
 from __future__ import annotations
@@ -67,6 +72,15 @@ def credentials(header: str, params: dict[str, str]) -> tuple[str, str | None, s
     return client_id, secret, "client_secret_post" if secret is not None else "none"
 
 
+def names_itself(method: str, secret: str | None) -> bool:
+    """
+    Whether the credentials only name a client and prove nothing: ``none`` (RFC 7591 §2), or
+    HTTP Basic with an empty password (RFC 6749 §2.3.1 encodes the id and secret; the secret of
+    a client that has none is empty).
+    """
+    return method == "none" or (method == "client_secret_basic" and secret == "")
+
+
 def authenticate(params: dict[str, str], *, authorization: str, ip: str) -> Client:
     """
     The client authenticated by ``params`` and the ``Authorization`` header ``authorization``,
@@ -99,7 +113,7 @@ def _failure(client: Client | None, secret: str | None, method: str) -> str:
     if client is None:
         return "unknown client"
     if client.is_public:
-        return "" if method == "none" else "a public client sent a secret"
+        return "" if names_itself(method, secret) else "a public client sent a secret"
     if method == "none":
         return "no secret"
     if not opaque.matches(secret or "", client.client_secret_digest):
