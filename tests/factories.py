@@ -57,7 +57,11 @@ def make_client(source=Client.Source.ADMIN, **metadata):
     metadata.setdefault("client_name", "Test App")
     metadata.setdefault("redirect_uris", ["https://app.example.com/callback"])
     metadata.setdefault("token_endpoint_auth_method", "client_secret_post")
-    extra = {k: metadata.pop(k) for k in ("client_credentials_allowed", "is_active") if k in metadata}
+    extra = {
+        k: metadata.pop(k)
+        for k in ("client_credentials_allowed", "introspection_allowed", "is_active")
+        if k in metadata
+    }
     fields = validate_metadata(metadata)
     fields.update(extra)
     return clients.create_client(fields, source=source)

@@ -26,6 +26,12 @@ class Client(models.Model):
         METADATA_DOCUMENT = "metadata_document", _("client ID metadata document")
         COMMAND = "command", _("management command")
 
+    class ApplicationType(models.TextChoices):
+        """OpenID Connect Dynamic Client Registration 1.0 §2 ``application_type``."""
+
+        WEB = "web", _("web")
+        NATIVE = "native", _("native")
+
     client_id = models.CharField(_("client ID"), max_length=500, unique=True)
     client_secret_digest = models.CharField(max_length=64, blank=True, editable=False)
     client_secret_expires_at = models.DateTimeField(null=True, blank=True)
@@ -56,6 +62,16 @@ class Client(models.Model):
     contacts = models.JSONField(_("contacts"), default=list, blank=True)
     software_id = models.CharField(max_length=200, blank=True)
     software_version = models.CharField(max_length=200, blank=True)
+    application_type = models.CharField(
+        _("application type"),
+        max_length=16,
+        choices=ApplicationType.choices,
+        blank=True,
+        help_text=_(
+            "web: https redirect URIs on a host that is not loopback; native: loopback http or a "
+            "private-use scheme. Blank: not given, either kind of redirect URI."
+        ),
+    )
     source = models.CharField(
         _("registered through"), max_length=32, choices=Source.choices, default=Source.ADMIN
     )
@@ -63,6 +79,14 @@ class Client(models.Model):
         _("client credentials allowed"),
         default=False,
         help_text=_("A self-registered client may use client_credentials only once this is set."),
+    )
+    introspection_allowed = models.BooleanField(
+        _("introspection allowed"),
+        default=False,
+        help_text=_(
+            "A confidential client (a resource server) may introspect every token only once this is "
+            "set; otherwise it learns only about its own tokens."
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
