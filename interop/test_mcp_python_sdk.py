@@ -17,9 +17,10 @@ import time
 from urllib.parse import urlencode
 
 import httpx2
+import pytest
 import requests
 from mcp import Client
-from mcp.client.auth import OAuthClientProvider
+from mcp.client.auth import OAuthClientProvider, OAuthRegistrationError
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (
@@ -74,12 +75,15 @@ class Browser:
 
 
 def client_metadata(client_name: str = "MCP Python SDK interop") -> OAuthClientMetadata:
+    # application_type (OpenID Connect Registration §2, as the MCP authorization spec asks):
+    # native, the SDK's own default, said out loud; its redirect URI is on a loopback host.
     return OAuthClientMetadata(
         client_name=client_name,
         redirect_uris=[REDIRECT_URI],
         grant_types=["authorization_code", "refresh_token"],
         response_types=["code"],
         token_endpoint_auth_method="none",
+        application_type="native",
     )
 
 
@@ -168,6 +172,7 @@ def test_oauth_client_provider_with_dynamic_registration(base_url, person):
     # It registered itself (RFC 7591), asked for this MCP server as the audience (RFC 8707), and
     # the consent page named it.
     assert storage.client_info is not None and not storage.client_info.client_id.startswith("https://")
+    assert storage.client_info.application_type == "native", "the registration answer echoes it"
     authorize = query_of(browser.authorize_urls[0])
     assert authorize["resource"] == base_url + "/mcp"
     assert authorize["code_challenge_method"] == "S256"
@@ -273,6 +278,7 @@ def test_oauth_client_provider_with_a_client_id_metadata_document(base_url, pers
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "none",
+            "application_type": "native",
         },
         headers={"Cache-Control": "max-age=300"},
     )
@@ -309,6 +315,37 @@ def test_oauth_client_provider_with_a_client_id_metadata_document(base_url, pers
     )
     assert revoked.status_code == 200
     assert mcp_status(base_url + "/mcp", storage.tokens.access_token) == 401
+
+
+def test_registration_refuses_a_redirect_uri_its_application_type_forbids(base_url, person):
+    """A web client (OpenID Connect Registration §2) may not redirect to a loopback host."""
+    storage, browser = MemoryStorage(), Browser(person)
+    metadata = client_metadata(client_name="MCP Python SDK web client")
+    metadata.application_type = "web"
+    provider = code_provider(base_url, storage, browser, metadata)
+    with pytest.raises(BaseException) as raised:
+        asyncio.run(use_mcp(base_url + "/mcp", provider))
+    error = found_within(raised.value, OAuthRegistrationError)
+    assert error is not None, repr(raised.value)
+    assert "400" in str(error) and "invalid_redirect_uri" in str(error) and "web client" in str(error)
+    assert storage.client_info is None and not browser.authorize_urls
+
+
+def found_within(error: BaseException | None, kind: type[BaseException]) -> BaseException | None:
+    """``error`` or the first exception of ``kind`` it wraps (exception groups, causes)."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend([current.__cause__, current.__context__])
+    return None
 
 
 def test_client_credentials_provider(site, base_url):

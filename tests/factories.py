@@ -62,7 +62,7 @@ def make_client(source=Client.Source.ADMIN, **metadata):
         for k in ("client_credentials_allowed", "introspection_allowed", "is_active")
         if k in metadata
     }
-    fields = validate_metadata(metadata)
+    fields = validate_metadata(metadata, source=source)
     fields.update(extra)
     return clients.create_client(fields, source=source)
 

@@ -197,6 +197,10 @@ def test_create_public_client_has_no_secret(admin_http):
             "public client",
         ),
         ({"grant_types_choice": []}, "grant_types_choice", "required"),
+        # The default redirect URIs are an https one and a loopback one: neither type takes both.
+        ({"application_type": "web"}, "redirect_uris_text", "web client"),
+        ({"application_type": "native"}, "redirect_uris_text", "native client"),
+        ({"application_type": "desktop"}, "application_type", "valid choice"),
     ],
 )
 def test_create_refuses_what_registration_refuses(admin_http, overrides, field, message):
@@ -443,6 +447,51 @@ def test_allow_client_credentials_skips_public_and_staff_clients(admin_http):
     assert "0 clients may now use client_credentials." in page
     assert "2 skipped" in page
     assert not Client.objects.filter(client_credentials_allowed=True).exists()
+
+
+def test_application_type_in_the_form_and_the_list_filter(admin_http):
+    page = admin_http.get(reverse("admin:twenty_oauth_client_add")).content.decode()
+    assert re.search(r'<select name="application_type"[^>]*>', page)
+    assert '<option value="web">web</option>' in page and '<option value="native">native</option>' in page
+    response = admin_http.post(
+        reverse("admin:twenty_oauth_client_add"),
+        add_form(
+            client_name="Desktop",
+            application_type="native",
+            token_endpoint_auth_method="none",
+            grant_types_choice=["authorization_code"],
+            redirect_uris_text="http://127.0.0.1/cb\ncom.example.desktop:/cb",
+        ),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    native = Client.objects.get(client_name="Desktop")
+    assert native.application_type == Client.ApplicationType.NATIVE
+    web, _ = make_client(client_name="Portal", application_type="web")
+    untyped, _ = make_client(client_name="Untyped")
+
+    listing = admin_http.get(reverse(CHANGELIST)).content.decode()
+    assert "By application type" in listing
+    natives = admin_http.get(reverse(CHANGELIST), {"application_type__exact": "native"}).content.decode()
+    assert native.client_id in natives and web.client_id not in natives and untyped.client_id not in natives
+    webs = admin_http.get(reverse(CHANGELIST), {"application_type__exact": "web"}).content.decode()
+    assert web.client_id in webs and native.client_id not in webs
+
+    # Blank in the form is "not given": the client keeps today's rules, both kinds of URI.
+    url = reverse("admin:twenty_oauth_client_change", args=[native.pk])
+    edited = admin_http.post(
+        url,
+        add_form(
+            client_name="Desktop",
+            application_type="",
+            token_endpoint_auth_method="none",
+            grant_types_choice=["authorization_code"],
+            redirect_uris_text="http://127.0.0.1/cb\nhttps://desktop.example.com/cb",
+        ),
+    )
+    assert edited.status_code == 302, edited.context["adminform"].form.errors
+    native.refresh_from_db()
+    assert native.application_type == ""
+    assert native.redirect_uris == ["http://127.0.0.1/cb", "https://desktop.example.com/cb"]
 
 
 def test_deactivate_stops_authorize_token_and_api(admin_http, user):

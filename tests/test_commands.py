@@ -181,12 +181,41 @@ def test_create_client_with_all_metadata(client, user):
         # A byte that is not UTF-8 on the command line arrives as a lone surrogate.
         (["--redirect-uri", "https://a.example/caf\udce9"], "unpaired surrogate"),
         (["--grant-type", "client_credentials", "--name", "caf\udce9"], "unpaired surrogate"),
+        (["--application-type", "web", "--redirect-uri", "http://127.0.0.1/cb"], "web client"),
+        (["--application-type", "native", "--redirect-uri", "https://app.example/cb"], "native client"),
+        (["--application-type", "desktop", "--redirect-uri", "https://app.example/cb"], "invalid choice"),
     ],
 )
 def test_create_client_refuses_bad_metadata(db, args, message):
     with pytest.raises(CommandError, match=message):
         run("oauth_create_client", "--name", "Bad", *args)
     assert not Client.objects.exists()
+
+
+def test_create_client_with_an_application_type(client, user):
+    info = json.loads(
+        run(
+            "oauth_create_client",
+            "--name",
+            "Desktop",
+            "--auth-method",
+            "none",
+            "--application-type",
+            "native",
+            "--redirect-uri",
+            "http://127.0.0.1/callback",
+            "--json",
+        )
+    )
+    assert info["application_type"] == "native"
+    desktop = Client.objects.get(client_id=info["client_id"])
+    assert desktop.application_type == Client.ApplicationType.NATIVE
+    body = code_tokens(client, user, desktop, redirect_uri="http://127.0.0.1:49152/callback")
+    assert api(client, body["access_token"]).status_code == 200
+    # Without the option, nothing is said and nothing is echoed.
+    untyped = json.loads(run("oauth_create_client", "--redirect-uri", REDIRECT, "--json"))
+    assert "application_type" not in untyped
+    assert Client.objects.get(client_id=untyped["client_id"]).application_type == ""
 
 
 def test_create_client_rejects_unknown_grant_type(db):

@@ -60,7 +60,13 @@ class ClientAdmin(admin.ModelAdmin):
         "active_tokens",
         "is_active",
     ]
-    list_filter = [ClientTypeFilter, "source", "is_active", "client_credentials_allowed"]
+    list_filter = [
+        ClientTypeFilter,
+        "application_type",
+        "source",
+        "is_active",
+        "client_credentials_allowed",
+    ]
     search_fields = ["client_name", "client_id"]
     readonly_fields = [
         "client_id",
@@ -77,6 +83,7 @@ class ClientAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "token_endpoint_auth_method",
+                    "application_type",
                     "grant_types_choice",
                     "redirect_uris_text",
                     "scope",

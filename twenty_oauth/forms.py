@@ -16,6 +16,7 @@ ERROR_FIELDS = {
     "redirect_uris": "redirect_uris_text",
     "contacts": "contacts_text",
     "token_endpoint_auth_method": "token_endpoint_auth_method",
+    "application_type": "application_type",
     "scope": "scope",
     "client_name": "client_name",
     "client_uri": "client_uri",
@@ -24,7 +25,7 @@ ERROR_FIELDS = {
     "policy_uri": "policy_uri",
 }
 
-METADATA_FIELDS = ("client_name", "token_endpoint_auth_method", "scope", *URL_FIELDS)
+METADATA_FIELDS = ("client_name", "token_endpoint_auth_method", "application_type", "scope", *URL_FIELDS)
 
 
 class ClientForm(forms.ModelForm):
@@ -55,6 +56,7 @@ class ClientForm(forms.ModelForm):
         fields = [
             "client_name",
             "token_endpoint_auth_method",
+            "application_type",
             "scope",
             "client_uri",
             "logo_uri",
@@ -79,7 +81,8 @@ class ClientForm(forms.ModelForm):
         metadata["redirect_uris"] = _lines(data.get("redirect_uris_text", ""))
         metadata["grant_types"] = list(data.get("grant_types_choice") or [])
         metadata["contacts"] = _lines(data.get("contacts_text", ""))
-        serializer = ClientMetadataSerializer(data=metadata)
+        source = self.instance.source if self.instance.pk else Client.Source.ADMIN
+        serializer = ClientMetadataSerializer(data=metadata, context={"source": source})
         if serializer.is_valid():
             self.validated = serializer.validated_data
         else:

@@ -161,6 +161,11 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
     RFC 7591 §2 client metadata, validated into the ``Client`` fields it sets. Unknown members
     are ignored (§2), and so are values a client may not choose, such as ``client_id``. A code
     client also refreshes, and its ``grant_types`` say so (see DESIGN).
+
+    ``application_type`` (OpenID Connect Dynamic Client Registration 1.0 §2) is stored blank
+    when absent, and then adds no rule. Pass ``context={"source": ...}`` with the way the
+    client is made: a native client may redirect to https only when its client ID metadata
+    document says so (``Client.Source.METADATA_DOCUMENT``).
     """
 
     # Declared in the order the checks run: the first field in error is the one reported.
@@ -171,6 +176,11 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
     )
     grant_types = TextListField(default=lambda: ["authorization_code"])
     response_types = TextListField()
+    application_type = serializers.ChoiceField(
+        choices=Client.ApplicationType.values,
+        default="",
+        error_messages={"invalid_choice": f"Must be one of {', '.join(Client.ApplicationType.values)}."},
+    )
     redirect_uris = RedirectURIsField(default=list)
     scope = TextField(default="")
     client_name = TextField(max_length=MAX_STRING, default="")
@@ -265,9 +275,23 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
             raise serializers.ValidationError(
                 {"redirect_uris": serializers.ErrorDetail("Required for authorization_code.", REDIRECT_CODE)}
             )
+        if attrs["application_type"]:
+            self._check_application_type(attrs["application_type"], attrs["redirect_uris"])
         if code and "refresh_token" not in grant_types:
             attrs["grant_types"] = [*grant_types, "refresh_token"]
         return attrs
+
+    def _check_application_type(self, application_type: str, registered: list[str]) -> None:
+        from_document = self.context.get("source") == Client.Source.METADATA_DOCUMENT
+        for uri in registered:
+            try:
+                redirect_uris.check_application_type(
+                    uri, application_type, from_metadata_document=from_document
+                )
+            except OAuthError as exc:
+                raise serializers.ValidationError(
+                    {"redirect_uris": serializers.ErrorDetail(exc.description, REDIRECT_CODE)}
+                ) from exc
 
 
 #: The ``Client`` fields that client metadata sets.
@@ -299,11 +323,14 @@ def metadata_error(errors: Mapping[str, Any]) -> OAuthError:
     return error(str(detail) if str(detail).startswith(name) else f"{name}: {detail}")
 
 
-def validate_metadata(data: Any) -> dict[str, Any]:
-    """The ``Client`` fields ``data`` sets, or the RFC 7591 §3.2.2 error (an ``OAuthError``)."""
+def validate_metadata(data: Any, *, source: str = "") -> dict[str, Any]:
+    """
+    The ``Client`` fields ``data`` sets, or the RFC 7591 §3.2.2 error (an ``OAuthError``).
+    ``source`` is how the client is made (a ``Client.Source``), when a rule depends on it.
+    """
     if not isinstance(data, Mapping):
         raise InvalidClientMetadata("The body must be a JSON object of client metadata.")
-    serializer = ClientMetadataSerializer(data=data)
+    serializer = ClientMetadataSerializer(data=data, context={"source": source})
     if not serializer.is_valid():
         raise metadata_error(serializer.errors)
     return dict(serializer.validated_data)
@@ -366,6 +393,7 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
     grant_types = serializers.ListField(child=serializers.CharField())
     response_types = serializers.ListField(child=serializers.CharField())
     token_endpoint_auth_method = serializers.CharField()
+    application_type = serializers.CharField()
     scope = serializers.CharField()
     client_uri = serializers.CharField()
     logo_uri = serializers.CharField()
@@ -376,7 +404,15 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
     contacts = serializers.ListField(child=serializers.CharField())
 
     #: Left out of the answer when empty: only what the client registered is listed.
-    OPTIONAL = ("client_name", "scope", *URL_FIELDS, "software_id", "software_version", "contacts")
+    OPTIONAL = (
+        "client_name",
+        "application_type",
+        "scope",
+        *URL_FIELDS,
+        "software_id",
+        "software_version",
+        "contacts",
+    )
     #: Given by the caller in ``context``; left out when it gives none.
     FROM_CONTEXT = ("client_secret", "registration_access_token", "registration_client_uri")
 

@@ -351,7 +351,7 @@ def validate_document(url: str, document: dict[str, Any]) -> dict[str, Any]:
             raise MetadataDocumentError("The document's scope names no scope this server knows.")
         metadata["scope"] = " ".join(known)
     try:
-        return validate_metadata(metadata)
+        return validate_metadata(metadata, source=Client.Source.METADATA_DOCUMENT)
     except OAuthError as exc:
         raise MetadataDocumentError(exc.description or exc.error) from exc
 

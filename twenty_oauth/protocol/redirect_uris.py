@@ -5,13 +5,21 @@ Registration (RFC 9700 §4.1.3, RFC 8252 §7): https; http only on a loopback ho
 private-use scheme for native apps. Never a fragment (RFC 6749 §3.1.2), a wildcard, user
 information, or a scheme that runs code or reads files.
 
+An ``application_type`` (OpenID Connect Dynamic Client Registration 1.0 §2) narrows them:
+``web`` clients redirect to https on a host that is not loopback, ``native`` ones to loopback
+http or a private-use scheme (RFC 8252 §7.1, §7.3), or to a claimed https URI (RFC 8252 §7.2)
+only when their client ID metadata document, served from the host that vouches for them,
+says so.
+
 Matching (RFC 9700 §4.1.3): the exact string, except that a loopback redirect URI matches with
 any port, because native apps get an ephemeral one from the system (RFC 8252 §7.3).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from urllib.parse import SplitResult, urlencode
 
 from twenty_oauth.errors import InvalidRedirectURI
@@ -66,6 +74,63 @@ def validate(uri: object) -> str:
     if not scheme[0].isalpha() or not all(c.isalnum() or c in "+-." for c in scheme):
         raise InvalidRedirectURI(f"{uri!r} has an invalid scheme.")
     return uri
+
+
+def is_loopback_host(host: str) -> bool:
+    """
+    ``localhost`` and its subdomains (RFC 6761 §6.3), or a loopback or unspecified address in
+    any spelling a browser reads as one (``127.1``, ``0x7f000001``, ``::ffff:127.0.0.1``): names
+    and addresses that reach the machine the browser runs on, not a web site.
+    """
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    address = _address(host)
+    if address is None:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return any(a is not None and (a.is_loopback or a.is_unspecified) for a in (address, mapped))
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    # The shorthand IPv4 forms of inet_aton(3), which URL parsers also accept (WHATWG URL §3.5).
+    if host and all(c in "0123456789abcdefx." for c in host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def check_application_type(uri: str, application_type: str, *, from_metadata_document: bool) -> None:
+    """
+    The rule of OpenID Connect Dynamic Client Registration 1.0 §2 for ``application_type`` on a
+    redirect URI that :func:`validate` accepted; an empty type adds none.
+
+    ``web``: https on a host that is not loopback or ``localhost``. ``native``: http on a
+    loopback host (any port, RFC 8252 §7.3) or a private-use scheme (RFC 8252 §7.1); https
+    (RFC 8252 §7.2) only for a client described by its metadata document, whose host answers
+    for the app, never for one that registered itself.
+    """
+    parts = uris.split(uri)
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    if application_type == "web":
+        if scheme != "https" or is_loopback_host(host):
+            raise InvalidRedirectURI(
+                f"{uri!r}: a web client's redirect URIs must be https on a host that is not "
+                "loopback or localhost (OpenID Connect Registration section 2)."
+            )
+    elif application_type == "native" and scheme == "https" and not from_metadata_document:
+        raise InvalidRedirectURI(
+            f"{uri!r}: a native client redirects to http on a loopback host or to a "
+            "private-use scheme (RFC 8252 section 7); https only through its client ID "
+            "metadata document."
+        )
 
 
 def validate_all(uris: object, *, maximum: int) -> list[str]:

@@ -107,6 +107,35 @@ describe('oauth4webapi', () => {
     assert.equal(as.authorization_response_iss_parameter_supported, true);
   });
 
+  test('application_type (OpenID Connect Registration §2): native stored and echoed, web held to https', async () => {
+    const native = await register({
+      client_name: 'oauth4webapi native',
+      redirect_uris: ['http://127.0.0.1/callback', 'com.example.oauth4webapi:/callback'],
+      token_endpoint_auth_method: 'none',
+      application_type: 'native',
+    });
+    assert.equal(native.application_type, 'native');
+    assert.deepEqual(native.redirect_uris, ['http://127.0.0.1/callback', 'com.example.oauth4webapi:/callback']);
+
+    const refused = await oauth.dynamicClientRegistrationRequest(
+      as,
+      { redirect_uris: ['http://127.0.0.1/callback'], token_endpoint_auth_method: 'none', application_type: 'web' },
+      insecure,
+    );
+    const error = await rejection(oauth.processDynamicClientRegistrationResponse(refused));
+    assert.ok(error instanceof oauth.ResponseBodyError, String(error));
+    assert.equal(error.status, 400);
+    assert.equal(error.error, 'invalid_redirect_uri');
+
+    const unknown = await oauth.dynamicClientRegistrationRequest(
+      as,
+      { redirect_uris: ['https://app.example/callback'], application_type: 'desktop' },
+      insecure,
+    );
+    const unknownError = await rejection(oauth.processDynamicClientRegistrationResponse(unknown));
+    assert.equal(unknownError.error, 'invalid_client_metadata');
+  });
+
   for (const method of ['client_secret_basic', 'client_secret_post', 'none']) {
     test(`authorization code + PKCE + iss, API, refresh, introspection, revocation (${method})`, async () => {
       const client = await register({

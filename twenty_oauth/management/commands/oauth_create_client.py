@@ -51,6 +51,13 @@ class Command(BaseCommand):
             help="How the client authenticates: none makes a public client (PKCE, no secret). "
             "Default %(default)s.",
         )
+        parser.add_argument(
+            "--application-type",
+            dest="application_type",
+            choices=[str(value) for value in Client.ApplicationType.values],
+            help="web: https redirect URIs on a host that is not loopback; native: loopback http or a "
+            "private-use scheme (OpenID Connect Registration §2). Default: not given.",
+        )
         parser.add_argument("--scope", help="Space-separated scopes the client may ask for (default: all).")
         for name, text in (
             ("client-uri", "The client's home page (https)."),
@@ -79,6 +86,7 @@ class Command(BaseCommand):
                 "redirect_uris",
                 "grant_types",
                 "token_endpoint_auth_method",
+                "application_type",
                 "scope",
                 "client_uri",
                 "logo_uri",
