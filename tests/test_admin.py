@@ -201,6 +201,15 @@ def test_create_public_client_has_no_secret(admin_http):
         ({"application_type": "web"}, "redirect_uris_text", "web client"),
         ({"application_type": "native"}, "redirect_uris_text", "native client"),
         ({"application_type": "desktop"}, "application_type", "valid choice"),
+        (
+            {
+                "token_endpoint_auth_method": "none",
+                "grant_types_choice": ["authorization_code"],
+                "introspection_allowed": "on",
+            },
+            "introspection_allowed",
+            "public client",
+        ),
     ],
 )
 def test_create_refuses_what_registration_refuses(admin_http, overrides, field, message):
@@ -492,6 +501,58 @@ def test_application_type_in_the_form_and_the_list_filter(admin_http):
     native.refresh_from_db()
     assert native.application_type == ""
     assert native.redirect_uris == ["http://127.0.0.1/cb", "https://desktop.example.com/cb"]
+
+
+def introspect(http, client_id: str, secret: str, token: str):
+    return http.post(
+        "/oauth/introspect",
+        f"token={token}",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=basic(client_id, secret),
+    )
+
+
+def test_introspection_allowed_in_the_form_lets_a_resource_server_see_every_token(admin_http, user):
+    app, app_secret = make_client(client_name="App")
+    body = code_tokens(admin_http, user, app, app_secret)
+    admin_http.force_login(UserFactory(is_staff=True, is_superuser=True))
+    reports, reports_secret = make_client(
+        client_name="Reports API",
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        token_endpoint_auth_method="client_secret_basic",
+    )
+    assert introspect(admin_http, reports.client_id, reports_secret, body["access_token"]).json() == {
+        "active": False
+    }
+    page = admin_http.get(reverse("admin:twenty_oauth_client_change", args=[reports.pk])).content.decode()
+    assert re.search(r'<input type="checkbox" name="introspection_allowed"[^>]*>', page)
+
+    form = add_form(
+        client_name="Reports API",
+        token_endpoint_auth_method="client_secret_basic",
+        grant_types_choice=["client_credentials"],
+        redirect_uris_text="",
+        client_uri="",
+        contacts_text="",
+    )
+    url = reverse("admin:twenty_oauth_client_change", args=[reports.pk])
+    response = admin_http.post(url, {**form, "introspection_allowed": "on"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Client.objects.get(pk=reports.pk).introspection_allowed
+    described = introspect(admin_http, reports.client_id, reports_secret, body["access_token"])
+    assert described.status_code == 200
+    assert described.json()["active"] is True and described.json()["client_id"] == app.client_id
+
+    allowed = admin_http.get(reverse(CHANGELIST), {"introspection_allowed__exact": "1"}).content.decode()
+    assert "By introspection allowed" in allowed
+    assert reports.client_id in allowed and app.client_id not in allowed
+
+    # Unticked again: the other client's tokens are inactive to it once more.
+    assert admin_http.post(url, form).status_code == 302
+    assert introspect(admin_http, reports.client_id, reports_secret, body["access_token"]).json() == {
+        "active": False
+    }
 
 
 def test_deactivate_stops_authorize_token_and_api(admin_http, user):

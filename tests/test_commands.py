@@ -184,6 +184,7 @@ def test_create_client_with_all_metadata(client, user):
         (["--application-type", "web", "--redirect-uri", "http://127.0.0.1/cb"], "web client"),
         (["--application-type", "native", "--redirect-uri", "https://app.example/cb"], "native client"),
         (["--application-type", "desktop", "--redirect-uri", "https://app.example/cb"], "invalid choice"),
+        (["--auth-method", "none", "--redirect-uri", REDIRECT, "--allow-introspection"], "public client"),
     ],
 )
 def test_create_client_refuses_bad_metadata(db, args, message):
@@ -209,13 +210,41 @@ def test_create_client_with_an_application_type(client, user):
     )
     assert info["application_type"] == "native"
     desktop = Client.objects.get(client_id=info["client_id"])
-    assert desktop.application_type == Client.ApplicationType.NATIVE
+    assert desktop.application_type == Client.ApplicationType.NATIVE and not desktop.introspection_allowed
     body = code_tokens(client, user, desktop, redirect_uri="http://127.0.0.1:49152/callback")
     assert api(client, body["access_token"]).status_code == 200
     # Without the option, nothing is said and nothing is echoed.
     untyped = json.loads(run("oauth_create_client", "--redirect-uri", REDIRECT, "--json"))
     assert "application_type" not in untyped
     assert Client.objects.get(client_id=untyped["client_id"]).application_type == ""
+
+
+def test_allow_introspection_makes_a_resource_server(client, user):
+    app, app_secret = make_client(client_name="App")
+    body = code_tokens(client, user, app, app_secret)
+    tokens = (body["access_token"], body["refresh_token"])
+
+    def described(info: dict, token: str) -> dict:
+        response = client.post(
+            "/oauth/introspect",
+            f"token={token}",
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=basic(info["client_id"], info["client_secret"]),
+        )
+        assert response.status_code == 200
+        return response.json()
+
+    args = ("oauth_create_client", "--grant-type", "client_credentials", "--json")
+    allowed = json.loads(run(*args, "--name", "Reports API", "--allow-introspection"))
+    assert Client.objects.get(client_id=allowed["client_id"]).introspection_allowed
+    for token in tokens:
+        answer = described(allowed, token)
+        assert answer["active"] is True and answer["client_id"] == app.client_id
+    # A staff-made client without the option learns nothing of other clients' tokens.
+    plain = json.loads(run(*args, "--name", "Billing"))
+    assert not Client.objects.get(client_id=plain["client_id"]).introspection_allowed
+    for token in tokens:
+        assert described(plain, token) == {"active": False}
 
 
 def test_create_client_rejects_unknown_grant_type(db):

@@ -389,6 +389,8 @@ def drive(site: Path, base: str, issuer: str, prefix: str) -> None:
             "client_credentials",
             "--auth-method",
             "client_secret_post",
+            # Reports is a resource server: an administrator lets it introspect (RFC 7662 §2.1).
+            *(["--allow-introspection"] if name == "Reports" else []),
             "--json",
         )
         information = json.loads(made.stdout)
@@ -403,10 +405,16 @@ def drive(site: Path, base: str, issuer: str, prefix: str) -> None:
     status, headers, _ = get_json(base, "/api/ping", Authorization=f"Bearer {services[0][1]}")
     assert status == 429 and int(headers["Retry-After"]) > 0
 
-    # A resource server made by staff introspects (RFC 7662): the revoked token is inactive.
+    # A resource server allowed to introspect (RFC 7662): the revoked token is inactive.
     introspect = path(server["introspection_endpoint"])
     resource_server = {k: services[1][2][k] for k in ("client_id", "client_secret")}
     status, _, body = call(base, "POST", introspect, form={"token": services[0][1], **resource_server})
+    assert status == 200 and json.loads(body)["active"] is True
+    # Billing was not allowed: Reports' token is inactive to it, its own is not.
+    billing = {k: services[0][2][k] for k in ("client_id", "client_secret")}
+    status, _, body = call(base, "POST", introspect, form={"token": services[1][1], **billing})
+    assert status == 200 and json.loads(body) == {"active": False}
+    status, _, body = call(base, "POST", introspect, form={"token": services[0][1], **billing})
     assert status == 200 and json.loads(body)["active"] is True
     status, _, body = call(
         base, "POST", introspect, form={"token": renewed["access_token"], **resource_server}

@@ -1,11 +1,12 @@
-"""POST /oauth/revoke (RFC 7009) and POST /oauth/introspect (RFC 7662)."""
+"""
+POST /oauth/revoke (RFC 7009) and POST /oauth/introspect (RFC 7662); who may introspect which
+token is in ``security/test_introspection_permission.py``.
+"""
 
 import pytest
 
 from tests.conftest import ISSUER, basic, code_tokens, form, refresh
 from tests.conftest import api_status as api
-from tests.factories import make_client
-from twenty_oauth.models import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -132,34 +133,6 @@ def test_introspect_refresh_token(client, user, confidential):
     assert body["active"] is True
     assert body["token_type"] == "refresh_token"
     assert body["client_id"] == oauth_client.client_id
-
-
-def test_introspect_by_a_resource_server_client(client, user, confidential, service):
-    oauth_client, secret = confidential
-    resource_server, rs_secret = service
-    tokens = code_tokens(client, user, oauth_client, secret)
-    assert introspect(client, resource_server, rs_secret, tokens["access_token"]).json()["active"] is True
-
-
-def test_rfc7662_4_a_self_registered_client_learns_only_of_its_own_tokens(client, user, confidential):
-    """Registration is open: a client anyone registered must not read other clients' tokens."""
-    oauth_client, secret = confidential
-    tokens = code_tokens(client, user, oauth_client, secret)
-    registered = client.post(
-        "/oauth/register",
-        '{"grant_types": ["client_credentials"], "client_name": "Prober"}',
-        content_type="application/json",
-    ).json()
-    prober = Client.objects.get(client_id=registered["client_id"])
-    for value in (tokens["access_token"], tokens["refresh_token"]):
-        assert introspect(client, prober, registered["client_secret"], value).json() == {"active": False}
-    # Its own tokens, it may ask about: a self-registered confidential client with a user grant.
-    own, own_secret = make_client(source=Client.Source.DYNAMIC, client_name="Own")
-    own_tokens = code_tokens(client, user, own, own_secret)
-    for value in (own_tokens["access_token"], own_tokens["refresh_token"]):
-        assert introspect(client, own, own_secret, value).json()["active"] is True
-    # A client staff created is a resource server: it may ask about any token.
-    assert introspect(client, oauth_client, secret, own_tokens["access_token"]).json()["active"] is True
 
 
 @pytest.mark.parametrize("kind", ["revoked", "garbage", "spent"])

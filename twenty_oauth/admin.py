@@ -66,6 +66,7 @@ class ClientAdmin(admin.ModelAdmin):
         "source",
         "is_active",
         "client_credentials_allowed",
+        "introspection_allowed",
     ]
     search_fields = ["client_name", "client_id"]
     readonly_fields = [
@@ -88,6 +89,7 @@ class ClientAdmin(admin.ModelAdmin):
                     "redirect_uris_text",
                     "scope",
                     "client_credentials_allowed",
+                    "introspection_allowed",
                 ]
             },
         ),

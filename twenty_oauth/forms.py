@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import clients
 from twenty_oauth.protocol.client_metadata import URL_FIELDS, ClientMetadataSerializer, first_error
 from twenty_oauth.protocol.discovery import GRANT_TYPES
 
@@ -63,6 +64,7 @@ class ClientForm(forms.ModelForm):
             "tos_uri",
             "policy_uri",
             "client_credentials_allowed",
+            "introspection_allowed",
             "is_active",
         ]
 
@@ -88,6 +90,11 @@ class ClientForm(forms.ModelForm):
         else:
             name, message = first_error(serializer.errors)
             self.add_error(ERROR_FIELDS.get(name), str(message))
+        if (
+            data.get("introspection_allowed")
+            and data.get("token_endpoint_auth_method") == Client.AuthMethod.NONE
+        ):
+            self.add_error("introspection_allowed", clients.PUBLIC_CANNOT_INTROSPECT)
         return data
 
     def save(self, commit: bool = True):

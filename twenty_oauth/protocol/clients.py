@@ -28,7 +28,10 @@ from twenty_oauth.protocol.client_metadata import METADATA_FIELDS
 #: Clients that made themselves: they need an administrator's leave for client credentials.
 SELF_REGISTERED = (Client.Source.DYNAMIC, Client.Source.METADATA_DOCUMENT)
 #: What ``client_updated`` reports as changed: the metadata and what staff decide.
-AUDITED_FIELDS = (*METADATA_FIELDS, "client_credentials_allowed", "is_active")
+AUDITED_FIELDS = (*METADATA_FIELDS, "client_credentials_allowed", "introspection_allowed", "is_active")
+#: Why ``introspection_allowed`` cannot be set on a public client: introspection needs a
+#: confidential one (RFC 7662 §2.1).
+PUBLIC_CANNOT_INTROSPECT = "Only a confidential client may introspect; a public client (none) cannot."
 
 
 def _new_client(fields: dict[str, Any], source: str) -> tuple[Client, str | None]:

@@ -23,10 +23,12 @@ class IntrospectionView(OAuthAPIView):
     Tell an authenticated confidential client (a resource server) whether a token is live, and
     what it carries (RFC 7662 §2.2). Anything else is ``{"active": false}``, without a reason.
 
-    RFC 7662 §4 asks that resource servers be specifically authorized to introspect. A client
-    staff created (in the admin or with ``oauth_create_client``) is so authorized for every
-    token; one that registered itself learns only about the tokens issued to it, and every
-    other token is inactive to it (RFC 7662 §2.2 lets the answer depend on who asks).
+    Who may introspect is the server's choice (RFC 7662 §2.1), and RFC 7662 §4 asks that
+    resource servers be specifically authorized: a client may learn about every token only once
+    an administrator set its ``introspection_allowed`` (in the admin, or
+    ``oauth_create_client --allow-introspection``). Any other confidential client learns only
+    about the tokens issued to it; every other token is inactive to it, without a reason (RFC
+    7662 §2.2 lets the answer depend on who asks).
     """
 
     http_method_names = ["post"]
@@ -87,7 +89,8 @@ def describe(value: str, caller: Client, *, issuer: str) -> dict[str, Any]:
 
 
 def _visible(caller: Client, owner: Client) -> bool:
-    return caller.made_by_staff or caller.pk == owner.pk
+    """A client sees its own tokens; others' only with an administrator's leave (RFC 7662 §2.1)."""
+    return caller.pk == owner.pk or caller.introspection_allowed
 
 
 def _live(revoked_at, expires_at, client, user, now) -> bool:

@@ -5,6 +5,7 @@ client, its secret: once, never stored in clear.
 
     manage.py oauth_create_client --name "Billing sync" --grant-type client_credentials
     manage.py oauth_create_client --name "CRM" --redirect-uri https://crm.example.com/cb --json
+    manage.py oauth_create_client --name "Reports API" --grant-type client_credentials --allow-introspection
 """
 
 from __future__ import annotations
@@ -72,13 +73,19 @@ class Command(BaseCommand):
         parser.add_argument("--software-id")
         parser.add_argument("--software-version")
         parser.add_argument(
+            "--allow-introspection",
+            action="store_true",
+            help="Let this confidential client (a resource server) introspect every token, not "
+            "only its own (RFC 7662).",
+        )
+        parser.add_argument(
             "--json",
             dest="as_json",
             action="store_true",
             help="Print the client information as JSON (RFC 7591 §3.2.1), secret included.",
         )
 
-    def handle(self, *args, as_json: bool = False, **options):
+    def handle(self, *args, as_json: bool = False, allow_introspection: bool = False, **options):
         metadata = {
             name: options[name]
             for name in (
@@ -102,6 +109,10 @@ class Command(BaseCommand):
             fields = validate_metadata(metadata)
         except OAuthError as error:
             raise CommandError(error.description) from error
+        if allow_introspection:
+            if fields["token_endpoint_auth_method"] == Client.AuthMethod.NONE:
+                raise CommandError(clients.PUBLIC_CANNOT_INTROSPECT)
+            fields["introspection_allowed"] = True
         with transaction.atomic():
             client, secret = clients.create_client(fields, source=Client.Source.COMMAND)
         signals.client_registered.send(sender=Client, client=client, ip="")
