@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('twenty_oauth', '0002_client_uris_are_checked_as_registered'),
+        ('twenty_oauth', '0003_client_application_type_and_introspection'),
     ]
 
     operations = [
