@@ -346,6 +346,9 @@ metadata_fields = st.fixed_dictionaries(
         "client_uri": candidate_uris,
         "scope": st.sampled_from(["api", "api profile", "admin"]) | json_values,
         "contacts": st.lists(text, max_size=3) | json_values,
+        "jwks": st.fixed_dictionaries({"keys": st.lists(json_values, max_size=3)}) | json_values,
+        "jwks_uri": candidate_uris | json_values,
+        "token_endpoint_auth_signing_alg": st.sampled_from(["ES256", "HS256", "none"]) | json_values,
     },
 )
 

@@ -2,12 +2,14 @@
 Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3).
 
 Methods: ``client_secret_basic`` (the Authorization header, with the id and secret
-form-urlencoded first, RFC 6749 §2.3.1), ``client_secret_post`` (both in the body) and ``none``
-(a public client sends only its ``client_id``). A confidential client may use either secret
-method: both carry the same secret over TLS. Using two methods at once is ``invalid_request``
+form-urlencoded first, RFC 6749 §2.3.1), ``client_secret_post`` (both in the body),
+``private_key_jwt`` (a JWT signed by the client's key, RFC 7523 §2.2, checked by
+:mod:`client_assertions`) and ``none`` (a public client sends only its ``client_id``). A client
+with a secret may use either secret method: both carry the same secret over TLS; a
+``private_key_jwt`` client only its assertion. Using two methods at once is ``invalid_request``
 (RFC 6749 §2.3). Repeated failures for one client from one address are throttled. A
-``client_id`` that is an
-https URL is a client ID metadata document's (``client_metadata``), always a public client.
+``client_id`` that is an https URL is a client ID metadata document's (``client_metadata``): a
+public client, or a ``private_key_jwt`` one with the document's keys.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import metadata_documents, opaque, ratelimit
+from twenty_oauth.protocol import client_assertions, metadata_documents, opaque, ratelimit
+from twenty_oauth.protocol.discovery import Site
 
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -47,8 +50,18 @@ def parse_basic(header: str) -> tuple[str, str]:
 def credentials(header: str, params: dict[str, str]) -> tuple[str, str | None, str]:
     """
     The ``(client_id, client_secret, method)`` presented in the ``Authorization`` header
-    ``header`` or the parameters; checks nothing against the database.
+    ``header`` or the parameters; checks nothing against the database. For ``private_key_jwt``
+    the second value is the assertion, and the ``client_id`` the one it claims (RFC 7521 §4.2).
     """
+    if "client_assertion" in params or "client_assertion_type" in params:
+        if header or "client_secret" in params:
+            raise InvalidRequest("Use one client authentication method, not two (RFC 6749 section 2.3).")
+        assertion = params.get("client_assertion", "")
+        return (
+            client_assertions.claimed_client_id(assertion) or params.get("client_id", ""),
+            assertion,
+            "private_key_jwt",
+        )
     if header[:6].lower() == "basic ":
         if "client_secret" in params:
             raise InvalidRequest("Use one client authentication method, not two (RFC 6749 section 2.3).")
@@ -65,10 +78,12 @@ def credentials(header: str, params: dict[str, str]) -> tuple[str, str | None, s
     return client_id, secret, "client_secret_post" if secret is not None else "none"
 
 
-def authenticate(params: dict[str, str], *, authorization: str, ip: str) -> Client:
+def authenticate(params: dict[str, str], *, authorization: str, ip: str, site: Site | None = None) -> Client:
     """
     The client authenticated by ``params`` and the ``Authorization`` header ``authorization``,
-    sent from ``ip``; or ``InvalidClient`` (401) / ``TooManyRequests`` (429).
+    sent from ``ip`` to ``site`` (whose issuer and token endpoint a ``private_key_jwt``
+    assertion is addressed to; without it, the configured issuer); or ``InvalidClient`` (401) /
+    ``TooManyRequests`` (429).
     """
     client_id, secret, method = credentials(authorization, params)
     rate = oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
@@ -78,8 +93,11 @@ def authenticate(params: dict[str, str], *, authorization: str, ip: str) -> Clie
     ratelimit.check("client_auth", guesser, rate)
     description = ""
     try:
-        client = metadata_documents.find_client(client_id)
-        reason = _failure(client, secret, method)
+        client = metadata_documents.find_client(client_id) if client_id else None
+        if method == "private_key_jwt":
+            reason = _assertion_failure(client, params, site)
+        else:
+            reason = _failure(client, secret, method)
     except metadata_documents.MetadataDocumentError as exc:
         client, reason = None, f"unusable metadata document: {exc.description}"
         description = f"The client's metadata document cannot be used. {exc.description}"
@@ -98,10 +116,31 @@ def _failure(client: Client | None, secret: str | None, method: str) -> str:
         return "unknown client"
     if client.is_public:
         return "" if method == "none" else "a public client sent a secret"
+    if client.token_endpoint_auth_method == Client.AuthMethod.PRIVATE_KEY_JWT:
+        return "a private_key_jwt client sent no assertion"
     if method == "none":
         return "no secret"
     if not opaque.matches(secret or "", client.client_secret_digest):
         return "wrong secret"
     if client.client_secret_expires_at and client.client_secret_expires_at <= timezone.now():
         return "expired secret"
+    return ""
+
+
+def _assertion_failure(client: Client | None, params: dict[str, str], site: Site | None) -> str:
+    """Why a ``private_key_jwt`` assertion does not authenticate ``client`` (RFC 7523 §3), or ''."""
+    if client is None:
+        return "unknown client"
+    if params.get("client_assertion_type") != client_assertions.ASSERTION_TYPE:
+        return "unsupported client_assertion_type"
+    if "client_assertion" not in params:
+        return "no client_assertion"
+    site = site or Site.configured()
+    audiences = (site.issuer, site.endpoint("token")) if site is not None else ()
+    try:
+        client_assertions.verify(
+            client, params["client_assertion"], client_id=params.get("client_id"), audiences=audiences
+        )
+    except client_assertions.Refused as exc:
+        return exc.reason
     return ""

@@ -23,8 +23,8 @@ from rest_framework.fields import SkipField
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClientMetadata, InvalidRedirectURI, InvalidScope, OAuthError
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import redirect_uris, scopes, uris
-from twenty_oauth.protocol.discovery import AUTH_METHODS, GRANT_TYPES
+from twenty_oauth.protocol import client_keys, redirect_uris, scopes, uris
+from twenty_oauth.protocol.discovery import ASSERTION_SIGNING_ALGORITHMS, AUTH_METHODS, GRANT_TYPES
 
 STRING_FIELDS = ("client_name", "software_id", "software_version")
 URL_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
@@ -146,6 +146,34 @@ class RedirectURIsField(TextListField):
             raise serializers.ValidationError(exc.description, code=REDIRECT_CODE) from exc
 
 
+class JWKSetField(serializers.Field):
+    """``jwks`` (RFC 7591 §2): the client's public keys, as :mod:`client_keys` accepts them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        try:
+            return client_keys.validate_jwks(data)
+        except client_keys.InvalidKeySet as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class JWKSetURLField(TextField):
+    """``jwks_uri`` (RFC 7591 §2): where the client publishes its JWK Set."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return client_keys.validate_jwks_uri(value) if value else value
+        except client_keys.InvalidKeySet as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
 class ClientMetadataSerializer(ReusedFieldsSerializer):
     """
     RFC 7591 §2 client metadata, validated into the ``Client`` fields it sets. Unknown members
@@ -171,6 +199,18 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
     tos_uri = HttpsURLField(default="")
     policy_uri = HttpsURLField(default="")
     contacts = TextListField(default=list)
+    # private_key_jwt (RFC 7523 §2.2): the keys the client's assertions are checked with.
+    token_endpoint_auth_signing_alg = serializers.ChoiceField(
+        choices=ASSERTION_SIGNING_ALGORITHMS,
+        required=False,
+        default="",
+        error_messages={
+            "invalid_choice": f"Must be one of {', '.join(ASSERTION_SIGNING_ALGORITHMS)}; "
+            "none and HMAC algorithms are not accepted."
+        },
+    )
+    jwks_uri = JWKSetURLField(default="")
+    jwks = JWKSetField(default=None)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """
@@ -251,6 +291,7 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
                     "cannot use client_credentials."
                 }
             )
+        self._check_keys(attrs)
         if code and not attrs["redirect_uris"]:
             raise serializers.ValidationError(
                 {"redirect_uris": serializers.ErrorDetail("Required for authorization_code.", REDIRECT_CODE)}
@@ -259,10 +300,33 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
             attrs["grant_types"] = [*grant_types, "refresh_token"]
         return attrs
 
+    def _check_keys(self, attrs: dict[str, Any]) -> None:
+        """
+        RFC 7591 §2: ``jwks`` and ``jwks_uri`` never together. A ``private_key_jwt`` client
+        needs one of them (RFC 7523 §2.2), with a key for its ``token_endpoint_auth_signing_alg``
+        when it names one; any other client has no use for them, and they are not kept.
+        """
+        jwks, jwks_uri, alg = attrs["jwks"], attrs["jwks_uri"], attrs["token_endpoint_auth_signing_alg"]
+        if jwks is not None and jwks_uri:
+            raise serializers.ValidationError(
+                {"jwks": "jwks and jwks_uri must not both be present (RFC 7591 section 2)."}
+            )
+        if attrs["token_endpoint_auth_method"] != "private_key_jwt":
+            attrs.update(jwks=None, jwks_uri="", token_endpoint_auth_signing_alg="")
+            return
+        if jwks is None and not jwks_uri:
+            raise serializers.ValidationError({"jwks": "private_key_jwt needs jwks or jwks_uri."})
+        if alg and jwks is not None and alg not in client_keys.algorithms_of(jwks):
+            raise serializers.ValidationError(
+                {"jwks": f"No key in the set verifies {alg}, the token_endpoint_auth_signing_alg."}
+            )
+
 
 def _has_surrogate(value: Any) -> bool:
     if isinstance(value, str):
         return SURROGATE_RE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
     return isinstance(value, list) and any(_has_surrogate(v) for v in value)
 
 
@@ -318,9 +382,22 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
     software_id = serializers.CharField()
     software_version = serializers.CharField()
     contacts = serializers.ListField(child=serializers.CharField())
+    token_endpoint_auth_signing_alg = serializers.CharField()
+    jwks_uri = serializers.CharField()
+    jwks = serializers.JSONField()
 
     #: Left out of the answer when empty: only what the client registered is listed.
-    OPTIONAL = ("client_name", "scope", *URL_FIELDS, "software_id", "software_version", "contacts")
+    OPTIONAL = (
+        "client_name",
+        "scope",
+        *URL_FIELDS,
+        "software_id",
+        "software_version",
+        "contacts",
+        "token_endpoint_auth_signing_alg",
+        "jwks_uri",
+        "jwks",
+    )
 
     def get_client_secret(self, client: Client) -> str | None:
         return self.context.get("secret")

@@ -21,10 +21,13 @@ SELF_REGISTERED = (Client.Source.DYNAMIC, Client.Source.METADATA_DOCUMENT)
 
 
 def create_client(fields: dict[str, Any], *, source: str) -> tuple[Client, str | None]:
-    """Create a client from validated fields. Returns it and its secret, which is never stored."""
+    """
+    Create a client from validated fields. Returns it and its secret, which is never stored;
+    a public or ``private_key_jwt`` client has none.
+    """
     client = Client(client_id=opaque.generate_client_id(), source=source, **fields)
     secret = None
-    if not client.is_public:
+    if client.uses_secret:
         secret = opaque.generate_secret()
         client.client_secret_digest = opaque.digest(secret)
         client.client_secret_expires_at = secret_expiry(client)
@@ -45,8 +48,9 @@ def secret_expiry(client: Client) -> datetime | None:
 
 def rotate_secret(client: Client) -> str:
     """
-    Give a confidential client a new secret; the old one stops working at once. The new secret
-    has its own lifetime: a client whose secret expired is brought back this way.
+    Give a client that authenticates with a secret a new one; the old one stops working at
+    once. The new secret has its own lifetime: a client whose secret expired is brought back
+    this way.
     """
     secret = opaque.generate_secret()
     client.client_secret_digest = opaque.digest(secret)
