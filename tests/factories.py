@@ -102,6 +102,11 @@ class ClientFactory(factory.django.DjangoModelFactory):
         return cls(secret=secret, **kwargs), secret
 
 
+#: A JWS signer that also knows RFC 9864's name for EdDSA on Ed25519, as WebCrypto signs.
+_signer = jwt.api_jws.PyJWS()
+_signer.register_algorithm("Ed25519", OKPAlgorithm())
+
+
 class ClientKey:
     """
     A ``private_key_jwt`` client's key pair (RFC 7523 §2.2): the private half signs assertions
@@ -113,6 +118,7 @@ class ClientKey:
         "RS256": (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), RSAAlgorithm),
         "PS256": (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), RSAAlgorithm),
         "EdDSA": (ed25519.Ed25519PrivateKey.generate, OKPAlgorithm),
+        "Ed25519": (ed25519.Ed25519PrivateKey.generate, OKPAlgorithm),  # RFC 9864's name for it
     }
 
     def __init__(self, alg: str = "ES256", kid: str | None = "", private_key: Any = None) -> None:
@@ -161,7 +167,7 @@ class ClientKey:
         # Signed as a JWS over the claims' JSON, whatever their types: an attacker's claims need
         # not be ones that PyJWT's JWT encoder lets through.
         payload = json.dumps(body).encode()
-        return jwt.api_jws.encode(payload, self.private_key, algorithm=self.alg, headers=header)
+        return _signer.encode(payload, self.private_key, algorithm=self.alg, headers=header)
 
 
 def make_key_client(

@@ -51,6 +51,8 @@ def test_server_metadata(client):
             "RS256",
             "PS256",
             "EdDSA",
+            "Ed25519",
+            "Ed448",
         ]
 
 

@@ -125,7 +125,7 @@ def test_keys_sent_by_a_client_with_a_secret_are_not_kept(client):
     assert Client.objects.get().jwks is None
 
 
-@pytest.mark.parametrize("alg", ["ES256", "RS256", "PS256", "EdDSA"])
+@pytest.mark.parametrize("alg", ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"])
 def test_each_accepted_algorithm_registers_and_authenticates(client, alg):
     key = ClientKey(alg)
     service, _ = machine(key, token_endpoint_auth_signing_alg=alg)
@@ -133,6 +133,19 @@ def test_each_accepted_algorithm_registers_and_authenticates(client, alg):
     assert response.status_code == 200, response.content
     assert response["Cache-Control"] == "no-store"
     assert api_status(client, response.json()["access_token"]) == 200
+
+
+def test_an_ed25519_key_verifies_both_names_of_its_algorithm_unless_its_jwk_says_one(client):
+    """RFC 9864 §2.2: Ed25519 is EdDSA on that curve; a JWK's alg (RFC 7517 §4.4) narrows it."""
+    polymorphic, specified = ClientKey("EdDSA"), ClientKey("Ed25519")
+    service, _ = machine(polymorphic, jwks=polymorphic.jwks(specified))
+    assert client_credentials(client, polymorphic, service.client_id).status_code == 200
+    assert client_credentials(client, specified, service.client_id).status_code == 200
+    as_exported = {**specified.public_jwk, "alg": "Ed25519", "key_ops": ["verify"], "ext": True}
+    webcrypto, _ = machine(specified, jwks={"keys": [as_exported]})
+    assert client_credentials(client, specified, webcrypto.client_id).status_code == 200
+    same_key_as_eddsa = ClientKey("EdDSA", kid=specified.kid, private_key=specified.private_key)
+    assert client_credentials(client, same_key_as_eddsa, webcrypto.client_id).status_code == 401
 
 
 # --- client credentials, code exchange, revocation, introspection ----------------------------

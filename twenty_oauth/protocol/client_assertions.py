@@ -39,6 +39,7 @@ from typing import Any
 import jwt
 from django.core.cache import cache
 from django.utils import timezone
+from jwt.algorithms import OKPAlgorithm
 from jwt.api_jws import PyJWS
 
 from twenty_oauth import signals
@@ -57,7 +58,11 @@ JTI_PREFIX = "twenty_oauth:assertion-jti:"
 JWKS_PREFIX = "twenty_oauth:client-jwks:"
 REFETCH_PREFIX = "twenty_oauth:client-jwks-fetched:"
 
-_jws = PyJWS()
+#: PyJWT knows EdDSA by its polymorphic name only; RFC 9864's names verify the same way, and
+#: the key (chosen for the header's alg, see client_keys) fixes the curve.
+_jws = PyJWS(algorithms=["ES256", "RS256", "PS256", "EdDSA"])
+_jws.register_algorithm("Ed25519", OKPAlgorithm())
+_jws.register_algorithm("Ed448", OKPAlgorithm())
 
 
 class Refused(Exception):

@@ -4,7 +4,8 @@ a client registers (``jwks``) or names (``jwks_uri``, RFC 7591 §2), the rules e
 follow, and the verification keys an assertion's algorithm may use.
 
 Only public keys of the algorithms this server accepts (``ES256``, ``RS256``, ``PS256``,
-``EdDSA``): P-256 elliptic-curve keys, RSA keys of 2048 to 8192 bits, Ed25519 and Ed448 keys.
+``EdDSA`` or its fully-specified names ``Ed25519`` and ``Ed448``, RFC 9864): P-256
+elliptic-curve keys, RSA keys of 2048 to 8192 bits, Ed25519 and Ed448 keys.
 A set holding a private member (``d``, ``p``, ``q``...) or a symmetric key is refused whole: a
 client that published its private key has no private key left. Fetching a ``jwks_uri`` is
 :mod:`twenty_oauth.protocol.client_assertions`'s business; this module reads no network.
@@ -34,7 +35,7 @@ MIN_RSA_BITS = 2048
 MAX_RSA_BITS = 8192
 #: Members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
-#: The algorithms each kind of key can verify.
+#: The algorithms each kind of key can verify; an OKP key also its curve's own (RFC 9864 §2.2).
 KEY_ALGORITHMS = {"EC": ("ES256",), "RSA": ("RS256", "PS256"), "OKP": ("EdDSA",)}
 
 
@@ -87,6 +88,8 @@ def _parse(jwk: Mapping[str, Any]) -> VerificationKey:
     if kty == "RSA" and not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
         raise InvalidKeySet(f"RSA keys must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits.")
     algorithms = KEY_ALGORITHMS[kty]
+    if kty == "OKP":
+        algorithms = (*algorithms, jwk["crv"])
     alg = jwk.get("alg")
     if alg is not None:
         if alg not in algorithms:

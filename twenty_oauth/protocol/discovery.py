@@ -34,8 +34,10 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 #: Algorithms of private_key_jwt assertions (RFC 7523 §3): asymmetric only, never ``none`` or
-#: HMAC, whose "key" would be the public key anyone can read (RFC 8725 §2.1, §3.1).
-ASSERTION_SIGNING_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
+#: HMAC, whose "key" would be the public key anyone can read (RFC 8725 §2.1, §3.1). ``Ed25519``
+#: and ``Ed448`` are RFC 9864's fully-specified names for ``EdDSA`` on each curve, which
+#: WebCrypto and oauth4webapi use.
+ASSERTION_SIGNING_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA", "Ed25519", "Ed448")
 SERVER_METADATA = "/.well-known/oauth-authorization-server"
 RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
 
