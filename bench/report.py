@@ -25,6 +25,7 @@ LABELS = {
     "b2": "(b2) GET /rest/constant, Bearer, 10,000 tokens in turn",
     "c": "(c) client credentials, client_secret_post",
     "d": "(d) client credentials, client_secret_basic",
+    "j": "(j) client credentials, private_key_jwt (ES256)",
     "e": "(e) code exchange with PKCE",
     "f": "(f) refresh with rotation",
     "g": "(g) dynamic registration",

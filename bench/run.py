@@ -85,7 +85,8 @@ class Scenario:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
-    seeded: str | None = None  # "codes", "refresh", "revocations": a fresh body a request; "bearers": tokens
+    # "codes", "refresh", "revocations", "assertions": a fresh body a request; "bearers": tokens
+    seeded: str | None = None
     expect: tuple[str, ...] = ()
     rotate: bool = False  # the seeded lines are sent in turn, round and round, not spent
     line_header: str | None = None  # a seeded line is this header's value, not the body
@@ -188,9 +189,20 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
         line_prefix="Bearer ",
         expect=CONSTANT_EXPECT,
     )
+    # Each request a client assertion of its own, as a jti is accepted once (RFC 7523 §3).
+    signed = Scenario(
+        "j",
+        "POST",
+        "/oauth/token",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        seeded="assertions",
+        expect=('"access_token"', '"token_type": "Bearer"'),
+    )
     scenarios = {k: v for k, v in scenarios.items() if k in ("a", "a0", "b", "b1")} | {
         "b2": rotating,
-        **{k: v for k, v in scenarios.items() if k not in ("a", "a0", "b", "b1")},
+        **{k: v for k, v in scenarios.items() if k in ("c", "d")},
+        "j": signed,
+        **{k: v for k, v in scenarios.items() if k not in ("a", "a0", "b", "b1", "c", "d")},
     }
     scenarios.update(
         g=Scenario(

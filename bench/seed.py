@@ -7,6 +7,7 @@ Run with the benchmark's settings (``DJANGO_SETTINGS_MODULE=bench.settings``)::
     python -m bench.seed codes N FILE          # N fresh codes: one token request body a line
     python -m bench.seed refresh N FILE        # N fresh refresh tokens: one body a line
     python -m bench.seed bearers N FILE        # N distinct valid access tokens: one a line
+    python -m bench.seed assertions N FILE     # N private_key_jwt client-credentials bodies, one a line
     python -m bench.seed scale CLIENTS TOKENS  # bulk rows: clients, expired access/refresh tokens
 
 ``setup`` prints a JSON object (the bearer token, the clients' credentials, the registration
@@ -30,6 +31,8 @@ from urllib.parse import quote, urlencode
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
 import django  # noqa: E402
+import jwt  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 django.setup()
 
@@ -38,17 +41,25 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from jwt.algorithms import ECAlgorithm  # noqa: E402
 
 from example_project.companies.models import Company  # noqa: E402
 from twenty_oauth.conf import oauth_settings  # noqa: E402
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
 from twenty_oauth.protocol import authorization, clients, tokens  # noqa: E402
+from twenty_oauth.protocol.client_assertions import ASSERTION_TYPE  # noqa: E402
 from twenty_oauth.protocol.client_metadata import validate_metadata  # noqa: E402
 from twenty_oauth.protocol.keys import keyring  # noqa: E402
 
 REDIRECT_URI = "https://app.example.com/callback"
 CODE_CLIENT = "bench code client"
 BASIC_CLIENT = "bench basic client"
+KEY_CLIENT = "bench private_key_jwt client"
+#: The private_key_jwt client's key, the same in every process that seeds: a bench fixture, not
+#: a secret (the scalar is a digest of a fixed text, so setup and each seeding agree on it).
+#: 255 bits: below the order of P-256, as a private scalar must be.
+_BENCH_SCALAR = int.from_bytes(hashlib.sha256(b"twenty-oauth bench assertion key").digest(), "big") >> 1
+KEY_KID = "bench-es256"
 COMPANIES = [
     ("Airbnb", "airbnb.com", 6800, "San Francisco"),
     ("Anthropic", "anthropic.com", 1000, "San Francisco"),
@@ -75,13 +86,18 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _client(name: str, method: str, grants: list[str]) -> tuple[Client, str]:
+def _bench_key() -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(_BENCH_SCALAR, ec.SECP256R1())
+
+
+def _client(name: str, method: str, grants: list[str], **extra) -> tuple[Client, str | None]:
     fields = validate_metadata(
         {
             "client_name": name,
             "redirect_uris": [REDIRECT_URI] if "authorization_code" in grants else [],
             "grant_types": grants,
             "token_endpoint_auth_method": method,
+            **extra,
         }
     )
     # "command": a client an operator made, allowed to use client_credentials.
@@ -104,6 +120,14 @@ def setup() -> dict:
             CODE_CLIENT, "client_secret_post", ["authorization_code", "client_credentials"]
         )
         basic, basic_secret = _client(BASIC_CLIENT, "client_secret_basic", ["client_credentials"])
+        public_jwk = ECAlgorithm.to_jwk(_bench_key().public_key(), as_dict=True)
+        _client(
+            KEY_CLIENT,
+            "private_key_jwt",
+            ["client_credentials"],
+            jwks={"keys": [{**public_jwk, "kid": KEY_KID}]},
+            token_endpoint_auth_signing_alg="ES256",
+        )
         family = TokenFamily.objects.create(client=post, user=user, scope="api", resource=[])
         issued = tokens.token_response(
             issuer=oauth_settings.ISSUER,
@@ -251,6 +275,36 @@ def bearers(count: int, path: str) -> dict:
             lines.append(token)
     _write(path, lines)
     return {"expires_at": now.timestamp() + lifetime}
+
+
+def assertions(count: int, path: str) -> None:
+    """
+    Client-credentials requests authenticated by private_key_jwt (RFC 7523 §2.2), each with an
+    assertion of its own: a ``jti`` is accepted once. They live as long as the server allows
+    (``CLIENT_ASSERTION_MAX_LIFETIME``), seeded just before the run that spends them.
+    """
+    client_id = Client.objects.filter(client_name=KEY_CLIENT).latest("created_at").client_id
+    key = _bench_key()
+    now = int(time.time())
+    lines = []
+    for _ in range(count):
+        claims = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": oauth_settings.ISSUER,
+            "iat": now,
+            "exp": now + oauth_settings.CLIENT_ASSERTION_MAX_LIFETIME,
+            "jti": random_secrets.token_urlsafe(16),
+        }
+        assertion = jwt.encode(claims, key, algorithm="ES256", headers={"kid": KEY_KID})
+        body = {
+            "grant_type": "client_credentials",
+            "scope": "api",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion,
+        }
+        lines.append(urlencode(body))
+    _write(path, lines)
 
 
 def _write(path: str, lines: list[str]) -> None:
@@ -407,6 +461,8 @@ def main(argv: list[str]) -> None:
         refresh(int(argv[1]), argv[2], argv[3])
     elif command == "revocations":
         revocations(int(argv[1]), argv[2], argv[3])
+    elif command == "assertions":
+        assertions(int(argv[1]), argv[2])  # the client secret that follows is not needed
     elif command == "bearers":
         print(json.dumps(bearers(int(argv[1]), argv[2])))
     elif command == "scale":

@@ -3,7 +3,8 @@ Authlib's OAuth 2 client (PyPI ``authlib``, ``authlib.integrations.requests_clie
 live site: the server metadata checked by Authlib's own RFC 8414 and RFC 9207 validators,
 registration (RFC 7591, posted as JSON: Authlib has no registration client), authorization with
 PKCE approved on the consent page, token, a protected call, refresh, introspection and
-revocation, for confidential clients (both secret methods) and a public one.
+revocation, for confidential clients (both secret methods) and a public one; client credentials
+with a secret and with Authlib's ``PrivateKeyJWT`` (RFC 7523 §2.2).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2 import rfc8414, rfc9207
 from authlib.oauth2.rfc6749.errors import MissingCodeException
 from authlib.oauth2.rfc6749.parameters import parse_authorization_code_response
+from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
+from joserfc.jwk import ECKey, RSAKey
 
 from interop.conftest import admin_client, query_of
 
@@ -151,3 +154,71 @@ def test_client_credentials(site, base_url, metadata, auth_method):
     )
     assert revoked.status_code == 200
     assert session.get(base_url + "/rest/companies", timeout=10).status_code == 401
+
+
+class FiveMinuteAssertions(PrivateKeyJWT):
+    """
+    Authlib's ``PrivateKeyJWT``, its assertions valid for five minutes: by default Authlib signs
+    them for an hour, and the server accepts at most ``CLIENT_ASSERTION_MAX_LIFETIME`` (300 s).
+    """
+
+    def sign(self, auth, token_endpoint):
+        return private_key_jwt_sign(
+            auth.client_secret,
+            client_id=auth.client_id,
+            token_endpoint=token_endpoint,
+            alg=self.alg,
+            expires_in=300,
+        )
+
+
+@pytest.mark.parametrize(
+    ("alg", "key"), [("RS256", RSAKey.generate_key(2048)), ("ES256", ECKey.generate_key("P-256"))]
+)
+def test_client_credentials_with_private_key_jwt(site, base_url, metadata, alg, key):
+    assert alg in metadata["token_endpoint_auth_signing_alg_values_supported"]
+    assert "private_key_jwt" in metadata["token_endpoint_auth_methods_supported"]
+    service = admin_client(
+        site, client_name=f"Authlib signed service {alg}", grant_types=["client_credentials"],
+        token_endpoint_auth_method="private_key_jwt", jwks={"keys": [key.as_dict(private=False)]},
+    )  # fmt: skip
+    assert "client_secret" not in service
+
+    # Authlib as it comes: its assertions live an hour, longer than the server accepts.
+    hour_long = OAuth2Session(
+        client_id=service["client_id"],
+        client_secret=key,
+        token_endpoint_auth_method=PrivateKeyJWT(metadata["token_endpoint"], alg=alg),
+        scope="api",
+    )
+    with pytest.raises(OAuthError) as refused:
+        hour_long.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    assert refused.value.error == "invalid_client"
+
+    # The audience Authlib writes is the token endpoint's URL, at every endpoint it calls.
+    signer = FiveMinuteAssertions(metadata["token_endpoint"], alg=alg)
+    session = OAuth2Session(
+        client_id=service["client_id"],
+        client_secret=key,
+        token_endpoint_auth_method=signer,
+        revocation_endpoint_auth_method=signer,
+        scope="api",
+    )
+    token = session.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    assert "refresh_token" not in token
+    assert session.get(base_url + "/rest/companies", timeout=10).status_code == 200
+    # A fresh assertion (a new jti) for every request: the second token comes as easily.
+    again = session.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
+    assert again["access_token"] != token["access_token"]
+
+    introspection = session.introspect_token(metadata["introspection_endpoint"], token=token["access_token"])
+    assert introspection.status_code == 200
+    assert introspection.json()["active"] is True
+    assert introspection.json()["client_id"] == service["client_id"]
+    revoked = session.revoke_token(
+        metadata["revocation_endpoint"], token=token["access_token"], token_type_hint="access_token"
+    )
+    assert revoked.status_code == 200
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    assert requests.get(base_url + "/rest/companies", headers=bearer, timeout=10).status_code == 401
+    assert session.get(base_url + "/rest/companies", timeout=10).status_code == 200  # the second token

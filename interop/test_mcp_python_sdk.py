@@ -3,7 +3,8 @@ The official MCP Python SDK (PyPI ``mcp``) against the live site's ``/mcp``: its
 ``OAuthClientProvider`` discovers the server from the 401, registers (or presents a client ID
 metadata document), sends the person to the consent page, redeems the code, and its client
 session initializes, lists the tools and calls ``list_companies``. Its client-credentials
-provider does the same for a service with no user.
+providers do the same for a service with no user, with a secret or with a key
+(``PrivateKeyJWTOAuthProvider``, RFC 7523 §2.2).
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ import time
 from urllib.parse import urlencode
 
 import httpx2
+import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider, OAuthRegistrationError
-from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+from mcp.client.auth.extensions.client_credentials import (
+    ClientCredentialsOAuthProvider,
+    PrivateKeyJWTOAuthProvider,
+    SignedJWTParameters,
+)
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import (
     AuthorizationCodeResult,
@@ -379,3 +388,43 @@ def test_client_credentials_provider(site, base_url):
     )
     assert revoked.status_code == 200
     assert mcp_status(base_url + "/mcp", token.access_token) == 401
+
+
+def test_private_key_jwt_client_credentials_provider(site, base_url):
+    """MCP's client-credentials extension with a key instead of a secret: nothing shared is stored."""
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    public_jwk = {**ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True), "kid": "mcp-agent-1"}
+    service = admin_client(
+        site,
+        client_name="MCP signed agent",
+        grant_types=["client_credentials"],
+        token_endpoint_auth_method="private_key_jwt",
+        token_endpoint_auth_signing_alg="ES256",
+        jwks={"keys": [public_jwk]},
+    )
+    assert "client_secret" not in service
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    storage = MemoryStorage()
+    provider = PrivateKeyJWTOAuthProvider(
+        server_url=base_url + "/mcp",
+        storage=storage,
+        client_id=service["client_id"],
+        assertion_provider=SignedJWTParameters(
+            issuer=service["client_id"],
+            subject=service["client_id"],
+            signing_key=pem,
+            signing_algorithm="ES256",
+        ).create_assertion_provider(),
+        scope="api",
+        issuer=base_url,
+    )
+    tools, result = asyncio.run(use_mcp(base_url + "/mcp", provider))
+    assert tools == ["list_companies"]
+    assert company_names(result) == EXPECTED_COMPANIES
+    token = storage.tokens
+    assert token is not None and token.refresh_token is None  # RFC 6749 §4.4.3
+    claims = jwt.decode(token.access_token, options={"verify_signature": False})
+    assert claims["aud"] == base_url + "/mcp" and claims["client_id"] == service["client_id"]
+    assert mcp_status(base_url + "/mcp", token.access_token) == 200

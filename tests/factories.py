@@ -9,14 +9,18 @@ together. ``make_client`` stays the way to make a client through registration's 
 
 from __future__ import annotations
 
+import json
+import secrets
 from datetime import timedelta
 from typing import Any
 
 import factory
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from factory import SelfAttribute
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.models import (
@@ -80,6 +84,12 @@ class ClientFactory(factory.django.DjangoModelFactory):
     class Params:
         secret = factory.LazyFunction(opaque.generate_secret)
         public = factory.Trait(token_endpoint_auth_method=Client.AuthMethod.NONE, client_secret_digest="")
+        #: ``ClientFactory(private_key_jwt=True, jwks=key.jwks())``: keys, no secret (RFC 7523 §2.2).
+        private_key_jwt = factory.Trait(
+            token_endpoint_auth_method=Client.AuthMethod.PRIVATE_KEY_JWT,
+            client_secret_digest="",
+            jwks=factory.LazyFunction(lambda: ClientKey().jwks()),
+        )
 
     client_id = factory.LazyFunction(opaque.generate_client_id)
     client_secret_digest = factory.LazyAttribute(lambda o: opaque.digest(o.secret))
@@ -104,6 +114,90 @@ class ClientFactory(factory.django.DjangoModelFactory):
         token = opaque.generate_secret()
         kwargs.setdefault("source", Client.Source.DYNAMIC)
         return cls(registration_access_token_digest=opaque.digest(token), **kwargs), token
+
+
+#: A JWS signer that also knows RFC 9864's name for EdDSA on Ed25519, as WebCrypto signs.
+_signer = jwt.api_jws.PyJWS()
+_signer.register_algorithm("Ed25519", OKPAlgorithm())
+
+
+class ClientKey:
+    """
+    A ``private_key_jwt`` client's key pair (RFC 7523 §2.2): the private half signs assertions
+    as a client would, the public half is what the client registers in its ``jwks``.
+    """
+
+    GENERATORS = {
+        "ES256": (lambda: ec.generate_private_key(ec.SECP256R1()), ECAlgorithm),
+        "RS256": (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), RSAAlgorithm),
+        "PS256": (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), RSAAlgorithm),
+        "EdDSA": (ed25519.Ed25519PrivateKey.generate, OKPAlgorithm),
+        "Ed25519": (ed25519.Ed25519PrivateKey.generate, OKPAlgorithm),  # RFC 9864's name for it
+    }
+
+    def __init__(self, alg: str = "ES256", kid: str | None = "", private_key: Any = None) -> None:
+        generate, self.codec = self.GENERATORS[alg]
+        self.alg = alg
+        self.private_key = private_key or generate()
+        self.kid = secrets.token_hex(8) if kid == "" else kid
+
+    @property
+    def public_jwk(self) -> dict[str, Any]:
+        """The public JWK (RFC 7517 §4), with its ``kid`` when it has one."""
+        jwk = self.codec.to_jwk(self.private_key.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid} if self.kid else jwk
+
+    @property
+    def private_jwk(self) -> dict[str, Any]:
+        """The whole key pair as a JWK: what a client must never publish."""
+        jwk = self.codec.to_jwk(self.private_key, as_dict=True)
+        return {**jwk, "kid": self.kid} if self.kid else jwk
+
+    def jwks(self, *others: ClientKey) -> dict[str, Any]:
+        """A JWK Set (RFC 7517 §5) of this key's public half and the others'."""
+        return {"keys": [key.public_jwk for key in (self, *others)]}
+
+    def assertion(
+        self, client_id: str, *, audience: Any = ISSUER, headers: dict | None = None, **claims: Any
+    ) -> str:
+        """
+        A client assertion (RFC 7523 §3) for ``client_id``: ``iss`` and ``sub`` the client,
+        ``aud`` the issuer, a minute to live from the server's clock, a fresh ``jti``. A claim
+        given as None is left out.
+        """
+        now = int(timezone.now().timestamp())
+        body = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": audience,
+            "iat": now,
+            "exp": now + 60,
+            "jti": secrets.token_urlsafe(16),
+            **claims,
+        }
+        body = {name: value for name, value in body.items() if value is not None}
+        header = {"kid": self.kid} if self.kid else {}
+        header.update(headers or {})
+        # Signed as a JWS over the claims' JSON, whatever their types: an attacker's claims need
+        # not be ones that PyJWT's JWT encoder lets through.
+        payload = json.dumps(body).encode()
+        return _signer.encode(payload, self.private_key, algorithm=self.alg, headers=header)
+
+
+def make_key_client(
+    key: ClientKey | None = None, source=Client.Source.ADMIN, **metadata
+) -> tuple[Client, ClientKey]:
+    """
+    A ``private_key_jwt`` client registered with ``key``'s public JWK Set (a new ES256 key by
+    default), made through registration's validation; no secret is issued to it.
+    """
+    key = key or ClientKey()
+    metadata.setdefault("token_endpoint_auth_method", "private_key_jwt")
+    if "jwks_uri" not in metadata:
+        metadata.setdefault("jwks", key.jwks())
+    client, secret = make_client(source=source, **metadata)
+    assert secret is None
+    return client, key
 
 
 class ConsentFactory(factory.django.DjangoModelFactory):

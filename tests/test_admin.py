@@ -381,7 +381,7 @@ def test_rotate_on_public_clients_only_warns(admin_http):
     response = run_action(admin_http, "rotate_secret", public)
     assert response.status_code == 302
     page = admin_http.get(response["Location"])
-    assert "Public clients have no secret." in page.content.decode()
+    assert "Public and private_key_jwt clients have no secret." in page.content.decode()
 
 
 def test_revoke_tokens_ends_every_grant_of_the_client(admin_http, user):

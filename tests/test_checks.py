@@ -268,12 +268,17 @@ def test_closed_registration_allows_client_credentials_without_warning():
 
 def test_process_local_rate_limit_cache():
     local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    replays = "twenty_oauth.W013"  # the default cache also remembers client assertions' jti
     with override_settings(TWENTY_OAUTH=SAFE, CACHES={"default": local}):
-        assert set(found(deploy=True)) == {"twenty_oauth.W004"}
+        assert set(found(deploy=True)) == {"twenty_oauth.W004", replays}
     with override_settings(
         TWENTY_OAUTH={**SAFE, "RATE_LIMIT_CACHE": "shared"}, CACHES={"default": local, "shared": REDIS_CACHE}
     ):
-        assert found(deploy=True) == {}
+        assert set(found(deploy=True)) == {replays}
+    with override_settings(
+        TWENTY_OAUTH={**SAFE, "RATE_LIMIT_CACHE": "local"}, CACHES={"default": REDIS_CACHE, "local": local}
+    ):
+        assert set(found(deploy=True)) == {"twenty_oauth.W004"}
     no_limits = {
         **SAFE,
         "REGISTRATION_RATE_LIMIT": None,
@@ -282,15 +287,26 @@ def test_process_local_rate_limit_cache():
         "CLIENT_METADATA_ADDRESS_LIMIT": None,
     }
     with override_settings(TWENTY_OAUTH=no_limits, CACHES={"default": local}):
-        assert found(deploy=True) == {}
+        assert set(found(deploy=True)) == {replays}
     for name in ("CLIENT_METADATA_FETCH_LIMIT", "CLIENT_METADATA_ADDRESS_LIMIT"):
         with override_settings(TWENTY_OAUTH={**no_limits, name: "30/m"}, CACHES={"default": local}):
-            assert set(found(deploy=True)) == {"twenty_oauth.W004"}
+            assert set(found(deploy=True)) == {"twenty_oauth.W004", replays}
     fetches_only = {**no_limits, "CLIENT_METADATA_FETCH_LIMIT": "30/m"}
     with override_settings(
         TWENTY_OAUTH={**fetches_only, "CLIENT_METADATA_DOCUMENTS": False}, CACHES={"default": local}
     ):
-        assert found(deploy=True) == {}
+        assert set(found(deploy=True)) == {replays}
+
+
+def test_process_local_default_cache_warns_that_client_assertions_can_be_replayed():
+    """RFC 7523 §3: a jti is used once, which only a cache all workers share can tell."""
+    local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    with override_settings(TWENTY_OAUTH=SAFE, CACHES={"default": local, "shared": REDIS_CACHE}):
+        messages = found(deploy=True)
+    assert "jti" in messages["twenty_oauth.W013"].msg
+    assert "CACHES" in messages["twenty_oauth.W013"].hint
+    with override_settings(TWENTY_OAUTH=SAFE, CACHES={"default": REDIS_CACHE}):
+        assert "twenty_oauth.W013" not in found(deploy=True)
 
 
 def manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:

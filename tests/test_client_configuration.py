@@ -26,6 +26,7 @@ from tests.conftest import (
     register,
     token_request,
 )
+from tests.factories import ClientKey
 from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
 from twenty_oauth.protocol import opaque
 
@@ -159,7 +160,13 @@ def test_rfc7592_2_2_sending_back_what_was_read_changes_nothing_but_the_token(cl
         ({"grant_types": ["password"]}, "invalid_client_metadata", "grant_types"),
         ({"client_name": 7}, "invalid_client_metadata", "client_name"),
         ({"logo_uri": "http://app.example.com/logo.png"}, "invalid_client_metadata", "logo_uri"),
-        ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata", "token_endpoint"),
+        ({"token_endpoint_auth_method": "client_secret_jwt"}, "invalid_client_metadata", "token_endpoint"),
+        ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata", "jwks"),
+        (
+            {"token_endpoint_auth_method": "private_key_jwt", "jwks": ClientKey("ES256").jwks()},
+            "invalid_client_metadata",
+            "kind of credential",
+        ),
     ],
 )
 def test_rfc7592_2_2_update_goes_through_the_rules_of_registration(client, change, error, fragment):

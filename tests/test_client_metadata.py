@@ -202,7 +202,7 @@ def test_secret_based_auth_methods_and_secrets_are_refused(client, user, local, 
     for extra in (
         {"token_endpoint_auth_method": "client_secret_basic"},
         {"token_endpoint_auth_method": "client_secret_post"},
-        {"token_endpoint_auth_method": "private_key_jwt"},
+        {"token_endpoint_auth_method": "client_secret_jwt"},
         {"client_secret": "s3cr3t"},
     ):
         client_id = publish(

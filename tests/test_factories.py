@@ -23,6 +23,7 @@ from tests.factories import (
     AccessTokenFactory,
     AuthorizationCodeFactory,
     ClientFactory,
+    ClientKey,
     ConsentFactory,
     RefreshTokenFactory,
     SigningKeyFactory,
@@ -65,6 +66,23 @@ def test_a_client_from_the_factory_manages_itself_with_its_registration_token(cl
     assert read.json()["client_id"] == oauth_client.client_id
     assert "registration_access_token" not in read.json()
     assert token not in str(Client.objects.get().__dict__)
+
+
+def test_a_private_key_jwt_client_from_the_factory_authenticates_with_its_key(client):
+    key = ClientKey("RS256")
+    oauth_client = ClientFactory(private_key_jwt=True, jwks=key.jwks(), grant_types=["client_credentials"])
+    assert oauth_client.client_secret_digest == "" and not oauth_client.uses_secret
+    data = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": key.assertion(oauth_client.client_id),
+    }
+    response = token_request(client, data)
+    assert response.status_code == 200, response.content
+    assert api_status(client, response.json()["access_token"]) == 200
+    other = ClientKey("RS256", kid=key.kid)
+    refused = token_request(client, {**data, "client_assertion": other.assertion(oauth_client.client_id)})
+    assert refused.status_code == 401
 
 
 def test_a_code_from_the_factory_redeems_once_with_its_verifier(client):

@@ -28,12 +28,32 @@ def test_server_metadata(client):
     assert set(body["token_endpoint_auth_methods_supported"]) == {
         "client_secret_post",
         "client_secret_basic",
+        "private_key_jwt",
         "none",
     }
     assert body["code_challenge_methods_supported"] == ["S256"]
     assert body["authorization_response_iss_parameter_supported"] is True
-    assert "revocation_endpoint_auth_methods_supported" in body
-    assert "introspection_endpoint_auth_methods_supported" in body
+    assert set(body["revocation_endpoint_auth_methods_supported"]) == {
+        "client_secret_post",
+        "client_secret_basic",
+        "private_key_jwt",
+        "none",
+    }
+    assert set(body["introspection_endpoint_auth_methods_supported"]) == {
+        "client_secret_post",
+        "client_secret_basic",
+        "private_key_jwt",
+    }
+    # RFC 8414 §2: present whenever private_key_jwt is; asymmetric algorithms only, never none.
+    for endpoint in ("token", "revocation", "introspection"):
+        assert body[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] == [
+            "ES256",
+            "RS256",
+            "PS256",
+            "EdDSA",
+            "Ed25519",
+            "Ed448",
+        ]
 
 
 def test_no_redirect_without_or_with_trailing_slash(client):

@@ -162,7 +162,7 @@ def test_code_client_needs_a_redirect_uri(client):
 @pytest.mark.parametrize(
     "change, fragment",
     [
-        ({"token_endpoint_auth_method": "private_key_jwt"}, "token_endpoint_auth_method"),
+        ({"token_endpoint_auth_method": "client_secret_jwt"}, "token_endpoint_auth_method"),
         ({"grant_types": ["password"]}, "grant_types"),
         ({"grant_types": ["implicit"]}, "grant_types"),
         ({"response_types": ["token"]}, "response_type"),

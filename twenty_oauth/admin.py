@@ -85,6 +85,9 @@ class ClientAdmin(admin.ModelAdmin):
                 "fields": [
                     "token_endpoint_auth_method",
                     "application_type",
+                    "jwks_text",
+                    "jwks_uri",
+                    "token_endpoint_auth_signing_alg",
                     "grant_types_choice",
                     "redirect_uris_text",
                     "scope",
@@ -158,11 +161,14 @@ class ClientAdmin(admin.ModelAdmin):
             obj.client_id = opaque.generate_client_id()
             obj.source = Client.Source.ADMIN
         before = Client.objects.filter(pk=obj.pk).first() if change else None
-        if obj.is_public:
+        if not obj.uses_secret:
+            # Public, or private_key_jwt: a secret it kept would still authenticate nothing, and
+            # would come back if the client were switched to a secret method again.
             obj.client_secret_digest = ""
+            obj.client_secret_expires_at = None
         super().save_model(request, obj, form, change)
-        if not obj.is_public and not obj.client_secret_digest:
-            # A new confidential client, or a public one made confidential: it needs a secret.
+        if obj.uses_secret and not obj.client_secret_digest:
+            # A new client with a secret method, or one switched to it: it needs a secret.
             request._twenty_oauth_new_secrets = [(obj, clients.rotate_secret(obj))]
         clients.changed(before, obj, ip=client_ip(request))
 
@@ -204,9 +210,11 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Rotate the secret of selected confidential clients"), permissions=["change"])
     def rotate_secret(self, request, queryset):
-        pairs = [(client, clients.rotate_secret(client)) for client in queryset if not client.is_public]
+        pairs = [(client, clients.rotate_secret(client)) for client in queryset if client.uses_secret]
         if not pairs:
-            self.message_user(request, _("Public clients have no secret."), messages.WARNING)
+            self.message_user(
+                request, _("Public and private_key_jwt clients have no secret."), messages.WARNING
+            )
             return None
         for client, _secret in pairs:
             # The history says who rotated and when; the secret itself is never written down.

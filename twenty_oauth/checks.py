@@ -157,6 +157,8 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         ("CLIENT_METADATA_FAILURE_CACHE_SECONDS", 0),
         ("CLIENT_METADATA_FAILURE_CACHE_SIZE", 0),
         ("MAX_REDIRECT_URIS", 1),
+        ("CLIENT_ASSERTION_MAX_LIFETIME", 1),
+        ("CLIENT_ASSERTION_CLOCK_SKEW", 0),
     ):
         # Past the upper bound a date computed from the value leaves what datetime can hold.
         if name in user and not least <= user[name] <= MAX_SECONDS:
@@ -355,6 +357,16 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             "Each refresh issues a new refresh token with this lifetime, so it is how long a client may "
             "stay idle and keep access; RFC 9700 §4.14.2 asks that idle grants end. The default is 30 days.",
             9,
+        )
+    if type(caches["default"]).__module__.startswith(
+        ("django.core.cache.backends.locmem", "django.core.cache.backends.dummy")
+    ):
+        warn(
+            "The default cache is process-local: the jti of each private_key_jwt client assertion is "
+            "remembered by one worker only, so an assertion can be replayed at each of the others.",
+            "Point the 'default' entry of CACHES at a Redis, Memcached or database cache shared by all "
+            "workers (RFC 7523 §3: a jti is used once).",
+            13,
         )
     if oauth_settings.PKCE_REQUIRED == "public":
         messages.append(

@@ -114,6 +114,17 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         (str, type(None)),
         "Failed client authentications per client_id and client IP before 429; None disables.",
     ),
+    "CLIENT_ASSERTION_MAX_LIFETIME": (
+        300,
+        (int,),
+        "Longest a private_key_jwt client assertion may still be valid when it arrives: its exp at "
+        "most this many seconds ahead (RFC 7523 §3).",
+    ),
+    "CLIENT_ASSERTION_CLOCK_SKEW": (
+        30,
+        (int,),
+        "Seconds of clock difference allowed when a client assertion's exp, nbf and iat are checked.",
+    ),
     "RATE_LIMIT_CACHE": ("default", (str,), "The Django cache alias that holds rate-limit counters."),
     "ALLOW_CLIENT_CREDENTIALS_FOR_REGISTERED_CLIENTS": (
         False,

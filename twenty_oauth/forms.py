@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import clients
 from twenty_oauth.protocol.client_metadata import URL_FIELDS, ClientMetadataSerializer, first_error
-from twenty_oauth.protocol.discovery import GRANT_TYPES
+from twenty_oauth.protocol.discovery import ASSERTION_SIGNING_ALGORITHMS, GRANT_TYPES
 
 #: The form field that shows an error about each metadata field; others are form-wide.
 ERROR_FIELDS = {
@@ -24,9 +26,20 @@ ERROR_FIELDS = {
     "logo_uri": "logo_uri",
     "tos_uri": "tos_uri",
     "policy_uri": "policy_uri",
+    "jwks": "jwks_text",
+    "jwks_uri": "jwks_uri",
+    "token_endpoint_auth_signing_alg": "token_endpoint_auth_signing_alg",
 }
 
-METADATA_FIELDS = ("client_name", "token_endpoint_auth_method", "application_type", "scope", *URL_FIELDS)
+METADATA_FIELDS = (
+    "client_name",
+    "token_endpoint_auth_method",
+    "application_type",
+    "scope",
+    *URL_FIELDS,
+    "jwks_uri",
+    "token_endpoint_auth_signing_alg",
+)
 
 
 class ClientForm(forms.ModelForm):
@@ -52,12 +65,30 @@ class ClientForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
+    jwks_text = forms.CharField(
+        label=_("JWK Set"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text=_(
+            'For private_key_jwt: the client\'s public keys as a JWK Set, {"keys": [...]}. '
+            "Or give its JWK Set URL instead."
+        ),
+    )
+    token_endpoint_auth_signing_alg = forms.ChoiceField(
+        label=_("Assertion signing algorithm"),
+        required=False,
+        choices=[("", _("any accepted")), *((alg, alg) for alg in ASSERTION_SIGNING_ALGORITHMS)],
+        help_text=_("For private_key_jwt: the only algorithm the client's assertions may use."),
+    )
+
     class Meta:
         model = Client
         fields = [
             "client_name",
             "token_endpoint_auth_method",
             "application_type",
+            "jwks_uri",
+            "token_endpoint_auth_signing_alg",
             "scope",
             "client_uri",
             "logo_uri",
@@ -74,12 +105,25 @@ class ClientForm(forms.ModelForm):
             self.initial["redirect_uris_text"] = "\n".join(self.instance.redirect_uris)
             self.initial["grant_types_choice"] = [g for g in self.instance.grant_types if g in GRANT_TYPES]
             self.initial["contacts_text"] = "\n".join(self.instance.contacts)
+            if self.instance.jwks is not None:
+                self.initial["jwks_text"] = json.dumps(self.instance.jwks, indent=2)
+
+    def clean_jwks_text(self):
+        text = self.cleaned_data.get("jwks_text", "").strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise forms.ValidationError(_("Not valid JSON.")) from exc
 
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
         metadata = {name: data[name] for name in METADATA_FIELDS if data.get(name)}
+        if data.get("jwks_text") is not None:
+            metadata["jwks"] = data["jwks_text"]
         metadata["redirect_uris"] = _lines(data.get("redirect_uris_text", ""))
         metadata["grant_types"] = list(data.get("grant_types_choice") or [])
         metadata["contacts"] = _lines(data.get("contacts_text", ""))

@@ -19,6 +19,7 @@ class Client(models.Model):
         NONE = "none", _("none (public client)")
         CLIENT_SECRET_BASIC = "client_secret_basic", _("client_secret_basic")
         CLIENT_SECRET_POST = "client_secret_post", _("client_secret_post")
+        PRIVATE_KEY_JWT = "private_key_jwt", _("private_key_jwt (a JWT signed by the client's key)")
 
     class Source(models.TextChoices):
         ADMIN = "admin", _("Django admin")
@@ -49,6 +50,13 @@ class Client(models.Model):
         max_length=32,
         choices=AuthMethod.choices,
         default=AuthMethod.CLIENT_SECRET_BASIC,
+    )
+    # RFC 7591 §2, for private_key_jwt (RFC 7523 §2.2): the client's public keys, inline or at a
+    # URL, and the one algorithm its assertions must use (blank: any this server accepts).
+    jwks = models.JSONField(_("JWK Set"), null=True, blank=True)
+    jwks_uri = models.CharField(_("JWK Set URL"), max_length=500, blank=True)
+    token_endpoint_auth_signing_alg = models.CharField(
+        _("assertion signing algorithm"), max_length=16, blank=True
     )
     scope = models.CharField(
         _("scope"), max_length=1000, blank=True, help_text=_("Space-separated; blank allows every scope.")
@@ -109,6 +117,14 @@ class Client(models.Model):
         return bool(self.registration_access_token_digest)
 
     @property
+    def uses_secret(self) -> bool:
+        """Authenticates with a client secret (RFC 6749 §2.3.1), which the server issues."""
+        return self.token_endpoint_auth_method in (
+            self.AuthMethod.CLIENT_SECRET_BASIC,
+            self.AuthMethod.CLIENT_SECRET_POST,
+        )
+
+    @property
     def made_by_staff(self) -> bool:
         """Created in the admin or by ``oauth_create_client``, not by whoever could reach the server."""
         return self.source in (self.Source.ADMIN, self.Source.COMMAND)
@@ -116,8 +132,9 @@ class Client(models.Model):
     @property
     def may_use_client_credentials(self) -> bool:
         """
-        A confidential client registered for the grant. One that registered itself may use it
-        only once an admin allows it: open registration must not hand out userless tokens.
+        A confidential client (a secret or private_key_jwt) registered for the grant. One that
+        registered itself may use it only once an admin allows it: open registration must not
+        hand out userless tokens.
         """
         from twenty_oauth.conf import oauth_settings
 

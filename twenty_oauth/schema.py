@@ -31,6 +31,14 @@ ClientAuthentication = {
         required=False, help_text="client_secret_post or none (RFC 6749 §2.3.1)."
     ),
     "client_secret": serializers.CharField(required=False, help_text="client_secret_post."),
+    "client_assertion_type": serializers.ChoiceField(
+        ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+        required=False,
+        help_text="private_key_jwt (RFC 7521 §4.2).",
+    ),
+    "client_assertion": serializers.CharField(
+        required=False, help_text="private_key_jwt: a JWT signed by the client's key (RFC 7523 §2.2)."
+    ),
 }
 TokenRequest = inline_serializer(
     "TokenRequest",
@@ -117,6 +125,9 @@ ServerMetadata = inline_serializer(
                 "revocation_endpoint_auth_methods",
                 "introspection_endpoint_auth_methods",
                 "code_challenge_methods",
+                "token_endpoint_auth_signing_alg_values",
+                "revocation_endpoint_auth_signing_alg_values",
+                "introspection_endpoint_auth_signing_alg_values",
             )
         },
         "authorization_response_iss_parameter_supported": serializers.BooleanField(),

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import REDIRECT, code_tokens, pkce_pair
-from tests.factories import make_client
+from tests.factories import make_client, make_key_client
 from twenty_oauth.errors import InvalidGrant, InvalidRedirectURI, InvalidRequest, InvalidScope
 from twenty_oauth.protocol import pkce, redirect_uris, scopes
 from twenty_oauth.protocol.client_auth import parse_basic
@@ -280,11 +280,19 @@ def pools(client, user, db):
     """Real identifiers and secrets, so that generated requests also reach the deeper checks."""
     confidential, secret = make_client()
     public, _ = make_client(token_endpoint_auth_method="none", client_name="Public")
+    signer, key = make_key_client(grant_types=["client_credentials"], redirect_uris=[])
     issued = code_tokens(client, user, confidential, secret)
     client.logout()
     return {
-        "client_id": [confidential.client_id, public.client_id, "nobody"],
+        "client_id": [confidential.client_id, public.client_id, signer.client_id, "nobody"],
         "client_secret": [secret, "wrong"],
+        "client_assertion_type": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "x"],
+        "client_assertion": [
+            *(key.assertion(signer.client_id) for _ in range(3)),
+            key.assertion(signer.client_id, exp="soon", jti=[1]),
+            "e30.e30.",
+            "x",
+        ],
         "token": [issued["refresh_token"], issued["access_token"], "x"],
         "refresh_token": [issued["refresh_token"], "x"],
         "grant_type": ["authorization_code", "refresh_token", "client_credentials", "password", "implicit"],
@@ -346,6 +354,9 @@ metadata_fields = st.fixed_dictionaries(
         "client_uri": candidate_uris,
         "scope": st.sampled_from(["api", "api profile", "admin"]) | json_values,
         "contacts": st.lists(text, max_size=3) | json_values,
+        "jwks": st.fixed_dictionaries({"keys": st.lists(json_values, max_size=3)}) | json_values,
+        "jwks_uri": candidate_uris | json_values,
+        "token_endpoint_auth_signing_alg": st.sampled_from(["ES256", "HS256", "none"]) | json_values,
     },
 )
 

@@ -2,14 +2,16 @@
 Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3).
 
 Methods: ``client_secret_basic`` (the Authorization header, with the id and secret
-form-urlencoded first, RFC 6749 §2.3.1), ``client_secret_post`` (both in the body) and ``none``
-(a public client sends only its ``client_id``). A confidential client may use either secret
-method: both carry the same secret over TLS. Using two methods at once is ``invalid_request``
+form-urlencoded first, RFC 6749 §2.3.1), ``client_secret_post`` (both in the body),
+``private_key_jwt`` (a JWT signed by the client's key, RFC 7523 §2.2, checked by
+:mod:`client_assertions`) and ``none`` (a public client sends only its ``client_id``). A client
+with a secret may use either secret method: both carry the same secret over TLS; a
+``private_key_jwt`` client only its assertion. Using two methods at once is ``invalid_request``
 (RFC 6749 §2.3). Repeated failures for one client from one address are throttled. A
-``client_id`` that is an https URL is a client ID metadata document's
-(``metadata_documents``), always a public client; fetching it is bounded as at the
-authorization endpoint (429 ``too_many_requests`` or 503 ``temporarily_unavailable`` when
-refused for now, which do not count as failed authentications).
+``client_id`` that is an https URL is a client ID metadata document's (``metadata_documents``):
+a public client, or a ``private_key_jwt`` one with the document's keys; fetching it is bounded
+as at the authorization endpoint (429 ``too_many_requests`` or 503 ``temporarily_unavailable``
+when refused for now, which do not count as failed authentications).
 
 A public client may also name itself in the ``Authorization`` header with an empty password,
 ``Basic base64(client_id ":")``, as requests-oauthlib does when it has no secret: nothing is
@@ -30,7 +32,8 @@ from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import metadata_documents, opaque, ratelimit
+from twenty_oauth.protocol import client_assertions, metadata_documents, opaque, ratelimit
+from twenty_oauth.protocol.discovery import Site
 
 LAST_USED_RESOLUTION = timedelta(minutes=5)
 
@@ -54,8 +57,18 @@ def parse_basic(header: str) -> tuple[str, str]:
 def credentials(header: str, params: dict[str, str]) -> tuple[str, str | None, str]:
     """
     The ``(client_id, client_secret, method)`` presented in the ``Authorization`` header
-    ``header`` or the parameters; checks nothing against the database.
+    ``header`` or the parameters; checks nothing against the database. For ``private_key_jwt``
+    the second value is the assertion, and the ``client_id`` the one it claims (RFC 7521 §4.2).
     """
+    if "client_assertion" in params or "client_assertion_type" in params:
+        if header or "client_secret" in params:
+            raise InvalidRequest("Use one client authentication method, not two (RFC 6749 section 2.3).")
+        assertion = params.get("client_assertion", "")
+        return (
+            client_assertions.claimed_client_id(assertion) or params.get("client_id", ""),
+            assertion,
+            "private_key_jwt",
+        )
     if header[:6].lower() == "basic ":
         if "client_secret" in params:
             raise InvalidRequest("Use one client authentication method, not two (RFC 6749 section 2.3).")
@@ -81,10 +94,12 @@ def names_itself(method: str, secret: str | None) -> bool:
     return method == "none" or (method == "client_secret_basic" and secret == "")
 
 
-def authenticate(params: dict[str, str], *, authorization: str, ip: str) -> Client:
+def authenticate(params: dict[str, str], *, authorization: str, ip: str, site: Site | None = None) -> Client:
     """
     The client authenticated by ``params`` and the ``Authorization`` header ``authorization``,
-    sent from ``ip``; or ``InvalidClient`` (401) / ``TooManyRequests`` (429).
+    sent from ``ip`` to ``site`` (whose issuer and token endpoint a ``private_key_jwt``
+    assertion is addressed to; without it, the configured issuer); or ``InvalidClient`` (401) /
+    ``TooManyRequests`` (429).
     """
     client_id, secret, method = credentials(authorization, params)
     rate = oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
@@ -95,7 +110,10 @@ def authenticate(params: dict[str, str], *, authorization: str, ip: str) -> Clie
     description = ""
     try:
         client = metadata_documents.find_client(client_id, ip=ip)
-        reason = _failure(client, secret, method)
+        if method == "private_key_jwt":
+            reason = _assertion_failure(client, params, site)
+        else:
+            reason = _failure(client, secret, method)
     except metadata_documents.MetadataDocumentError as exc:
         client, reason = None, f"unusable metadata document: {exc.description}"
         description = f"The client's metadata document cannot be used. {exc.description}"
@@ -114,10 +132,31 @@ def _failure(client: Client | None, secret: str | None, method: str) -> str:
         return "unknown client"
     if client.is_public:
         return "" if names_itself(method, secret) else "a public client sent a secret"
+    if client.token_endpoint_auth_method == Client.AuthMethod.PRIVATE_KEY_JWT:
+        return "a private_key_jwt client sent no assertion"
     if method == "none":
         return "no secret"
     if not opaque.matches(secret or "", client.client_secret_digest):
         return "wrong secret"
     if client.client_secret_expires_at and client.client_secret_expires_at <= timezone.now():
         return "expired secret"
+    return ""
+
+
+def _assertion_failure(client: Client | None, params: dict[str, str], site: Site | None) -> str:
+    """Why a ``private_key_jwt`` assertion does not authenticate ``client`` (RFC 7523 §3), or ''."""
+    if client is None:
+        return "unknown client"
+    if params.get("client_assertion_type") != client_assertions.ASSERTION_TYPE:
+        return "unsupported client_assertion_type"
+    if "client_assertion" not in params:
+        return "no client_assertion"
+    site = site or Site.configured()
+    audiences = (site.issuer, site.endpoint("token")) if site is not None else ()
+    try:
+        client_assertions.verify(
+            client, params["client_assertion"], client_id=params.get("client_id"), audiences=audiences
+        )
+    except client_assertions.Refused as exc:
+        return exc.reason
     return ""

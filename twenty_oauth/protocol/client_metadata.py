@@ -29,8 +29,8 @@ from twenty_oauth.errors import (
     OAuthError,
 )
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import opaque, redirect_uris, scopes, uris
-from twenty_oauth.protocol.discovery import AUTH_METHODS, GRANT_TYPES
+from twenty_oauth.protocol import client_keys, opaque, redirect_uris, scopes, uris
+from twenty_oauth.protocol.discovery import ASSERTION_SIGNING_ALGORITHMS, AUTH_METHODS, GRANT_TYPES
 
 STRING_FIELDS = ("client_name", "software_id", "software_version")
 URL_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
@@ -156,6 +156,34 @@ class RedirectURIsField(TextListField):
             raise serializers.ValidationError(exc.description, code=REDIRECT_CODE) from exc
 
 
+class JWKSetField(serializers.Field):
+    """``jwks`` (RFC 7591 §2): the client's public keys, as :mod:`client_keys` accepts them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        try:
+            return client_keys.validate_jwks(data)
+        except client_keys.InvalidKeySet as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class JWKSetURLField(TextField):
+    """``jwks_uri`` (RFC 7591 §2): where the client publishes its JWK Set."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return client_keys.validate_jwks_uri(value) if value else value
+        except client_keys.InvalidKeySet as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
 class ClientMetadataSerializer(ReusedFieldsSerializer):
     """
     RFC 7591 §2 client metadata, validated into the ``Client`` fields it sets. Unknown members
@@ -191,6 +219,18 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
     tos_uri = HttpsURLField(default="")
     policy_uri = HttpsURLField(default="")
     contacts = TextListField(default=list)
+    # private_key_jwt (RFC 7523 §2.2): the keys the client's assertions are checked with.
+    token_endpoint_auth_signing_alg = serializers.ChoiceField(
+        choices=ASSERTION_SIGNING_ALGORITHMS,
+        required=False,
+        default="",
+        error_messages={
+            "invalid_choice": f"Must be one of {', '.join(ASSERTION_SIGNING_ALGORITHMS)}; "
+            "none and HMAC algorithms are not accepted."
+        },
+    )
+    jwks_uri = JWKSetURLField(default="")
+    jwks = JWKSetField(default=None)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """
@@ -271,6 +311,7 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
                     "cannot use client_credentials."
                 }
             )
+        self._check_keys(attrs)
         if code and not attrs["redirect_uris"]:
             raise serializers.ValidationError(
                 {"redirect_uris": serializers.ErrorDetail("Required for authorization_code.", REDIRECT_CODE)}
@@ -293,6 +334,27 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
                     {"redirect_uris": serializers.ErrorDetail(exc.description, REDIRECT_CODE)}
                 ) from exc
 
+    def _check_keys(self, attrs: dict[str, Any]) -> None:
+        """
+        RFC 7591 §2: ``jwks`` and ``jwks_uri`` never together. A ``private_key_jwt`` client
+        needs one of them (RFC 7523 §2.2), with a key for its ``token_endpoint_auth_signing_alg``
+        when it names one; any other client has no use for them, and they are not kept.
+        """
+        jwks, jwks_uri, alg = attrs["jwks"], attrs["jwks_uri"], attrs["token_endpoint_auth_signing_alg"]
+        if jwks is not None and jwks_uri:
+            raise serializers.ValidationError(
+                {"jwks": "jwks and jwks_uri must not both be present (RFC 7591 section 2)."}
+            )
+        if attrs["token_endpoint_auth_method"] != "private_key_jwt":
+            attrs.update(jwks=None, jwks_uri="", token_endpoint_auth_signing_alg="")
+            return
+        if jwks is None and not jwks_uri:
+            raise serializers.ValidationError({"jwks": "private_key_jwt needs jwks or jwks_uri."})
+        if alg and jwks is not None and alg not in client_keys.algorithms_of(jwks):
+            raise serializers.ValidationError(
+                {"jwks": f"No key in the set verifies {alg}, the token_endpoint_auth_signing_alg."}
+            )
+
 
 #: The ``Client`` fields that client metadata sets.
 METADATA_FIELDS = tuple(ClientMetadataSerializer._declared_fields)
@@ -301,6 +363,8 @@ METADATA_FIELDS = tuple(ClientMetadataSerializer._declared_fields)
 def _has_surrogate(value: Any) -> bool:
     if isinstance(value, str):
         return SURROGATE_RE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
     return isinstance(value, list) and any(_has_surrogate(v) for v in value)
 
 
@@ -365,12 +429,19 @@ def validate_update(data: Any, client: Client, *, current: Mapping[str, Any]) ->
                 "(RFC 7592 section 2.2)."
             )
     fields = validate_metadata(data)
-    if (fields["token_endpoint_auth_method"] == Client.AuthMethod.NONE) != client.is_public:
+    if _credential_kind(fields["token_endpoint_auth_method"]) != _credential_kind(
+        client.token_endpoint_auth_method
+    ):
         raise InvalidClientMetadata(
-            "token_endpoint_auth_method: a public client cannot become confidential, nor a "
-            "confidential client public. Register a new client instead."
+            "token_endpoint_auth_method: a client keeps its kind of credential (none, a secret, or "
+            "its keys for private_key_jwt). Register a new client instead."
         )
     return fields
+
+
+def _credential_kind(method: str) -> str:
+    """What a client proves itself with: client_secret_basic and _post share one secret."""
+    return "secret" if method.startswith("client_secret_") else method
 
 
 class ClientInformationSerializer(ReusedFieldsSerializer):
@@ -402,6 +473,9 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
     software_id = serializers.CharField()
     software_version = serializers.CharField()
     contacts = serializers.ListField(child=serializers.CharField())
+    token_endpoint_auth_signing_alg = serializers.CharField()
+    jwks_uri = serializers.CharField()
+    jwks = serializers.JSONField()
 
     #: Left out of the answer when empty: only what the client registered is listed.
     OPTIONAL = (
@@ -412,6 +486,9 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
         "software_id",
         "software_version",
         "contacts",
+        "token_endpoint_auth_signing_alg",
+        "jwks_uri",
+        "jwks",
     )
     #: Given by the caller in ``context``; left out when it gives none.
     FROM_CONTEXT = ("client_secret", "registration_access_token", "registration_client_uri")
@@ -447,7 +524,7 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
                 value = field.to_representation(getattr(client, name))
             if value or name not in self.OPTIONAL:
                 body[name] = value
-        if client.is_public:
+        if not client.uses_secret:
             # No secret, so nothing expires (RFC 7591 §3.2.1 ties the two together).
             del body["client_secret_expires_at"]
         return body

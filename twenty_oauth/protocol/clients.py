@@ -35,9 +35,10 @@ PUBLIC_CANNOT_INTROSPECT = "Only a confidential client may introspect; a public 
 
 
 def _new_client(fields: dict[str, Any], source: str) -> tuple[Client, str | None]:
+    """A new client and its secret, if it uses one: a public or ``private_key_jwt`` client has none."""
     client = Client(client_id=opaque.generate_client_id(), source=source, **fields)
     secret = None
-    if not client.is_public:
+    if client.uses_secret:
         secret = opaque.generate_secret()
         client.client_secret_digest = opaque.digest(secret)
         client.client_secret_expires_at = secret_expiry(client)
@@ -104,7 +105,7 @@ def update_client(client: Client, fields: dict[str, Any], *, ip: str) -> Updated
     values = {**fields, "registration_access_token_digest": opaque.digest(token)}
     secret = None
     expires = after.client_secret_expires_at
-    if not after.is_public and expires is not None and expires <= timezone.now():
+    if after.uses_secret and expires is not None and expires <= timezone.now():
         secret = opaque.generate_secret()
         values["client_secret_digest"] = opaque.digest(secret)
         values["client_secret_expires_at"] = secret_expiry(after)
@@ -167,8 +168,9 @@ def secret_expiry(client: Client) -> datetime | None:
 
 def rotate_secret(client: Client) -> str:
     """
-    Give a confidential client a new secret; the old one stops working at once. The new secret
-    has its own lifetime: a client whose secret expired is brought back this way.
+    Give a client that authenticates with a secret a new one; the old one stops working at
+    once. The new secret has its own lifetime: a client whose secret expired is brought back
+    this way.
     """
     secret = opaque.generate_secret()
     client.client_secret_digest = opaque.digest(secret)

@@ -32,8 +32,13 @@ from twenty_oauth.conf import oauth_settings
 from twenty_oauth.protocol import scopes, uris
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
-CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+#: Algorithms of private_key_jwt assertions (RFC 7523 §3): asymmetric only, never ``none`` or
+#: HMAC, whose "key" would be the public key anyone can read (RFC 8725 §2.1, §3.1). ``Ed25519``
+#: and ``Ed448`` are RFC 9864's fully-specified names for ``EdDSA`` on each curve, which
+#: WebCrypto and oauth4webapi use.
+ASSERTION_SIGNING_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA", "Ed25519", "Ed448")
 SERVER_METADATA = "/.well-known/oauth-authorization-server"
 RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
 
@@ -195,8 +200,11 @@ def _authorization_server_document(site: Site, scope_names: tuple[str, ...], mou
         "response_modes_supported": ["query"],
         "grant_types_supported": list(GRANT_TYPES),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGORITHMS),
         "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGORITHMS),
         "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
         # draft-ietf-oauth-client-id-metadata-document; read here, the cache is cleared with settings.

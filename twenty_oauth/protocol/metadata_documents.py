@@ -68,9 +68,9 @@ CACHE_PREFIX = "twenty_oauth:client-metadata:"
 FLIGHT_GRACE_SECONDS = 1
 _client_record = JoinedLookup(Client, "client_id")
 SECRET_FIELDS = ("client_secret", "client_secret_expires_at")
-# The draft forbids shared-secret methods; private_key_jwt would need the client's JWKS and is
-# not implemented, which leaves none.
-AUTH_METHODS = ("none",)
+# The draft forbids shared-secret methods: a document is public. Left are none and
+# private_key_jwt, with the document's jwks or jwks_uri (RFC 7523 §2.2).
+AUTH_METHODS = ("none", "private_key_jwt")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -326,8 +326,9 @@ def validate_document(url: str, document: dict[str, Any]) -> dict[str, Any]:
     """
     The ``Client`` fields a document describes, checked as a registration is (RFC 7591 §2) and
     by the draft's own rules: its ``client_id`` is its URL, character for character; it
-    holds no secret; its ``token_endpoint_auth_method`` is ``none``. Grant types and scopes this
-    server does not know are left out, as a document may be written for many servers.
+    holds no secret; its ``token_endpoint_auth_method`` is ``none`` or ``private_key_jwt``. Grant
+    types and scopes this server does not know are left out, as a document may be written for
+    many servers.
     """
     if document.get("client_id") != url:
         raise MetadataDocumentError("The document's client_id is not exactly its URL.")
@@ -337,7 +338,8 @@ def validate_document(url: str, document: dict[str, Any]) -> dict[str, Any]:
     method = metadata.setdefault("token_endpoint_auth_method", "none")
     if method not in AUTH_METHODS:
         raise MetadataDocumentError(
-            f"token_endpoint_auth_method {method!r} is not supported for metadata documents; use none."
+            f"token_endpoint_auth_method {method!r} is not supported for metadata documents; use none "
+            "or private_key_jwt."
         )
     grant_types = metadata.get("grant_types")
     if isinstance(grant_types, list) and all(isinstance(g, str) for g in grant_types):

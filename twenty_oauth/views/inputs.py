@@ -38,8 +38,13 @@ def authorization(request: HttpRequest) -> str:
 
 
 def client(request: HttpRequest, params: dict[str, str]) -> Client:
-    """The client that authenticated ``request`` with ``params`` (RFC 6749 §2.3)."""
-    return client_auth.authenticate(params, authorization=authorization(request), ip=client_ip(request))
+    """
+    The client that authenticated ``request`` with ``params`` (RFC 6749 §2.3), at the site the
+    request reached (a ``private_key_jwt`` assertion's audience, RFC 7523 §3).
+    """
+    return client_auth.authenticate(
+        params, authorization=authorization(request), ip=client_ip(request), site=site(request)
+    )
 
 
 def parse_query(request: HttpRequest) -> Params:

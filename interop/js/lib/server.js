@@ -5,6 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -31,4 +34,22 @@ export async function createConfidentialClient({ name, grantTypes, authMethod })
   const args = ['oauth_create_client', '--name', name, '--auth-method', authMethod, '--json'];
   for (const grantType of grantTypes) args.push('--grant-type', grantType);
   return JSON.parse(await manage(args));
+}
+
+/**
+ * A private_key_jwt client made with `manage.py oauth_create_client --jwks-file` (an operator's
+ * client, so allowed client credentials) from the public JWK Set `jwks`; resolves with its
+ * RFC 7591 client information, which holds no secret.
+ */
+export async function createKeyClient({ name, grantTypes, jwks }) {
+  const directory = await mkdtemp(join(tmpdir(), 'twenty-oauth-jwks-'));
+  const file = join(directory, 'jwks.json');
+  try {
+    await writeFile(file, JSON.stringify(jwks));
+    const args = ['oauth_create_client', '--name', name, '--jwks-file', file, '--json'];
+    for (const grantType of grantTypes) args.push('--grant-type', grantType);
+    return JSON.parse(await manage(args));
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
 }

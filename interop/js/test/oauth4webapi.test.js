@@ -1,6 +1,7 @@
 // oauth4webapi, the strictest OAuth client there is, against the live example site: discovery,
 // registration, authorization code with PKCE and RFC 9207 `iss`, the API, refresh with rotation,
-// client credentials with both secret methods, introspection and revocation.
+// client credentials with both secret methods, introspection and revocation; and the same with
+// private_key_jwt (RFC 7523 §2.2): WebCrypto keys, their public halves registered as a JWK Set.
 
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -8,7 +9,7 @@ import { before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
 
 import { decide } from '../lib/consent.js';
-import { baseUrl, createConfidentialClient } from '../lib/server.js';
+import { baseUrl, createConfidentialClient, createKeyClient } from '../lib/server.js';
 
 // The example site is served over plain HTTP on loopback; every other check stays on.
 const insecure = { [oauth.allowInsecureRequests]: true };
@@ -23,15 +24,35 @@ async function register(metadata) {
   return oauth.processDynamicClientRegistrationResponse(response);
 }
 
+/** The private keys of the private_key_jwt clients, by client_id: never sent anywhere. */
+const privateKeys = new Map();
+
 function authentication(client) {
   switch (client.token_endpoint_auth_method) {
     case 'client_secret_basic':
       return oauth.ClientSecretBasic(client.client_secret);
     case 'client_secret_post':
       return oauth.ClientSecretPost(client.client_secret);
+    case 'private_key_jwt':
+      return oauth.PrivateKeyJwt(privateKeys.get(client.client_id));
     default:
       return oauth.None();
   }
+}
+
+const KEY_ALGORITHMS = {
+  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+  PS256: { name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+  RS256: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+  Ed25519: { name: 'Ed25519' },
+};
+
+/** A WebCrypto key pair whose private half cannot be exported, and its public JWK as exported. */
+async function keyPair(alg) {
+  const { privateKey, publicKey } = await crypto.subtle.generateKey(KEY_ALGORITHMS[alg], false, ['sign', 'verify']);
+  const kid = `${alg}-${crypto.randomUUID()}`;
+  const jwk = { ...(await crypto.subtle.exportKey('jwk', publicKey)), kid };
+  return { key: { key: privateKey, kid }, jwk };
 }
 
 async function companyNames(accessToken) {
@@ -50,6 +71,17 @@ async function assertRefused(accessToken) {
   const [challenge] = error.cause;
   assert.equal(challenge.scheme, 'bearer');
   assert.equal(challenge.parameters.error, 'invalid_token');
+}
+
+/**
+ * The token endpoint refused the client's authentication: 401 with a Basic challenge, which
+ * oauth4webapi reports before the body, and invalid_client in the body (RFC 6749 §5.2).
+ */
+async function assertInvalidClient(error) {
+  assert.ok(error instanceof oauth.WWWAuthenticateChallengeError, String(error));
+  assert.equal(error.status, 401);
+  assert.equal(error.cause[0].scheme, 'basic');
+  assert.equal((await error.response.json()).error, 'invalid_client');
 }
 
 async function introspect(resourceServer, token) {
@@ -268,6 +300,104 @@ describe('oauth4webapi', () => {
       assert.equal((await introspect(client, tokens.access_token)).active, false);
       await assertRefused(tokens.access_token);
     }
+  });
+
+  for (const alg of ['ES256', 'PS256', 'Ed25519']) {
+    test(`private_key_jwt (${alg}): registration with a JWK Set, code + PKCE, refresh, introspection, revocation`, async () => {
+      assert.ok(as.token_endpoint_auth_methods_supported.includes('private_key_jwt'));
+      assert.ok(as.token_endpoint_auth_signing_alg_values_supported.includes(alg));
+      const { key, jwk } = await keyPair(alg);
+      const client = await register({
+        client_name: `oauth4webapi private_key_jwt ${alg}`,
+        redirect_uris: ['http://127.0.0.1:18599/callback'],
+        grant_types: ['authorization_code'],
+        token_endpoint_auth_method: 'private_key_jwt',
+        token_endpoint_auth_signing_alg: alg,
+        jwks: { keys: [jwk] },
+      });
+      assert.equal(client.token_endpoint_auth_method, 'private_key_jwt');
+      assert.equal(client.client_secret, undefined, 'no secret for a client that signs');
+      assert.deepEqual(client.jwks, { keys: [jwk] });
+      privateKeys.set(client.client_id, key);
+
+      const { callback, state, codeVerifier } = await authorize(client, { scope: 'api' });
+      const params = oauth.validateAuthResponse(as, client, callback, state);
+      const tokens = await oauth.processAuthorizationCodeResponse(
+        as,
+        client,
+        await oauth.authorizationCodeGrantRequest(
+          as, client, authentication(client), params, client.redirect_uris[0], codeVerifier, insecure,
+        ),
+      );
+      assert.equal(typeof tokens.refresh_token, 'string');
+      assert.deepEqual(await companyNames(tokens.access_token), DEMO_COMPANIES);
+
+      // The same code again, with a fresh assertion: the code is spent, whoever signs.
+      const replay = await oauth.authorizationCodeGrantRequest(
+        as, client, authentication(client), params, client.redirect_uris[0], codeVerifier, insecure,
+      );
+      assert.equal((await rejection(oauth.processAuthorizationCodeResponse(as, client, replay))).error, 'invalid_grant');
+
+      // Without its key the client cannot redeem anything: a public client's request is refused.
+      const again = await authorize(client, { scope: 'api' });
+      const unsigned = await oauth.authorizationCodeGrantRequest(
+        as, client, oauth.None(), oauth.validateAuthResponse(as, client, again.callback, again.state),
+        client.redirect_uris[0], again.codeVerifier, insecure,
+      );
+      await assertInvalidClient(await rejection(oauth.processAuthorizationCodeResponse(as, client, unsigned)));
+
+      const fresh = await authorize(client, { scope: 'api' });
+      const second = await oauth.processAuthorizationCodeResponse(
+        as,
+        client,
+        await oauth.authorizationCodeGrantRequest(
+          as, client, authentication(client), oauth.validateAuthResponse(as, client, fresh.callback, fresh.state),
+          client.redirect_uris[0], fresh.codeVerifier, insecure,
+        ),
+      );
+      const refreshed = await oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(as, client, authentication(client), second.refresh_token, insecure),
+      );
+      assert.deepEqual(await companyNames(refreshed.access_token), DEMO_COMPANIES);
+      const active = await introspect(client, refreshed.access_token);
+      assert.equal(active.active, true);
+      assert.equal(active.client_id, client.client_id);
+      await revoke(client, refreshed.refresh_token);
+      await assertRefused(refreshed.access_token);
+    });
+  }
+
+  test('client credentials with private_key_jwt', async () => {
+    const { key, jwk } = await keyPair('ES256');
+    const client = await createKeyClient({
+      name: 'oauth4webapi signed service',
+      grantTypes: ['client_credentials'],
+      jwks: { keys: [jwk] },
+    });
+    assert.equal(client.token_endpoint_auth_method, 'private_key_jwt');
+    assert.equal(client.client_secret, undefined);
+    privateKeys.set(client.client_id, key);
+    for (let round = 0; round < 2; round += 1) {
+      // A new assertion (a new jti) for each request.
+      const response = await oauth.clientCredentialsGrantRequest(
+        as, client, authentication(client), { scope: 'api' }, insecure,
+      );
+      const tokens = await oauth.processClientCredentialsResponse(as, client, response);
+      assert.equal(tokens.scope, 'api');
+      assert.equal(tokens.refresh_token, undefined, 'no refresh token without a user (RFC 6749 §4.4.3)');
+      assert.deepEqual(await companyNames(tokens.access_token), DEMO_COMPANIES);
+      assert.equal((await introspect(client, tokens.access_token)).active, true);
+      await revoke(client, tokens.access_token);
+      await assertRefused(tokens.access_token);
+    }
+    // Another key, even under this client's kid, authenticates nothing.
+    const { key: stranger } = await keyPair('ES256');
+    const forged = await oauth.clientCredentialsGrantRequest(
+      as, client, oauth.PrivateKeyJwt({ key: stranger.key, kid: key.kid }), { scope: 'api' }, insecure,
+    );
+    await assertInvalidClient(await rejection(oauth.processClientCredentialsResponse(as, client, forged)));
   });
 
   test('a self-registered client may not use client credentials until an admin allows it', async () => {

@@ -6,6 +6,11 @@ client, its secret: once, never stored in clear.
     manage.py oauth_create_client --name "Billing sync" --grant-type client_credentials
     manage.py oauth_create_client --name "CRM" --redirect-uri https://crm.example.com/cb --json
     manage.py oauth_create_client --name "Reports API" --grant-type client_credentials --allow-introspection
+    manage.py oauth_create_client --name "Agent" --grant-type client_credentials \
+        --jwks-uri https://agent.example.com/jwks.json
+
+A client given ``--jwks-uri`` or ``--jwks-file`` authenticates with ``private_key_jwt`` (RFC 7523
+§2.2) unless ``--auth-method`` says otherwise, and has no secret.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from twenty_oauth.errors import OAuthError
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import clients
 from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, validate_metadata
-from twenty_oauth.protocol.discovery import AUTH_METHODS, GRANT_TYPES
+from twenty_oauth.protocol.discovery import ASSERTION_SIGNING_ALGORITHMS, AUTH_METHODS, GRANT_TYPES
 
 
 class Command(BaseCommand):
@@ -48,9 +53,22 @@ class Command(BaseCommand):
             "--auth-method",
             dest="token_endpoint_auth_method",
             choices=AUTH_METHODS,
-            default="client_secret_basic",
-            help="How the client authenticates: none makes a public client (PKCE, no secret). "
-            "Default %(default)s.",
+            help="How the client authenticates: none makes a public client (PKCE, no secret); "
+            "private_key_jwt signs with the client's key (--jwks-uri or --jwks-file). Default "
+            "private_key_jwt with keys, client_secret_basic without.",
+        )
+        keys = parser.add_mutually_exclusive_group()
+        keys.add_argument(
+            "--jwks-uri", metavar="URL", help="Where the client publishes its public keys (a JWK Set, https)."
+        )
+        keys.add_argument(
+            "--jwks-file", metavar="PATH", help="A file holding the client's public keys as a JWK Set."
+        )
+        parser.add_argument(
+            "--auth-signing-alg",
+            dest="token_endpoint_auth_signing_alg",
+            choices=ASSERTION_SIGNING_ALGORITHMS,
+            help="The only algorithm the client's assertions may use (default: any accepted).",
         )
         parser.add_argument(
             "--application-type",
@@ -86,6 +104,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, as_json: bool = False, allow_introspection: bool = False, **options):
+        if options.get("jwks_file"):
+            options["jwks"] = _read_jwks(options["jwks_file"])
+        if not options.get("token_endpoint_auth_method"):
+            keyed = options.get("jwks") is not None or options.get("jwks_uri")
+            options["token_endpoint_auth_method"] = "private_key_jwt" if keyed else "client_secret_basic"
         metadata = {
             name: options[name]
             for name in (
@@ -102,6 +125,9 @@ class Command(BaseCommand):
                 "contacts",
                 "software_id",
                 "software_version",
+                "jwks",
+                "jwks_uri",
+                "token_endpoint_auth_signing_alg",
             )
             if options.get(name) not in (None, [])
         }
@@ -124,6 +150,8 @@ class Command(BaseCommand):
         kind = "public" if client.is_public else "confidential"
         self.stdout.write(f"Created {kind} client {str(client)!r} ({', '.join(client.grant_types)}).")
         self.stdout.write(f"client_id:     {client.client_id}")
+        if client.token_endpoint_auth_method == Client.AuthMethod.PRIVATE_KEY_JWT:
+            self.stdout.write("It authenticates with private_key_jwt: a JWT signed by its key; no secret.")
         if secret is not None:
             self.stdout.write(f"client_secret: {secret}")
             self.stdout.write(
@@ -131,3 +159,14 @@ class Command(BaseCommand):
                     "Store the secret now: it is kept only as a digest and cannot be shown again."
                 )
             )
+
+
+def _read_jwks(path: str):
+    """The JSON in the file at ``path`` (validated later, with the rest of the metadata)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except OSError as exc:
+        raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+    except ValueError as exc:
+        raise CommandError(f"{path} is not a JSON file.") from exc
