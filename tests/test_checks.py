@@ -116,6 +116,9 @@ def test_wrong_types_do_not_break_the_deploy_checks():
         ({"CLIENT_METADATA_TIMEOUT": -1}, "E015", "between 1 and"),
         ({"MAX_REDIRECT_URIS": 0}, "E015", "between 1 and"),
         ({"KEY_CACHE_SECONDS": -1}, "E015", "between 0 and"),
+        ({"DEVICE_CODE_LIFETIME": 0}, "E015", "between 1 and"),
+        ({"DEVICE_CODE_INTERVAL": 0}, "E015", "between 1 and"),
+        ({"USER_CODE_FAILURE_LIMIT": "0/h"}, "E014", "allows nothing"),
         ({"REGISTRATION_RATE_LIMIT": "0/m"}, "E014", "allows nothing"),
         ({"CLIENT_AUTH_FAILURE_LIMIT": ""}, "E014", "not a rate"),
         ({"SKIP_CONSENT": ".x"}, "E017", "cannot be imported"),
@@ -226,9 +229,13 @@ def test_process_local_rate_limit_cache():
         "REGISTRATION_RATE_LIMIT": None,
         "CLIENT_AUTH_FAILURE_LIMIT": None,
         "CLIENT_METADATA_FETCH_LIMIT": None,
+        "USER_CODE_FAILURE_LIMIT": None,
     }
     with override_settings(TWENTY_OAUTH=no_limits, CACHES={"default": local}):
         assert found(deploy=True) == {}
+    user_codes_only = {**no_limits, "USER_CODE_FAILURE_LIMIT": "20/h"}
+    with override_settings(TWENTY_OAUTH=user_codes_only, CACHES={"default": local}):
+        assert set(found(deploy=True)) == {"twenty_oauth.W004"}
     fetches_only = {**no_limits, "CLIENT_METADATA_FETCH_LIMIT": "30/m"}
     with override_settings(TWENTY_OAUTH=fetches_only, CACHES={"default": local}):
         assert set(found(deploy=True)) == {"twenty_oauth.W004"}

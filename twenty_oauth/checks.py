@@ -123,7 +123,12 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         )
     if user.get("SIGNING_ALGORITHM", "ES256") not in ("ES256", "RS256"):
         error("TWENTY_OAUTH['SIGNING_ALGORITHM'] must be 'ES256' or 'RS256'.", "ES256 is the default.", 13)
-    for name in ("REGISTRATION_RATE_LIMIT", "CLIENT_AUTH_FAILURE_LIMIT", "CLIENT_METADATA_FETCH_LIMIT"):
+    for name in (
+        "REGISTRATION_RATE_LIMIT",
+        "CLIENT_AUTH_FAILURE_LIMIT",
+        "CLIENT_METADATA_FETCH_LIMIT",
+        "USER_CODE_FAILURE_LIMIT",
+    ):
         if user.get(name) is not None:
             try:
                 count, _ = ratelimit.parse_rate(user[name])
@@ -140,6 +145,8 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         ("ACCESS_TOKEN_LIFETIME", 1),
         ("REFRESH_TOKEN_LIFETIME", 1),
         ("AUTHORIZATION_CODE_LIFETIME", 1),
+        ("DEVICE_CODE_LIFETIME", 1),
+        ("DEVICE_CODE_INTERVAL", 1),
         ("CLIENT_SECRET_LIFETIME", 0),
         ("CLIENT_METADATA_TIMEOUT", 1),
         ("KEY_CACHE_SECONDS", 0),
@@ -257,6 +264,7 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if (
         oauth_settings.REGISTRATION_RATE_LIMIT
         or oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
+        or oauth_settings.USER_CODE_FAILURE_LIMIT
         or (oauth_settings.CLIENT_METADATA_DOCUMENTS and oauth_settings.CLIENT_METADATA_FETCH_LIMIT)
     ):
         backend = caches[oauth_settings.RATE_LIMIT_CACHE]
@@ -265,7 +273,8 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         ):
             warn(
                 "Rate limits use a process-local cache: each worker counts on its own, so the real "
-                "limit is the configured one times the number of workers.",
+                "limit is the configured one times the number of workers (and each paces the device "
+                "grant's polling on its own).",
                 "Point TWENTY_OAUTH['RATE_LIMIT_CACHE'] at a Redis, Memcached or database cache shared "
                 "by all workers.",
                 4,
