@@ -29,6 +29,7 @@ LABELS = {
     "g": "(g) dynamic registration",
     "i": "(i) introspection, a token of the client's own",
     "r": "(r) revocation of a refresh token and its grant",
+    "p": "(p) device-code poll, pending (RFC 8628)",
     "h1": "(h) JWKS",
     "h2": "(h) server metadata",
 }

@@ -80,6 +80,8 @@ class Scenario:
     line_header: str | None = None  # a seeded line is this header's value, not the body
     line_prefix: str = ""
     min_duration: float = 0.0  # for answers that take seconds (a peer's hashed secrets)
+    status: int | None = None  # the one status every answer must have; None: any 2xx
+    expect_any: tuple[str, ...] = ()  # substrings of which every answer must contain one
 
 
 @dataclass
@@ -208,6 +210,19 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
             {"Content-Type": "application/x-www-form-urlencoded"},
             seeded="revocations",
         ),
+        # RFC 8628 §3.5: a device polling while its person has not decided. The device codes go
+        # round like (b2)'s tokens, so a code comes back every few seconds: pending, or slow_down
+        # when that is sooner than its interval; both are the same work, and 400 is their status.
+        p=Scenario(
+            "p",
+            "POST",
+            "/oauth/token",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            seeded="device_codes",
+            rotate=True,
+            status=400,
+            expect_any=('"error": "authorization_pending"', '"error": "slow_down"'),
+        ),
         h1=Scenario("h1", "GET", "/oauth/jwks", expect=('"keys"', '"kid"')),
         h2=Scenario(
             "h2", "GET", "/.well-known/oauth-authorization-server", expect=('"token_endpoint"', '"issuer"')
@@ -328,6 +343,7 @@ def lua_string(value: str) -> str:
 def write_script(path: Path, scenario: Scenario, threads: int, bodies: Path | None) -> None:
     headers = ", ".join(f"[ {lua_string(k)} ] = {lua_string(v)}" for k, v in scenario.headers.items())
     expect = ", ".join(lua_string(s) for s in scenario.expect)
+    expect_any = ", ".join(lua_string(s) for s in scenario.expect_any)
     lines = [
         "cfg = {",
         f"  method = {lua_string(scenario.method)},",
@@ -339,6 +355,8 @@ def write_script(path: Path, scenario: Scenario, threads: int, bodies: Path | No
         f"  line_header = {lua_string(scenario.line_header) if scenario.line_header else 'nil'},",
         f"  line_prefix = {lua_string(scenario.line_prefix)},",
         f"  expect = {{{expect}}},",
+        f"  expect_any = {{{expect_any}}},",
+        f"  status = {scenario.status if scenario.status is not None else 'nil'},",
         f"  fallback = {lua_string(FLOOR_PATH)},",
         f"  threads = {threads},",
         "}",
@@ -386,7 +404,7 @@ def wrk(url: str, script: Path, load: Load, duration: float | None = None) -> di
     if data["exhausted"]:
         problems.append(f"ran out of seeded bodies ({data['exhausted']} extra requests)")
     if data["bad_status"]:
-        problems.append(f"{data['bad_status']} non-2xx answers")
+        problems.append(f"{data['bad_status']} answers with an unexpected status")
     if data["bad_body"]:
         problems.append(f"{data['bad_body']} unexpected bodies")
     errors = data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"]

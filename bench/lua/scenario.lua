@@ -9,6 +9,9 @@
 --   cfg.rotate                          when true, the lines are taken in turn, round and round
 --                                       (tokens used again), instead of each once
 --   cfg.expect                          substrings every 2xx body must contain
+--   cfg.expect_any                      substrings of which every such body must contain one
+--   cfg.status                          when set, the one status every answer must have
+--                                       (then that answer's body is checked), else any 2xx
 --   cfg.fallback                        a path to GET once the bodies run out (then the run
 --                                       is reported as exhausted, not as a throughput)
 -- Every response is checked; done() prints one BENCH_JSON line that bench/run.py reads.
@@ -93,7 +96,13 @@ local function remember(status, body)
 end
 
 function response(status, headers, body)
-  if status < 200 or status > 299 then
+  local expected
+  if cfg.status then
+    expected = status == cfg.status
+  else
+    expected = status >= 200 and status <= 299
+  end
+  if not expected then
     bad_status = bad_status + 1
     remember(status, body)
     return
@@ -104,6 +113,15 @@ function response(status, headers, body)
       remember(status, body)
       return
     end
+  end
+  if #cfg.expect_any > 0 then
+    for _, needle in ipairs(cfg.expect_any) do
+      if string.find(body, needle, 1, true) then
+        return
+      end
+    end
+    bad_body = bad_body + 1
+    remember(status, body)
   end
 end
 
