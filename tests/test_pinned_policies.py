@@ -89,6 +89,12 @@ EXPECTED = {
     "introspection, public client": 401,
     "revocation": 200,
     "revocation, no token": 400,
+    "device authorization": 200,
+    "device authorization, JSON body": 400,
+    "device authorization, query": 400,
+    "device authorization, not registered for it": 400,
+    "device poll, pending": 400,
+    "device poll, approved": 200,
 }
 
 
@@ -105,6 +111,8 @@ def test_the_series_gets_the_rfc_answers(plain):
                 "invalid_client_metadata",
                 "invalid_redirect_uri",
                 "invalid_token",
+                "unauthorized_client",
+                "authorization_pending",
             )
             assert answer["headers"]["Cache-Control"] == "no-store", answer
     by_name = {a["name"]: a for a in plain}
@@ -119,6 +127,12 @@ def test_the_series_gets_the_rfc_answers(plain):
     assert by_name["userinfo, no token"]["headers"]["WWW-Authenticate"].startswith(
         "Bearer resource_metadata="
     )
+    assert (
+        json.loads(by_name["device authorization"]["body"])["verification_uri"]
+        == "http://testserver/oauth/device"
+    )
+    assert json.loads(by_name["device poll, pending"]["body"])["error"] == "authorization_pending"
+    assert json.loads(by_name["device poll, approved"]["body"])["token_type"] == "Bearer"
 
 
 def test_a_hostile_rest_framework_setting_changes_no_answer(plain, hostile):
