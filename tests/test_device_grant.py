@@ -493,3 +493,49 @@ def test_the_admin_lists_device_grants_without_their_codes(client, user):
     change = reverse("admin:twenty_oauth_devicegrant_change", args=[pending.pk])
     assert client.post(change, {"scope": "api profile"}).status_code == 403
     assert DeviceGrant.objects.get(pk=pending.pk).scope == "api"
+
+
+# --- the single-use write, on every path of twenty_oauth.writes ---------------------------------
+
+
+@pytest.fixture(params=["native", "orm"])
+def write_path(request, monkeypatch):
+    """The database's own write (one statement on PostgreSQL, compiled SQL on SQLite), or the ORM's."""
+    from twenty_oauth import writes
+
+    if request.param == "orm":
+        monkeypatch.setattr(writes, "_in_statements", writes._through_the_orm)
+        monkeypatch.setattr(writes, "_in_one_statement", writes._through_the_orm)
+    return request.param
+
+
+def test_only_an_approved_grant_is_spent(client, user, device_client, write_path, monkeypatch):
+    """
+    The spend itself requires ``approved_at`` (``writes.Spend.still_set``): a grant read as
+    approved whose row is not (as a stale read would see it) issues nothing.
+    """
+    from twenty_oauth.protocol.grants import device_code
+
+    started = start_device(client, device_client)
+    grant = DeviceGrant.objects.get()
+    lookup = device_code._grant_record.get
+
+    def read_as_approved(value):
+        found = lookup(value)
+        found.user, found.approved_at = user, grant.created_at
+        return found
+
+    monkeypatch.setattr(device_code._grant_record, "get", read_as_approved)
+    response = device_poll(client, device_client, started["device_code"])
+    assert (response.status_code, response.json()["error"]) == (400, "expired_token")
+    assert DeviceGrant.objects.get().used_at is None
+    assert not TokenFamily.objects.exists()
+
+    monkeypatch.setattr(device_code._grant_record, "get", lookup)
+    decide_device(client, user, started["user_code"])
+    first = device_poll(client, device_client, started["device_code"])
+    assert first.status_code == 200, first.content
+    assert TokenFamily.objects.get().device_grant_id == grant.pk
+    again = device_poll(client, device_client, started["device_code"])
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+    assert TokenFamily.objects.count() == 1
