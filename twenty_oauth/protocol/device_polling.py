@@ -35,7 +35,8 @@ KEEP_SECONDS = 60
 
 
 def _key(grant: DeviceGrant) -> str:
-    return f"twenty_oauth:device_poll:{grant.pk}"
+    # The device code's digest, as the row holds it: unique for good, unlike a row number.
+    return f"twenty_oauth:device_poll:{grant.device_code_digest}"
 
 
 def pace(grant: DeviceGrant, now: datetime) -> int:
