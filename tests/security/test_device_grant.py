@@ -326,3 +326,27 @@ def test_a_public_client_cannot_claim_a_confidential_clients_device_code(client,
     assert_oauth_error(no_secret, 401, "invalid_client")
     refused = device_authorization(client, {"client_id": tv.client_id})
     assert_oauth_error(refused, 401, "invalid_client")
+
+
+def test_rfc8628_3_5_an_unreachable_cache_leaves_polls_unpaced_not_refused(
+    client, user, device_client, caplog
+):
+    """With the shared cache down, a device is not slowed down (and the log says so); nothing is a 500."""
+    caches = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:18199/0",
+        },
+    }
+    with override_settings(CACHES=caches, TWENTY_OAUTH={"RATE_LIMIT_CACHE": "ratelimit"}):
+        started = start_device(client, device_client)
+        for _ in range(3):
+            assert_oauth_error(
+                device_poll(client, device_client, started["device_code"]), 400, "authorization_pending"
+            )
+        wrong_codes(client, user, 2)
+        decide_device(client, user, started["user_code"])
+        assert device_poll(client, device_client, started["device_code"]).status_code == 200
+    assert "device polling cache unavailable" in caplog.text
+    assert "rate-limit cache unavailable" in caplog.text
