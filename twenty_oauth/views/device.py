@@ -27,6 +27,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
@@ -88,7 +89,11 @@ def _confirm(request: HttpRequest, typed: str) -> HttpResponse:
         grant = device_authorization.find_pending(typed, user_key=str(request.user.pk), ip=client_ip(request))
     except TooManyRequests as exc:
         minutes = max(1, -(-int(exc.headers["Retry-After"]) // 60))
-        message = _("Too many wrong codes. Try again in %(minutes)d minutes.") % {"minutes": minutes}
+        message = ngettext(
+            "Too many wrong codes. Try again in %(minutes)d minute.",
+            "Too many wrong codes. Try again in %(minutes)d minutes.",
+            minutes,
+        ) % {"minutes": minutes}
         return _code_page(request, "", message, status=429, headers=exc.headers)
     except InvalidUserCode as exc:
         if exc.malformed:
