@@ -31,6 +31,7 @@ LABELS = {
     "g": "(g) dynamic registration",
     "k": "(k) introspection, a token of the client's own",
     "r": "(r) revocation of a refresh token and its grant",
+    "p": "(p) device-code poll, pending (RFC 8628)",
     "h1": "(h) JWKS",
     "h2": "(h) server metadata",
     "i1": "(i1) (c) during a flood of anonymous authorization requests, 10,000 hosts",

@@ -95,6 +95,8 @@ class Scenario:
     line_path: bool = False  # a seeded line is the request's path
     statuses: tuple[int, ...] = ()  # the answers expected instead of 2xx (a flood's refusals)
     during: Scenario | None = None  # a flood: the scenario measured alone, then while it floods
+    status: int | None = None  # the one status every answer must have; None: any 2xx
+    expect_any: tuple[str, ...] = ()  # substrings of which every answer must contain one
 
 
 @dataclass
@@ -233,6 +235,19 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
             "/oauth/revoke",
             {"Content-Type": "application/x-www-form-urlencoded"},
             seeded="revocations",
+        ),
+        # RFC 8628 §3.5: a device polling while its person has not decided. The device codes go
+        # round like (b2)'s tokens, so a code comes back every few seconds: pending, or slow_down
+        # when that is sooner than its interval; both are the same work, and 400 is their status.
+        p=Scenario(
+            "p",
+            "POST",
+            "/oauth/token",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            seeded="device_codes",
+            rotate=True,
+            status=400,
+            expect_any=('"error": "authorization_pending"', '"error": "slow_down"'),
         ),
         h1=Scenario("h1", "GET", "/oauth/jwks", expect=('"keys"', '"kid"')),
         h2=Scenario(
@@ -388,6 +403,7 @@ def lua_string(value: str) -> str:
 def write_script(path: Path, scenario: Scenario, threads: int, bodies: Path | None) -> None:
     headers = ", ".join(f"[ {lua_string(k)} ] = {lua_string(v)}" for k, v in scenario.headers.items())
     expect = ", ".join(lua_string(s) for s in scenario.expect)
+    expect_any = ", ".join(lua_string(s) for s in scenario.expect_any)
     lines = [
         "cfg = {",
         f"  method = {lua_string(scenario.method)},",
@@ -401,6 +417,8 @@ def write_script(path: Path, scenario: Scenario, threads: int, bodies: Path | No
         f"  line_path = {'true' if scenario.line_path else 'false'},",
         f"  expect = {{{expect}}},",
         f"  statuses = {{{', '.join(str(code) for code in scenario.statuses)}}},",
+        f"  expect_any = {{{expect_any}}},",
+        f"  status = {scenario.status if scenario.status is not None else 'nil'},",
         f"  fallback = {lua_string(FLOOR_PATH)},",
         f"  threads = {threads},",
         "}",

@@ -8,6 +8,7 @@ Run with the benchmark's settings (``DJANGO_SETTINGS_MODULE=bench.settings``)::
     python -m bench.seed refresh N FILE        # N fresh refresh tokens: one body a line
     python -m bench.seed bearers N FILE        # N distinct valid access tokens: one a line
     python -m bench.seed assertions N FILE     # N private_key_jwt client-credentials bodies, one a line
+    python -m bench.seed device_codes N FILE   # N pending device codes: one poll body a line
     python -m bench.seed scale CLIENTS TOKENS  # bulk rows: clients, expired access/refresh tokens
 
 ``setup`` prints a JSON object (the bearer token, the clients' credentials, the registration
@@ -46,13 +47,16 @@ from jwt.algorithms import ECAlgorithm  # noqa: E402
 from example_project.companies.models import Company  # noqa: E402
 from twenty_oauth.conf import oauth_settings  # noqa: E402
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
-from twenty_oauth.protocol import authorization, clients, tokens  # noqa: E402
+from twenty_oauth.protocol import authorization, clients, device_authorization, tokens  # noqa: E402
 from twenty_oauth.protocol.client_assertions import ASSERTION_TYPE  # noqa: E402
 from twenty_oauth.protocol.client_metadata import validate_metadata  # noqa: E402
+from twenty_oauth.protocol.discovery import DEVICE_CODE_GRANT, Site  # noqa: E402
 from twenty_oauth.protocol.keys import keyring  # noqa: E402
+from twenty_oauth.protocol.parameters import Params  # noqa: E402
 
 REDIRECT_URI = "https://app.example.com/callback"
 CODE_CLIENT = "bench code client"
+DEVICE_CLIENT = "bench device client"
 BASIC_CLIENT = "bench basic client"
 KEY_CLIENT = "bench private_key_jwt client"
 #: The private_key_jwt client's key, the same in every process that seeds: a bench fixture, not
@@ -128,6 +132,8 @@ def setup() -> dict:
             jwks={"keys": [{**public_jwk, "kid": KEY_KID}]},
             token_endpoint_auth_signing_alg="ES256",
         )
+        # A command line's client: public, for the device grant (RFC 8628) and refresh tokens.
+        _client(DEVICE_CLIENT, "none", [DEVICE_CODE_GRANT, "refresh_token"])
         family = TokenFamily.objects.create(client=post, user=user, scope="api", resource=[])
         issued = tokens.token_response(
             issuer=oauth_settings.ISSUER,
@@ -307,6 +313,32 @@ def assertions(count: int, path: str) -> None:
     _write(path, lines)
 
 
+def device_codes(count: int, path: str) -> dict:
+    """
+    Pending device authorizations (RFC 8628 §3.2), asked for as the endpoint asks for them;
+    each line the body of a device's poll. Like (b2)'s tokens they are not spent: scenario (p)
+    polls them in turn, round and round, and no one ever approves them.
+    """
+    client = Client.objects.filter(client_name=DEVICE_CLIENT).latest("created_at")
+    site = Site.configured()
+    lines = []
+    started = time.time()
+    with transaction.atomic():
+        for _ in range(count):
+            answer = device_authorization.start(Params(scope="api"), client, site=site)
+            lines.append(
+                urlencode(
+                    {
+                        "grant_type": DEVICE_CODE_GRANT,
+                        "device_code": answer["device_code"],
+                        "client_id": client.client_id,
+                    }
+                )
+            )
+    _write(path, lines)
+    return {"expires_at": started + oauth_settings.DEVICE_CODE_LIFETIME}
+
+
 def _write(path: str, lines: list[str]) -> None:
     with open(path, "w", encoding="ascii") as out:
         out.write("\n".join(lines) + "\n")
@@ -465,6 +497,8 @@ def main(argv: list[str]) -> None:
         assertions(int(argv[1]), argv[2])  # the client secret that follows is not needed
     elif command == "bearers":
         print(json.dumps(bearers(int(argv[1]), argv[2])))
+    elif command == "device_codes":
+        print(json.dumps(device_codes(int(argv[1]), argv[2])))
     elif command == "scale":
         print(json.dumps(scale(int(argv[1]), int(argv[2]))))
     else:

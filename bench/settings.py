@@ -47,6 +47,8 @@ TWENTY_OAUTH = {
     "AUTHORIZATION_CODE_LIFETIME": 600,
     # Thousands of registrations from one address are the point of scenario (g).
     "REGISTRATION_RATE_LIMIT": None,
+    # The device codes scenario (p) polls are seeded once and go round, like (b2)'s tokens.
+    "DEVICE_CODE_LIFETIME": 3600,
 }
 
 # Scenario (i2): the flood's host names resolve as slowly as an attacker's name server makes them.

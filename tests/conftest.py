@@ -228,6 +228,76 @@ def metadata_of(information: dict) -> dict:
     return {name: value for name, value in information.items() if name not in server_set}
 
 
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@pytest.fixture
+def device_client(db):
+    """A public client registered for the device grant and for refresh tokens: a CLI."""
+    client, _ = make_client(
+        client_name="Example CLI",
+        token_endpoint_auth_method="none",
+        grant_types=[DEVICE_CODE, "refresh_token"],
+        redirect_uris=[],
+    )
+    return client
+
+
+def device_authorization(http, data: dict, **headers):
+    """POST a device authorization request (RFC 8628 §3.1)."""
+    return http.post(
+        "/oauth/device_authorization", form(data), content_type="application/x-www-form-urlencoded", **headers
+    )
+
+
+def start_device(http, oauth_client, secret=None, **extra) -> dict:
+    """A device authorization for ``oauth_client``; returns the RFC 8628 §3.2 answer."""
+    data = {"client_id": oauth_client.client_id, **extra}
+    if secret:
+        data["client_secret"] = secret
+    response = device_authorization(http, data)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def device_poll_request(oauth_client, device_code, secret=None, **extra) -> dict:
+    """The form of a device's token request (RFC 8628 §3.4); a None value leaves the field out."""
+    data = {"grant_type": DEVICE_CODE, "device_code": device_code, "client_id": oauth_client.client_id}
+    if secret:
+        data["client_secret"] = secret
+    data.update(extra)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def device_poll(http, oauth_client, device_code, secret=None, **extra):
+    """POST a device's poll of the token endpoint and return the response."""
+    return token_request(http, device_poll_request(oauth_client, device_code, secret, **extra))
+
+
+def confirm_device(http, user, user_code: str):
+    """Sign ``user`` in and type ``user_code`` on the device page; returns the page (the consent screen)."""
+    http.force_login(user)
+    return http.post("/oauth/device", {"user_code": user_code})
+
+
+def decide_device(http, user, user_code: str, *, approve: bool = True):
+    """Confirm the code as ``user`` and press Allow (or Deny); returns the final page."""
+    page = confirm_device(http, user, user_code)
+    assert page.status_code == 200, page.content
+    decision = {"allow": "1"} if approve else {"deny": "1"}
+    return http.post("/oauth/device", {"grant": page.context["signed_grant"], **decision})
+
+
+def device_tokens(http, user, oauth_client, secret=None, **extra) -> dict:
+    """The whole device flow, approved by ``user``; returns the token response body."""
+    started = start_device(http, oauth_client, secret, **extra)
+    done = decide_device(http, user, started["user_code"])
+    assert done.status_code == 200, done.content
+    response = device_poll(http, oauth_client, started["device_code"], secret)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
 class Clock:
     """The server's clock, ``django.utils.timezone.now``, moved forward by a test rather than waited for."""
 

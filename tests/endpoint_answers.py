@@ -35,7 +35,16 @@ def main() -> None:
 def exchange() -> list[dict]:
     from django.test import Client
 
-    from tests.conftest import REDIRECT, authorize, basic, code_request, form, pkce_pair, query_of
+    from tests.conftest import (
+        REDIRECT,
+        authorize,
+        basic,
+        code_request,
+        decide_device,
+        form,
+        pkce_pair,
+        query_of,
+    )
     from tests.factories import UserFactory, make_client
 
     user = UserFactory(username="ada")
@@ -66,6 +75,8 @@ def exchange() -> list[dict]:
                     "client_secret",
                     "jti",
                     "registration_access_token",
+                    "device_code",
+                    "user_code",
                 ):
                     if isinstance(parsed.get(key), str):
                         fresh.add(parsed[key])
@@ -252,6 +263,41 @@ def exchange() -> list[dict]:
     management = {"HTTP_AUTHORIZATION": f"Bearer {updated.get('registration_access_token', '')}"}
     record("configuration, delete", http.delete(configuration, **management))
     record("configuration, read once deleted", http.get(configuration, **management))
+    # The device authorization grant (RFC 8628): codes, a pending poll, the approved redemption.
+    device, _ = make_client(
+        client_name="Device",
+        token_endpoint_auth_method="none",
+        grant_types=["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+        redirect_uris=[],
+    )
+    fresh.add(device.client_id)
+    device_form = {"client_id": device.client_id, "scope": "api"}
+    started = record(
+        "device authorization",
+        http.post("/oauth/device_authorization", form(device_form), content_type=post_form),
+    )
+    record(
+        "device authorization, JSON body",
+        http.post("/oauth/device_authorization", json.dumps(device_form), content_type="application/json"),
+    )
+    record(
+        "device authorization, query",
+        http.post(f"/oauth/device_authorization?{form(device_form)}", "", content_type=post_form),
+    )
+    record(
+        "device authorization, not registered for it",
+        http.post(
+            "/oauth/device_authorization", form({"client_id": public.client_id}), content_type=post_form
+        ),
+    )
+    poll = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "device_code": started.get("device_code", ""),
+        "client_id": device.client_id,
+    }
+    record("device poll, pending", http.post("/oauth/token", form(poll), content_type=post_form))
+    decide_device(http, user, started.get("user_code", ""))
+    record("device poll, approved", http.post("/oauth/token", form(poll), content_type=post_form))
     return answers
 
 

@@ -3,7 +3,7 @@ factory-boy factories, one for each model, for tests that need rows rather than 
 
 Secrets, codes and refresh tokens are generated as the server generates them and stored only as
 their SHA-256 digest, as the server stores them. The clear value is never kept on the row: the
-``with_secret``, ``with_code`` and ``with_token`` class methods return the row and its value
+``with_secret``, ``with_code``, ``with_codes`` and ``with_token`` class methods return the row and its value
 together. ``make_client`` stays the way to make a client through registration's own validation.
 """
 
@@ -28,12 +28,15 @@ from twenty_oauth.models import (
     AuthorizationCode,
     Client,
     Consent,
+    DeviceGrant,
     RefreshToken,
     SigningKey,
     TokenFamily,
 )
 from twenty_oauth.protocol import clients, key_encryption, keys, opaque, pkce
 from twenty_oauth.protocol.client_metadata import validate_metadata
+from twenty_oauth.protocol.device_authorization import generate_user_code
+from twenty_oauth.protocol.discovery import DEVICE_CODE_GRANT
 from twenty_oauth.protocol.tokens import ACCESS_TOKEN_TYPE, audience_claim
 
 ISSUER = "http://testserver"
@@ -241,6 +244,51 @@ class AuthorizationCodeFactory(factory.django.DjangoModelFactory):
         """An authorization code row and the code itself, of which only the digest is stored."""
         code = opaque.generate_secret()
         return cls(code=code, **kwargs), code
+
+
+class DeviceGrantFactory(factory.django.DjangoModelFactory):
+    """
+    A pending device authorization (RFC 8628 §3.2) of a confidential client registered for the
+    device grant and for refresh tokens. ``approved=True`` approves it for a new user (or the
+    ``user`` given), ``denied=True`` records a denial. ``with_codes`` returns the row with its
+    device code and its user code (eight letters, as stored), of which only digests are kept.
+    """
+
+    class Meta:
+        model = DeviceGrant
+
+    class Params:
+        device_code = factory.LazyFunction(opaque.generate_secret)
+        user_code = factory.LazyFunction(generate_user_code)
+        approved = factory.Trait(
+            user=factory.SubFactory(UserFactory), approved_at=factory.LazyFunction(timezone.now)
+        )
+        denied = factory.Trait(
+            user=factory.SubFactory(UserFactory), denied_at=factory.LazyFunction(timezone.now)
+        )
+
+    device_code_digest = factory.LazyAttribute(lambda o: opaque.digest(o.device_code))
+    user_code_digest = factory.LazyAttribute(lambda o: opaque.digest(o.user_code))
+    client = factory.SubFactory(
+        ClientFactory,
+        redirect_uris=factory.LazyFunction(list),
+        grant_types=factory.LazyFunction(lambda: [DEVICE_CODE_GRANT, "refresh_token"]),
+        response_types=factory.LazyFunction(list),
+    )
+    user = None
+    scope = "api"
+    resource = factory.LazyFunction(list)
+    interval = factory.LazyFunction(lambda: oauth_settings.DEVICE_CODE_INTERVAL)
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(
+        lambda o: o.created_at + timedelta(seconds=oauth_settings.DEVICE_CODE_LIFETIME)
+    )
+
+    @classmethod
+    def with_codes(cls, **kwargs: Any) -> tuple[DeviceGrant, str, str]:
+        """A device grant row, its device code and its user code; only their digests are stored."""
+        device_code, user_code = opaque.generate_secret(), generate_user_code()
+        return cls(device_code=device_code, user_code=user_code, **kwargs), device_code, user_code
 
 
 class TokenFamilyFactory(factory.django.DjangoModelFactory):

@@ -132,6 +132,26 @@ class Browser:
         assert status == 302
         return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(headers["Location"]).query))
 
+    def decide_device(self, user_code: str, *, allow: bool = True) -> bytes:
+        """
+        Open the device page from ``verification_uri_complete`` (RFC 8628 §3.3.1), confirm the
+        code it filled in, then allow or deny; returns the last page.
+        """
+        query = urllib.parse.urlencode({"user_code": user_code})
+        status, _, page = self.request("GET", f"/oauth/device?{query}")
+        assert status == 200, page
+        assert f'value="{user_code}"'.encode() in page
+        referer = {"Referer": self.base + "/oauth/device"}
+        status, _, page = self.request(
+            "POST", "/oauth/device", {"user_code": user_code, "csrfmiddlewaretoken": self.csrf()}, referer
+        )
+        assert status == 200, page
+        signed = re.search(rb'name="grant" value="([^"]+)"', page).group(1).decode()
+        decision = {"grant": signed, "allow" if allow else "deny": "1", "csrfmiddlewaretoken": self.csrf()}
+        status, _, page = self.request("POST", "/oauth/device", decision, referer)
+        assert status == 200, page
+        return page
+
 
 def call(
     base: str,

@@ -12,12 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import (
+    DEVICE_CODE,
     REDIRECT,
     api,
     basic,
     code_request,
     code_tokens,
     configure,
+    device_tokens,
     obtain_code,
     pkce_pair,
     refresh_request,
@@ -831,3 +833,20 @@ def test_signing_key_page_never_shows_the_private_key(admin_http, granted):
     assert "PRIVATE KEY" not in html
     assert key_encryption.decrypt(key.private_key, key.kid).splitlines()[1] not in html
     assert key.private_key not in html and key.private_key[len("enc:v1:") :][:40] not in html
+
+
+def test_create_a_public_device_client(admin_http, client, user):
+    """The form offers the device grant (RFC 8628); such a client needs no redirect URI."""
+    response = admin_http.post(
+        reverse("admin:twenty_oauth_client_add"),
+        add_form(
+            client_name="Lobby Screen",
+            token_endpoint_auth_method="none",
+            grant_types_choice=[DEVICE_CODE, "refresh_token"],
+            redirect_uris_text="",
+        ),
+    )
+    assert response.status_code == 302, response.content
+    screen = Client.objects.get(client_name="Lobby Screen")
+    assert screen.grant_types == [DEVICE_CODE, "refresh_token"] and screen.redirect_uris == []
+    assert "refresh_token" in device_tokens(client, user, screen)

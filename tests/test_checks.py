@@ -129,6 +129,9 @@ def test_wrong_types_do_not_break_the_deploy_checks():
         ({"CLIENT_METADATA_FAILURE_CACHE_SIZE": -1}, "E015", "between 0 and"),
         ({"MAX_REDIRECT_URIS": 0}, "E015", "between 1 and"),
         ({"KEY_CACHE_SECONDS": -1}, "E015", "between 0 and"),
+        ({"DEVICE_CODE_LIFETIME": 0}, "E015", "between 1 and"),
+        ({"DEVICE_CODE_INTERVAL": 0}, "E015", "between 1 and"),
+        ({"USER_CODE_FAILURE_LIMIT": "0/h"}, "E014", "allows nothing"),
         ({"REGISTRATION_RATE_LIMIT": "0/m"}, "E014", "allows nothing"),
         ({"CLIENT_AUTH_FAILURE_LIMIT": ""}, "E014", "not a rate"),
         ({"SKIP_CONSENT": ".x"}, "E017", "cannot be imported"),
@@ -285,12 +288,16 @@ def test_process_local_rate_limit_cache():
         "CLIENT_AUTH_FAILURE_LIMIT": None,
         "CLIENT_METADATA_FETCH_LIMIT": None,
         "CLIENT_METADATA_ADDRESS_LIMIT": None,
+        "USER_CODE_FAILURE_LIMIT": None,
     }
     with override_settings(TWENTY_OAUTH=no_limits, CACHES={"default": local}):
         assert set(found(deploy=True)) == {replays}
     for name in ("CLIENT_METADATA_FETCH_LIMIT", "CLIENT_METADATA_ADDRESS_LIMIT"):
         with override_settings(TWENTY_OAUTH={**no_limits, name: "30/m"}, CACHES={"default": local}):
             assert set(found(deploy=True)) == {"twenty_oauth.W004", replays}
+    user_codes_only = {**no_limits, "USER_CODE_FAILURE_LIMIT": "20/h"}
+    with override_settings(TWENTY_OAUTH=user_codes_only, CACHES={"default": local}):
+        assert set(found(deploy=True)) == {"twenty_oauth.W004", replays}
     fetches_only = {**no_limits, "CLIENT_METADATA_FETCH_LIMIT": "30/m"}
     with override_settings(
         TWENTY_OAUTH={**fetches_only, "CLIENT_METADATA_DOCUMENTS": False}, CACHES={"default": local}

@@ -232,13 +232,13 @@ def test_unknown_grant_types_and_scopes_are_left_out(client, user, local, docume
         lambda url: {
             "client_id": url,
             "redirect_uris": [REDIRECT],
-            "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"],
+            "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"],
             "scope": "api offline_access",
         },
     )
     assert authorize_page(client, user, client_id, scope="api").status_code == 200
     row = Client.objects.get(client_id=client_id)
-    assert row.scope == "api" and "urn:ietf:params:oauth:grant-type:device_code" not in row.grant_types
+    assert row.scope == "api" and "urn:ietf:params:oauth:grant-type:token-exchange" not in row.grant_types
 
 
 def test_redirects_are_not_followed(client, user, local, documents):

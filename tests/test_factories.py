@@ -25,11 +25,12 @@ from tests.factories import (
     ClientFactory,
     ClientKey,
     ConsentFactory,
+    DeviceGrantFactory,
     RefreshTokenFactory,
     SigningKeyFactory,
     UserFactory,
 )
-from twenty_oauth.models import AccessToken, AuthorizationCode, Client, RefreshToken
+from twenty_oauth.models import AccessToken, AuthorizationCode, Client, DeviceGrant, RefreshToken
 from twenty_oauth.protocol import keys, opaque
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +177,41 @@ def test_a_signing_key_from_the_factory_is_published_and_signs(client):
     _, token = AccessTokenFactory.with_jwt()
     assert jwt.get_unverified_header(token)["kid"] == signing.kid
     assert api_status(client, token) == 200
+
+
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def test_a_device_grant_from_the_factory_is_pending_then_redeems_once_approved(client):
+    oauth_client, secret = ClientFactory.with_secret(
+        grant_types=[DEVICE_CODE, "refresh_token"], redirect_uris=[], response_types=[]
+    )
+    pending, device_code, user_code = DeviceGrantFactory.with_codes(client=oauth_client)
+    stored = str(DeviceGrant.objects.get().__dict__)
+    assert device_code not in stored and user_code not in stored
+    assert len(user_code) == 8 and pending.user is None
+    poll = {"grant_type": DEVICE_CODE, "device_code": device_code, "client_id": oauth_client.client_id}
+    response = token_request(client, {**poll, "client_secret": secret})
+    assert response.status_code == 400
+    assert response.json()["error"] == "authorization_pending"
+
+    approved, device_code, _ = DeviceGrantFactory.with_codes(client=oauth_client, approved=True, scope="api")
+    poll["device_code"] = device_code
+    response = token_request(client, {**poll, "client_secret": secret})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == str(approved.user.pk)
+    assert "refresh_token" in body
+    again = token_request(client, {**poll, "client_secret": secret})
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+
+
+def test_a_device_grant_from_the_factory_is_found_by_its_user_code(client, user):
+    grant, _, user_code = DeviceGrantFactory.with_codes(client__client_name="Factory TV")
+    client.force_login(user)
+    page = client.post("/oauth/device", {"user_code": user_code.lower()})
+    assert page.status_code == 200
+    assert "Factory TV wants to access your account from a device" in page.content.decode()
+    denied = DeviceGrantFactory(denied=True)
+    assert denied.denied_at is not None and denied.user is not None and grant.approved_at is None

@@ -22,9 +22,15 @@ def test_server_metadata(client):
     assert body["revocation_endpoint"] == f"{ISSUER}/oauth/revoke"
     assert body["introspection_endpoint"] == f"{ISSUER}/oauth/introspect"
     assert body["userinfo_endpoint"] == f"{ISSUER}/oauth/userinfo"
+    assert body["device_authorization_endpoint"] == f"{ISSUER}/oauth/device_authorization"
     assert body["scopes_supported"] == ["api", "profile"]
     assert body["response_types_supported"] == ["code"]
-    assert set(body["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials"}
+    assert set(body["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    }
     assert set(body["token_endpoint_auth_methods_supported"]) == {
         "client_secret_post",
         "client_secret_basic",

@@ -29,6 +29,7 @@ ENDPOINTS = {
     "revocation_endpoint": "revoke",
     "introspection_endpoint": "introspect",
     "userinfo_endpoint": "userinfo",
+    "device_authorization_endpoint": "device_authorization",
 }
 LOCALE_MIDDLEWARE = [
     *settings.MIDDLEWARE[:2],

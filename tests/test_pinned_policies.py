@@ -100,6 +100,12 @@ EXPECTED = {
     "configuration, update with the spent token": 401,
     "configuration, delete": 204,
     "configuration, read once deleted": 401,
+    "device authorization": 200,
+    "device authorization, JSON body": 400,
+    "device authorization, query": 400,
+    "device authorization, not registered for it": 400,
+    "device poll, pending": 400,
+    "device poll, approved": 200,
 }
 
 
@@ -116,6 +122,8 @@ def test_the_series_gets_the_rfc_answers(plain):
                 "invalid_client_metadata",
                 "invalid_redirect_uri",
                 "invalid_token",
+                "unauthorized_client",
+                "authorization_pending",
             )
             assert answer["headers"]["Cache-Control"] == "no-store", answer
     by_name = {a["name"]: a for a in plain}
@@ -145,6 +153,12 @@ def test_the_series_gets_the_rfc_answers(plain):
         "GET, PUT, DELETE, OPTIONS"
     )
     assert by_name["configuration, delete"]["body"] == ""
+    assert (
+        json.loads(by_name["device authorization"]["body"])["verification_uri"]
+        == "http://testserver/oauth/device"
+    )
+    assert json.loads(by_name["device poll, pending"]["body"])["error"] == "authorization_pending"
+    assert json.loads(by_name["device poll, approved"]["body"])["token_type"] == "Bearer"
 
 
 def test_a_hostile_rest_framework_setting_changes_no_answer(plain, hostile):

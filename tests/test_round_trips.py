@@ -1,8 +1,9 @@
 """
-Round trips to PostgreSQL on the request paths: at most 3 for a token request, 1 for a bearer
-check. They are counted on the wire, from libpq's trace of the messages the connection sends,
-so that the BEGIN and COMMIT of a transaction count as well as its statements: each simple
-``Query`` message, and each ``Sync`` of the extended protocol, is one wait for the server.
+Round trips to PostgreSQL on the request paths: at most 3 for a token request, 2 for a device's
+pending poll, 1 for a bearer check. They are counted on the wire, from libpq's trace of the
+messages the connection sends, so that the BEGIN and COMMIT of a transaction count as well as
+its statements: each simple ``Query`` message, and each ``Sync`` of the extended protocol, is one
+wait for the server.
 The requests run outside a test transaction (``transaction=True``), as they do in production.
 """
 
@@ -21,9 +22,12 @@ from tests.conftest import (
     basic,
     code_request,
     code_tokens,
+    decide_device,
+    device_poll,
     obtain_code,
     pkce_pair,
     refresh_request,
+    start_device,
     token_request,
 )
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily
@@ -114,6 +118,36 @@ def test_refresh_in_at_most_three_round_trips(client, user, confidential):
     assert response.status_code == 200, response.content
     assert response.json()["refresh_token"] != body["refresh_token"]
     assert 1 <= trace.round_trips <= 3, trace.messages
+
+
+def test_device_code_redemption_in_at_most_three_round_trips(client, user, device_client):
+    """RFC 8628 §3.5: the client, the device grant with its user, then one statement that spends it."""
+    started = start_device(client, device_client, scope="api profile")
+    decide_device(client, user, started["user_code"])
+    recently_used(device_client)
+    with wire() as trace:
+        response = device_poll(client, device_client, started["device_code"])
+    assert response.status_code == 200, response.content
+    assert {"access_token", "refresh_token"} <= response.json().keys()
+    assert 1 <= trace.round_trips <= 3, trace.messages
+
+
+def test_a_pending_device_poll_in_two_round_trips(client, device_client):
+    """
+    RFC 8628 §3.5: a device polls every few seconds until its person decides. A pending poll
+    reads the client and the device grant and writes nothing to the database: its pace is kept
+    in the cache. So does a poll that comes too soon (slow_down).
+    """
+    started = start_device(client, device_client)
+    recently_used(device_client)
+    for expected in ("authorization_pending", "slow_down"):
+        with wire() as trace:
+            response = device_poll(client, device_client, started["device_code"])
+        assert response.status_code == 400
+        assert response.json()["error"] == expected
+        assert trace.round_trips == 2, trace.messages
+        statements = [text.strip(' "').split(" ", 1)[0] for kind, text in trace.messages if kind == "Query"]
+        assert statements == ["SELECT", "SELECT"], trace.messages
 
 
 def test_bearer_check_in_one_round_trip(client, user, confidential):

@@ -38,6 +38,7 @@ def test_every_oauth_endpoint_is_an_operation(schema):
     operations = {(path, method) for path, item in schema["paths"].items() for method in item}
     assert {
         ("/oauth/token", "post"),
+        ("/oauth/device_authorization", "post"),
         ("/oauth/revoke", "post"),
         ("/oauth/introspect", "post"),
         ("/oauth/register", "post"),
@@ -50,8 +51,9 @@ def test_every_oauth_endpoint_is_an_operation(schema):
         ("/.well-known/oauth-authorization-server", "get"),
         ("/.well-known/oauth-protected-resource", "get"),
     } <= operations
-    # The consent page is HTML for people, not an API operation.
+    # The consent page and the device page are HTML for people, not API operations.
     assert "/oauth/authorize" not in schema["paths"]
+    assert "/oauth/device" not in schema["paths"]
 
 
 def test_the_token_endpoint_takes_a_form_and_answers_tokens_or_errors(schema):
@@ -64,6 +66,7 @@ def test_the_token_endpoint_takes_a_form_and_answers_tokens_or_errors(schema):
         "redirect_uri",
         "code_verifier",
         "refresh_token",
+        "device_code",
         "scope",
         "resource",
     } <= set(request["properties"])
@@ -119,6 +122,26 @@ def test_client_configuration_is_described_by_the_same_serializers(schema):
     assert "content" not in item["delete"]["responses"]["204"]
     registered = answer(schema, schema["paths"]["/oauth/register"]["post"], "201")
     assert {"registration_client_uri", "registration_access_token"} <= set(registered["properties"])
+
+
+def test_the_device_authorization_endpoint_takes_a_form_and_answers_codes(schema):
+    """RFC 8628 §3.1-§3.2."""
+    operation = schema["paths"]["/oauth/device_authorization"]["post"]
+    assert list(operation["requestBody"]["content"]) == [FORM]
+    assert {"scope", "resource", "client_id"} <= set(body(schema, operation, FORM)["properties"])
+    assert set(answer(schema, operation, "200")["properties"]) == {
+        "device_code",
+        "user_code",
+        "verification_uri",
+        "verification_uri_complete",
+        "expires_in",
+        "interval",
+    }
+    for status in ("400", "401"):
+        assert set(answer(schema, operation, status)["properties"]) == {"error", "error_description"}
+    token = body(schema, schema["paths"]["/oauth/token"]["post"], FORM)
+    grant_types = schema["components"]["schemas"][token["properties"]["grant_type"]["$ref"].rsplit("/", 1)[1]]
+    assert "urn:ietf:params:oauth:grant-type:device_code" in grant_types["enum"]
 
 
 def test_revocation_introspection_and_discovery(schema):

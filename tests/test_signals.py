@@ -10,16 +10,20 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from tests.conftest import (
+    DEVICE_CODE,
     REDIRECT,
     authorize,
     basic,
     code_tokens,
     configure,
+    decide_device,
+    device_poll,
     form,
     obtain_code,
     pkce_pair,
     query_of,
     register,
+    start_device,
     token_request,
 )
 from tests.factories import UserFactory, make_client
@@ -487,4 +491,38 @@ def test_a_deactivated_user_loses_every_grant_for_good(client, user, confidentia
     fresh = code_tokens(client, user, oauth_client, secret)
     assert (
         client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {fresh['access_token']}").status_code == 200
+    )
+
+
+def test_the_device_grant_sends_consent_and_issue_signals_and_logs_no_code(client, user, sent, audit_log):
+    """RFC 8628: the person's decision and the device's tokens are audited like the code flow's."""
+    device, _ = make_client(
+        client_name="Audited CLI",
+        token_endpoint_auth_method="none",
+        grant_types=[DEVICE_CODE, "refresh_token"],
+        redirect_uris=[],
+    )
+    denied = start_device(client, device)
+    decide_device(client, user, denied["user_code"], approve=False)
+    assert sent.of("consent_denied") == [{"client": device, "user": user, "scopes": ["api"], "ip": IP}]
+
+    started = start_device(client, device, scope="api profile")
+    decide_device(client, user, started["user_code"])
+    assert sent.of("consent_granted") == [
+        {"client": device, "user": user, "scopes": ["api", "profile"], "ip": IP}
+    ]
+    body = device_poll(client, device, started["device_code"]).json()
+    assert sent.of("tokens_issued") == [
+        {"client": device, "user": user, "grant_type": DEVICE_CODE, "scopes": ["api", "profile"], "ip": IP}
+    ]
+    [line] = records(audit_log, "tokens_issued")
+    assert f"grant_type={DEVICE_CODE}" in line.getMessage()
+    assert_nothing_secret(
+        audit_log,
+        started["device_code"],
+        started["user_code"],
+        started["user_code"].replace("-", ""),
+        denied["device_code"],
+        body["access_token"],
+        body["refresh_token"],
     )

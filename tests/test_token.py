@@ -465,7 +465,7 @@ def test_inactive_client(client, service):
 
 
 @pytest.mark.parametrize(
-    "grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"]
+    "grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:token-exchange"]
 )
 def test_unsupported_grant_types(client, grant_type):
     assert_error(token_request(client, {"grant_type": grant_type}), 400, "unsupported_grant_type")

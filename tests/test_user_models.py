@@ -6,8 +6,8 @@ inheritance (the user's fields in a concrete parent's table, the primary key its
 ``AUTH_USER_MODEL`` cannot change in a process that has migrated, so each runs in a Python
 process of its own (``tests/usermodels/flow.py``) with a fresh test database: registration
 (RFC 7591), consent with PKCE (RFC 7636), the code exchange, a Bearer call to the demo API
-(RFC 6750), refresh with rotation, userinfo, introspection (RFC 7662), revocation (RFC 7009)
-and a client-credentials token (RFC 6749 §4.4).
+(RFC 6750), refresh with rotation, userinfo, introspection (RFC 7662), revocation (RFC 7009),
+a client-credentials token (RFC 6749 §4.4) and the device grant (RFC 8628).
 """
 
 import os

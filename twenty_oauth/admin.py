@@ -20,7 +20,15 @@ from django.utils.translation import ngettext
 from twenty_oauth import signals
 from twenty_oauth.admin_filters import ClientTypeFilter, RevokedFilter, TokenStatusFilter
 from twenty_oauth.forms import ClientForm
-from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, SigningKey, TokenFamily
+from twenty_oauth.models import (
+    AccessToken,
+    Client,
+    Consent,
+    DeviceGrant,
+    RefreshToken,
+    SigningKey,
+    TokenFamily,
+)
 from twenty_oauth.protocol import clients, consents, opaque, tokens
 from twenty_oauth.views.inputs import client_ip
 
@@ -435,6 +443,45 @@ class RefreshTokenAdmin(ReadOnlyAdmin):
             request,
             ngettext("Revoked %(count)d grant.", "Revoked %(count)d grants.", count) % {"count": count},
         )
+
+
+@admin.register(DeviceGrant)
+class DeviceGrantAdmin(ReadOnlyAdmin):
+    """
+    Device authorizations (RFC 8628): which device client asked, who approved or denied it, and
+    when it was redeemed. Neither the device code nor the user code is shown, not even as a
+    digest. The tokens a redeemed one issued are its grant, under *Grants*.
+    """
+
+    list_display = ["pk", "client", "user", "scope", "status", "created_at", "expires_at"]
+    list_select_related = ["user", "client"]
+    fields = [
+        "client",
+        "user",
+        "scope",
+        "resource",
+        "interval",
+        "created_at",
+        "expires_at",
+        "approved_at",
+        "denied_at",
+        "used_at",
+    ]
+
+    def get_search_fields(self, request):
+        return ["client__client_name", "client__client_id", _user_search_field()]
+
+    @admin.display(description=_("status"))
+    def status(self, grant: DeviceGrant) -> str:
+        if grant.used_at is not None:
+            return _("redeemed")
+        if grant.denied_at is not None:
+            return _("denied")
+        if grant.expires_at <= timezone.now():
+            return _("expired")
+        if grant.approved_at is not None:
+            return _("approved")
+        return _("pending")
 
 
 @admin.register(SigningKey)

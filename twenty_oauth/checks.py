@@ -132,6 +132,7 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         "CLIENT_AUTH_FAILURE_LIMIT",
         "CLIENT_METADATA_FETCH_LIMIT",
         "CLIENT_METADATA_ADDRESS_LIMIT",
+        "USER_CODE_FAILURE_LIMIT",
     ):
         if user.get(name) is not None:
             try:
@@ -149,6 +150,8 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
         ("ACCESS_TOKEN_LIFETIME", 1),
         ("REFRESH_TOKEN_LIFETIME", 1),
         ("AUTHORIZATION_CODE_LIFETIME", 1),
+        ("DEVICE_CODE_LIFETIME", 1),
+        ("DEVICE_CODE_INTERVAL", 1),
         ("CLIENT_SECRET_LIFETIME", 0),
         ("CLIENT_METADATA_TIMEOUT", 1),
         ("KEY_CACHE_SECONDS", 0),
@@ -300,6 +303,7 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if (
         oauth_settings.REGISTRATION_RATE_LIMIT
         or oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
+        or oauth_settings.USER_CODE_FAILURE_LIMIT
         or (
             oauth_settings.CLIENT_METADATA_DOCUMENTS
             and (oauth_settings.CLIENT_METADATA_FETCH_LIMIT or oauth_settings.CLIENT_METADATA_ADDRESS_LIMIT)
@@ -312,7 +316,7 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             warn(
                 "Rate limits use a process-local cache: each worker counts on its own, so the real "
                 "limit is the configured one times the number of workers (the cap on metadata "
-                "documents fetched at once too).",
+                "documents fetched at once too, and each paces the device grant's polling on its own).",
                 "Point TWENTY_OAUTH['RATE_LIMIT_CACHE'] at a Redis, Memcached or database cache shared "
                 "by all workers.",
                 4,

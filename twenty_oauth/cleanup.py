@@ -1,6 +1,6 @@
 """
-Deleting what the server no longer needs: expired codes and tokens, grants with no token left,
-and dynamically registered clients that nobody ever authorized.
+Deleting what the server no longer needs: expired codes, device grants and tokens, grants with
+no token left, and dynamically registered clients that nobody ever authorized.
 
 Rows go in small batches, each in its own short transaction, walking the primary key: the
 server keeps issuing and refreshing tokens meanwhile, no lock is held for long, and memory stays
@@ -23,7 +23,15 @@ from django.db import connections, router, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, RefreshToken, TokenFamily
+from twenty_oauth.models import (
+    AccessToken,
+    AuthorizationCode,
+    Client,
+    Consent,
+    DeviceGrant,
+    RefreshToken,
+    TokenFamily,
+)
 
 #: Rows are deleted this long after they expire: a request that read one just before it expired
 #: finishes against the row rather than against a hole, and servers' clocks may differ a little.
@@ -53,12 +61,15 @@ def targets(
     unused registrations.
 
     - authorization codes past their expiry;
+    - device grants (RFC 8628) past their expiry, redeemed or not: the tokens a redeemed one
+      issued live on in their grant;
     - grants (token families) with no token left that has not expired: they are deleted with
       their tokens in one pass, which is most of the rows on a busy server;
     - access and refresh tokens past their expiry in grants that live on (a spent refresh
       token is kept until it expires: reuse detection needs it, RFC 9700 §4.14.2);
     - clients that registered themselves (RFC 7591) more than ``unused_client_days`` ago and
-      were never used: no consent, no grant, no code, never authenticated at the token endpoint.
+      were never used: no consent, no grant, no code or device grant, never authenticated at the
+      token endpoint.
 
     Each queryset counts exactly what its pass deletes, cascades included, so a dry run's
     counts are the real run's.
@@ -69,6 +80,7 @@ def targets(
     live_access = AccessToken.objects.filter(family=OuterRef("pk"), expires_at__gte=cutoff)
     found = [
         Target("expired authorization codes", AuthorizationCode.objects.filter(expires_at__lt=cutoff)),
+        Target("expired device grants", DeviceGrant.objects.filter(expires_at__lt=cutoff)),
         Target(
             "ended grants",
             TokenFamily.objects.filter(created_at__lt=cutoff)
@@ -89,7 +101,8 @@ def targets(
                 )
                 .exclude(Exists(Consent.objects.filter(client=OuterRef("pk"))))
                 .exclude(Exists(TokenFamily.objects.filter(client=OuterRef("pk"))))
-                .exclude(Exists(AuthorizationCode.objects.filter(client=OuterRef("pk")))),
+                .exclude(Exists(AuthorizationCode.objects.filter(client=OuterRef("pk"))))
+                .exclude(Exists(DeviceGrant.objects.filter(client=OuterRef("pk")))),
             )
         )
     return found

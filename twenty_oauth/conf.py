@@ -54,6 +54,23 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         (int,),
         "Seconds an authorization code is valid (at most 600, RFC 6749 §4.1.2).",
     ),
+    "DEVICE_CODE_LIFETIME": (
+        600,
+        (int,),
+        "Seconds a device code and its user code are valid (RFC 8628 §3.2 expires_in).",
+    ),
+    "DEVICE_CODE_INTERVAL": (
+        5,
+        (int,),
+        "Seconds a device waits between polls of the token endpoint (RFC 8628 §3.2 interval); "
+        "a poll sooner is slow_down and adds 5 seconds for that device code.",
+    ),
+    "USER_CODE_FAILURE_LIMIT": (
+        "20/h",
+        (str, type(None)),
+        "Wrong user codes entered on /oauth/device per user, and per client IP, before the page "
+        "refuses more (RFC 8628 §5.1), as 'count/period'; None disables.",
+    ),
     "CLIENT_SECRET_LIFETIME": (
         0,
         (int,),

@@ -98,6 +98,30 @@ class AccessDenied(OAuthError):
     status_code = 403
 
 
+class AuthorizationPending(OAuthError):
+    """RFC 8628 §3.5: the person has not decided yet; the device polls again after its interval."""
+
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    """RFC 8628 §3.5: still pending, and the device polled too soon: its interval grows by 5 seconds."""
+
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    """RFC 8628 §3.5: the device code expired before it was redeemed; the device starts again."""
+
+    error = "expired_token"
+
+
+class DeviceAccessDenied(OAuthError):
+    """RFC 8628 §3.5: the person denied the device's request. A token error: 400, not 403."""
+
+    error = "access_denied"
+
+
 class InvalidClientMetadata(OAuthError):
     """RFC 7591 §3.2.2: a metadata field is invalid."""
 
@@ -179,3 +203,16 @@ class InvalidAuthorizationRequest(Exception):
     def __init__(self, description: str) -> None:
         super().__init__(description)
         self.description = description
+
+
+class InvalidUserCode(Exception):
+    """
+    A user code typed on the device page that names no pending device authorization (RFC 8628
+    §3.3). The page says so and approves nothing; a wrong guess is counted (§5.1). ``malformed``:
+    the text cannot be a user code at all (not counted).
+    """
+
+    def __init__(self, description: str, *, malformed: bool = False) -> None:
+        super().__init__(description)
+        self.description = description
+        self.malformed = malformed

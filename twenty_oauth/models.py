@@ -147,7 +147,12 @@ class Client(models.Model):
         )
 
     def can_use_grant(self, grant_type: str) -> bool:
-        """A client registered for ``authorization_code`` may also refresh (see DESIGN)."""
+        """
+        Whether the client registered for ``grant_type``: ``authorization_code``, ``refresh_token``,
+        ``client_credentials`` or the device grant's URN (RFC 8628 §3.4). A client registered for
+        ``authorization_code`` may also refresh (see DESIGN); a device client refreshes only when
+        it registered ``refresh_token`` as well.
+        """
         grants = set(self.grant_types)
         if grant_type == "refresh_token":
             return "refresh_token" in grants or "authorization_code" in grants
@@ -194,11 +199,51 @@ class AuthorizationCode(models.Model):
         return f"code #{self.pk} for {self.client_id}"
 
 
+class DeviceGrant(models.Model):
+    """
+    A device authorization (RFC 8628 §3.1-§3.5): a device holds the ``device_code`` and polls the
+    token endpoint while a person, signed in on another screen, enters the ``user_code`` and
+    approves or denies it.
+
+    Both codes are kept only as SHA-256 digests. The user code has 20^8 (about 2^34.6) values,
+    too few for a digest to hide it from an offline search; the digest keeps it out of sight,
+    and what protects it is its short life and the limit on wrong guesses (RFC 8628 §5.1). It
+    is unique among the rows that exist: ``oauth_cleanup`` deletes expired ones, so values come
+    free again, and a new grant that draws a taken one draws again.
+
+    ``user`` is set when the person approves, with ``approved_at``; ``denied_at`` when they deny.
+    ``used_at`` is set by the token request that redeems it, once.
+    """
+
+    device_code_digest = models.CharField(max_length=64, unique=True)
+    user_code_digest = models.CharField(max_length=64, unique=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    scope = models.CharField(max_length=1000)
+    resource = models.JSONField(default=list)
+    interval = models.PositiveIntegerField(
+        _("polling interval"), help_text=_("Seconds, as first told the device.")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    denied_at = models.DateTimeField(_("denied"), null=True, blank=True)
+    used_at = models.DateTimeField(_("redeemed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("device grant")
+
+    def __str__(self) -> str:
+        return f"device grant #{self.pk} for {self.client_id}"
+
+
 class TokenFamily(models.Model):
     """
-    Every token that descends from one authorization: a code's first tokens and all their
-    refreshes, or one client-credentials token. Revoking the family revokes them all (RFC 9700
-    §4.14.2).
+    Every token that descends from one authorization: the first tokens of a code or of a device
+    grant and all their refreshes, or one client-credentials token. Revoking the family revokes
+    them all (RFC 9700 §4.14.2).
     """
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="token_families")
@@ -209,6 +254,9 @@ class TokenFamily(models.Model):
     resource = models.JSONField(default=list)
     authorization_code = models.OneToOneField(
         AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="family"
+    )
+    device_grant = models.OneToOneField(
+        DeviceGrant, null=True, blank=True, on_delete=models.SET_NULL, related_name="family"
     )
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)

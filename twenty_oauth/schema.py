@@ -1,8 +1,8 @@
 """
 OpenAPI descriptions of the endpoints for drf-spectacular, loaded only where the host installs it
 (``apps.TwentyOAuthConfig.ready``): the request bodies, answers and error bodies that RFC 6749,
-RFC 7009, RFC 7591, RFC 7592, RFC 7662, RFC 8414 and RFC 9728 define, so that the host's schema shows the
-OAuth endpoints beside its own API. Nothing here runs on a request.
+RFC 7009, RFC 7591, RFC 7592, RFC 7662, RFC 8414, RFC 8628 and RFC 9728 define, so that the
+host's schema shows the OAuth endpoints beside its own API. Nothing here runs on a request.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers
 
 from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, ClientMetadataSerializer
+from twenty_oauth.protocol.discovery import GRANT_TYPES
 
 FORM = "application/x-www-form-urlencoded"
 TAG = "OAuth 2.0"
@@ -43,8 +44,11 @@ ClientAuthentication = {
 TokenRequest = inline_serializer(
     "TokenRequest",
     {
-        "grant_type": serializers.ChoiceField(["authorization_code", "refresh_token", "client_credentials"]),
+        "grant_type": serializers.ChoiceField(GRANT_TYPES),
         "code": serializers.CharField(required=False, help_text="authorization_code (RFC 6749 §4.1.3)."),
+        "device_code": serializers.CharField(
+            required=False, help_text="urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4)."
+        ),
         "redirect_uri": serializers.CharField(required=False, help_text="As in the authorization request."),
         "code_verifier": serializers.CharField(required=False, help_text="PKCE (RFC 7636 §4.5)."),
         "refresh_token": serializers.CharField(required=False, help_text="refresh_token (RFC 6749 §6)."),
@@ -63,6 +67,27 @@ TokenResponse = inline_serializer(
         "expires_in": serializers.IntegerField(),
         "refresh_token": serializers.CharField(required=False),
         "scope": serializers.CharField(),
+    },
+)
+DeviceAuthorizationRequest = inline_serializer(
+    "DeviceAuthorizationRequest",
+    {
+        "scope": serializers.CharField(required=False, help_text="Space-separated (RFC 6749 §3.3)."),
+        "resource": serializers.ListField(
+            child=serializers.URLField(), required=False, help_text="Resource indicators (RFC 8707 §2)."
+        ),
+        **ClientAuthentication,
+    },
+)
+DeviceAuthorizationResponse = inline_serializer(
+    "DeviceAuthorizationResponse",
+    {
+        "device_code": serializers.CharField(help_text="The device polls the token endpoint with it."),
+        "user_code": serializers.CharField(help_text="Shown to the person: XXXX-XXXX (RFC 8628 §6.1)."),
+        "verification_uri": serializers.URLField(help_text="Where the person types the user code."),
+        "verification_uri_complete": serializers.URLField(help_text="The same, the code filled in."),
+        "expires_in": serializers.IntegerField(),
+        "interval": serializers.IntegerField(help_text="Seconds between polls."),
     },
 )
 TokenOperation = inline_serializer(
@@ -111,7 +136,15 @@ ServerMetadata = inline_serializer(
         "issuer": _url(),
         **{
             f"{name}_endpoint": _url()
-            for name in ("authorization", "token", "registration", "revocation", "introspection", "userinfo")
+            for name in (
+                "authorization",
+                "token",
+                "registration",
+                "revocation",
+                "introspection",
+                "userinfo",
+                "device_authorization",
+            )
         },
         "jwks_uri": _url(),
         **{
@@ -200,6 +233,14 @@ TokenSchema = _described(
     summary="Token endpoint (RFC 6749 §3.2)",
     request={FORM: TokenRequest},
     responses={200: TokenResponse, **ERRORS},
+)
+DeviceAuthorizationSchema = _described(
+    "twenty_oauth.views.device_authorization.DeviceAuthorizationView",
+    ("post",),
+    operation_id="oauth_device_authorization",
+    summary="Device authorization endpoint (RFC 8628 §3.1)",
+    request={FORM: DeviceAuthorizationRequest},
+    responses={200: DeviceAuthorizationResponse, **ERRORS},
 )
 RevocationSchema = _described(
     "twenty_oauth.views.revocation.RevocationView",

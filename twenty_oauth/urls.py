@@ -12,8 +12,9 @@ there as well (the system check ``twenty_oauth.E024`` says so when it is missing
 from django.urls import path
 
 from twenty_oauth import discovery_urls
-from twenty_oauth.views import apps, authorize
+from twenty_oauth.views import apps, authorize, device
 from twenty_oauth.views.client_configuration import ClientConfigurationView
+from twenty_oauth.views.device_authorization import DeviceAuthorizationView
 from twenty_oauth.views.introspection import IntrospectionView
 from twenty_oauth.views.jwks import JWKSView
 from twenty_oauth.views.registration import RegistrationView
@@ -32,6 +33,8 @@ urlpatterns = [
     path("oauth/authorize", authorize.authorize, name="authorize"),
     path("oauth/switch-user", authorize.switch_user, name="switch-user"),
     path("oauth/token", TokenView.as_view(), name="token"),
+    path("oauth/device_authorization", DeviceAuthorizationView.as_view(), name="device-authorization"),
+    path("oauth/device", device.device, name="device"),
     path("oauth/revoke", RevocationView.as_view(), name="revoke"),
     path("oauth/introspect", IntrospectionView.as_view(), name="introspect"),
     path("oauth/jwks", JWKSView.as_view(), name="jwks"),

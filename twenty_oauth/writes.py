@@ -1,9 +1,9 @@
 """
 Writing what a token request issues: all of it or nothing, with SQL compiled once.
 
-A token request spends a code or a refresh token (a conditional UPDATE, so that one of two
-concurrent redemptions wins), creates the grant's token family and records the new access and
-refresh tokens. Through the ORM that costs twice over:
+A token request spends a code, a device code or a refresh token (a conditional UPDATE, so that
+one of two concurrent redemptions wins), creates the grant's token family and records the new
+access and refresh tokens. Through the ORM that costs twice over:
 
 - **On PostgreSQL, round trips.** In a transaction it is six (BEGIN, UPDATE, three INSERTs,
   COMMIT), each a network wait longer than the rest of the work. PostgreSQL does it all in one
@@ -44,7 +44,9 @@ FAMILY_FIELD = "family"
 class Spend:
     """
     Mark a single-use row spent, if it still is: ``used_at`` set to ``now`` where it is null,
-    the fields in ``still_null`` are null and, with ``unexpired``, ``expires_at`` is later.
+    the fields in ``still_null`` are null, those in ``still_set`` are not (a device grant's
+    ``approved_at``: only an approved grant is redeemed) and, with ``unexpired``, ``expires_at``
+    is later.
     """
 
     model: type[Model]
@@ -52,14 +54,16 @@ class Spend:
     now: datetime
     still_null: tuple[str, ...] = ()
     unexpired: bool = False
+    still_set: tuple[str, ...] = ()
 
     @property
     def shape(self) -> tuple:
-        return (self.model, self.still_null, self.unexpired)
+        return (self.model, self.still_null, self.unexpired, self.still_set)
 
     def filters(self) -> dict[str, Any]:
         found: dict[str, Any] = {"pk": self.pk, "used_at__isnull": True}
         found.update({f"{name}__isnull": True for name in self.still_null})
+        found.update({f"{name}__isnull": False for name in self.still_set})
         if self.unexpired:
             found["expires_at__gt"] = self.now
         return found
@@ -204,6 +208,7 @@ def _compile(connection, spend: Spend | None, new_family: bool, models: list[typ
         used_at = quote(meta.get_field("used_at").column)
         where = [f"{quote(meta.pk.column)} = %s", f"{used_at} IS NULL"]
         where += [f"{quote(meta.get_field(name).column)} IS NULL" for name in spend.still_null]
+        where += [f"{quote(meta.get_field(name).column)} IS NOT NULL" for name in spend.still_set]
         if spend.unexpired:
             where.append(f"{quote(meta.get_field('expires_at').column)} > %s")
         spent = f"UPDATE {quote(meta.db_table)} SET {used_at} = %s WHERE {' AND '.join(where)}"  # noqa: S608

@@ -12,6 +12,9 @@
 --   cfg.expect                          substrings every 2xx body must contain
 --   cfg.statuses                        when not empty, the statuses expected instead of 2xx
 --                                       (bodies unchecked): a flood's refusals
+--   cfg.expect_any                      substrings of which every such body must contain one
+--   cfg.status                          when set, the one status every answer must have
+--                                       (then that answer's body is checked), else any 2xx
 --   cfg.fallback                        a path to GET once the bodies run out (then the run
 --                                       is reported as exhausted, not as a throughput)
 -- Every response is checked and counted by status; done() prints one BENCH_JSON line that
@@ -113,7 +116,13 @@ function response(status, headers, body)
     end
     return
   end
-  if status < 200 or status > 299 then
+  local wanted
+  if cfg.status then
+    wanted = status == cfg.status
+  else
+    wanted = status >= 200 and status <= 299
+  end
+  if not wanted then
     bad_status = bad_status + 1
     remember(status, body)
     return
@@ -124,6 +133,15 @@ function response(status, headers, body)
       remember(status, body)
       return
     end
+  end
+  if #cfg.expect_any > 0 then
+    for _, needle in ipairs(cfg.expect_any) do
+      if string.find(body, needle, 1, true) then
+        return
+      end
+    end
+    bad_body = bad_body + 1
+    remember(status, body)
   end
 end
 

@@ -1,10 +1,10 @@
 """
 Races on PostgreSQL, with real threads against a live server: one code redeemed twice at once
-(RFC 6749 §4.1.2, RFC 9700 §4.2.4), one refresh token spent twenty times at once (RFC 9700
-§4.14.2), a revocation racing a refresh (RFC 7009 §2.1), a user revoking an app's access
-while its code is redeemed, and one registration access token used by several updates and a
-deletion at once (RFC 7592 §2.2, §2.3). Exactly one request wins, no token is duplicated or
-survives a revocation, and nothing answers 500.
+(RFC 6749 §4.1.2, RFC 9700 §4.2.4), one approved device code polled five times at once (RFC 8628
+§3.5), one refresh token spent twenty times at once (RFC 9700 §4.14.2), a revocation racing a
+refresh (RFC 7009 §2.1), a user revoking an app's access while its code is redeemed, and one
+registration access token used by several updates and a deletion at once (RFC 7592 §2.2, §2.3).
+Exactly one request wins, no token is duplicated or survives a revocation, and nothing answers 500.
 """
 
 from __future__ import annotations
@@ -18,8 +18,17 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from django.db import connection
 
-from tests.conftest import REDIRECT, obtain_code, pkce_pair, refresh_request, register
-from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily
+from tests.conftest import (
+    REDIRECT,
+    decide_device,
+    device_poll_request,
+    obtain_code,
+    pkce_pair,
+    refresh_request,
+    register,
+    start_device,
+)
+from twenty_oauth.models import AccessToken, Client, DeviceGrant, RefreshToken, TokenFamily
 from twenty_oauth.protocol import consents, opaque
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -120,6 +129,25 @@ def test_rfc9700_4_2_4_concurrent_redemptions_of_one_code_exactly_one_wins(
     # One family per code: no duplicate grant was created by the loser.
     assert TokenFamily.objects.count() == ROUNDS
     assert AccessToken.objects.count() == ROUNDS
+
+
+def test_rfc8628_3_5_concurrent_polls_of_an_approved_device_code_exactly_one_wins(
+    client, live_server, user, device_client
+):
+    url = live_server.url + "/oauth/token"
+    for _ in range(ROUNDS):
+        started = start_device(client, device_client)
+        decide_device(client, user, started["user_code"])
+        data = device_poll_request(device_client, started["device_code"])
+        results = at_once(*[lambda data=data: post(url, data)] * 5)
+        winners = [body for status, body in results if status == 200]
+        assert len(winners) == 1, results
+        assert sorted(body["error"] for status, body in results if status != 200) == ["invalid_grant"] * 4
+    # One grant per device code: no loser wrote a family or a token.
+    assert TokenFamily.objects.count() == ROUNDS
+    assert AccessToken.objects.count() == ROUNDS
+    assert RefreshToken.objects.count() == ROUNDS
+    assert not DeviceGrant.objects.filter(used_at__isnull=True).exists()
 
 
 def test_rfc9700_4_14_2_twenty_concurrent_refreshes_exactly_one_wins(client, live_server, user, confidential):

@@ -242,6 +242,45 @@ def client_flow(http) -> None:
     check(described["active"] is True and described["sub"] == service.client_id, "a client's own token")
 
 
+def device_flow(http, user) -> None:
+    """RFC 8628: a device client asks for codes, the user approves on the device page, the device polls."""
+    from tests.conftest import DEVICE_CODE
+    from twenty_oauth.protocol.tokens import decode_access_token
+
+    metadata = {
+        "client_name": "Flow Device",
+        "grant_types": [DEVICE_CODE, "refresh_token"],
+        "token_endpoint_auth_method": "none",
+    }
+    response = http.post("/oauth/register", json.dumps(metadata), content_type="application/json")
+    expect(response, 201, "device client registration")
+    client_id = response.json()["client_id"]
+    form = "application/x-www-form-urlencoded"
+    started = http.post("/oauth/device_authorization", f"client_id={client_id}&scope=api", content_type=form)
+    expect(started, 200, "device authorization")
+    codes = started.json()
+    poll = {"grant_type": DEVICE_CODE, "device_code": codes["device_code"], "client_id": client_id}
+    token(http, poll, "pending poll", status=400)
+    # A second device, never approved: its row keeps a NULL user.
+    expect(
+        http.post("/oauth/device_authorization", f"client_id={client_id}", content_type=form),
+        200,
+        "second device authorization",
+    )
+    sign_in(http, user)
+    page = http.post("/oauth/device", {"user_code": codes["user_code"]})
+    expect(page, 200, "device page: the code")
+    expect(
+        http.post("/oauth/device", {"grant": page.context["signed_grant"], "allow": "1"}),
+        200,
+        "device allowed",
+    )
+    body = token(http, poll, "device code redemption")
+    api_accepts(http, body["access_token"], "bearer call with a device's token")
+    claims = decode_access_token(body["access_token"], issuer=ISSUER)
+    check(claims["sub"] == str(user.pk), "a device's token names the user who approved")
+
+
 def same_row(found, expected, step: str) -> None:
     if expected is None:
         check(found is None, f"{step}: nothing")
@@ -254,13 +293,18 @@ def same_row(found, expected, step: str) -> None:
 
 def lookups_match_the_orm() -> None:
     """Every row the flow left, read by the precompiled lookups and by select_related alike."""
-    from twenty_oauth.models import AccessToken, RefreshToken
+    from twenty_oauth.models import AccessToken, DeviceGrant, RefreshToken
     from twenty_oauth.protocol import tokens
+    from twenty_oauth.protocol.grants import device_code
 
     for record in AccessToken.objects.select_related("client", "user"):
         found = tokens._access_record.get(record.jti)
         same_row(found, record, "access token")
         same_row(found.client, record.client, "its client")
+        same_row(found.user, record.user, "its user")
+    for record in DeviceGrant.objects.select_related("user"):
+        found = device_code._grant_record.get(record.device_code_digest)
+        same_row(found, record, "device grant")
         same_row(found.user, record.user, "its user")
     for record in RefreshToken.objects.select_related("family__client", "family__user"):
         found = tokens._refresh_record.get(record.token_digest)
@@ -290,8 +334,10 @@ def main() -> int:
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         system_checks()
-        user_flow(Client(), create_user())
+        user = create_user()
+        user_flow(Client(), user)
         client_flow(Client())
+        device_flow(Client(), user)
         lookups_match_the_orm()
     finally:
         connection.creation.destroy_test_db(name, verbosity=0)

@@ -4,8 +4,9 @@ a consent, when they last received a token, and ending a grant at once.
 
 Ending a grant means three things, in one transaction: the consent is marked revoked (the next
 authorization asks again), every token family of that user and client is revoked (refresh and
-access tokens stop working, RFC 7009 §2.1), and any code not yet redeemed expires, so that a
-code issued a moment before the revocation cannot start a new family afterwards.
+access tokens stop working, RFC 7009 §2.1), and any code or device grant not yet redeemed
+expires, so that one issued or approved a moment before the revocation cannot start a new family
+afterwards.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, TokenFamily
+from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, DeviceGrant, TokenFamily
 from twenty_oauth.protocol import scopes, tokens
 
 
@@ -68,25 +69,36 @@ def authorized_apps(user: Any) -> list[AuthorizedApp]:
 
 def end_grants(*, clients: QuerySet[Client] | None = None, client=None, user=None) -> int:
     """
-    Revoke every token family and expire every pending code matching ``clients`` (or ``client``)
-    and ``user``. Returns how many families were revoked.
+    Revoke every token family, and expire every pending code and unredeemed device grant,
+    matching ``clients`` (or ``client``) and ``user``. Returns how many families were revoked.
+    A device grant no one approved yet has no user: only ``clients`` and ``client`` end it.
     """
     families = TokenFamily.objects.all()
-    codes = AuthorizationCode.objects.filter(used_at__isnull=True)
+    pending = [
+        AuthorizationCode.objects.filter(used_at__isnull=True),
+        DeviceGrant.objects.filter(used_at__isnull=True),
+    ]
     if clients is not None:
         client_ids = list(clients.values_list("pk", flat=True))
-        families, codes = families.filter(client_id__in=client_ids), codes.filter(client_id__in=client_ids)
+        families = families.filter(client_id__in=client_ids)
+        pending = [rows.filter(client_id__in=client_ids) for rows in pending]
     if client is not None:
-        families, codes = families.filter(client=client), codes.filter(client=client)
+        families = families.filter(client=client)
+        pending = [rows.filter(client=client) for rows in pending]
     if user is not None:
-        families, codes = families.filter(user=user), codes.filter(user=user)
+        families = families.filter(user=user)
+        pending = [rows.filter(user=user) for rows in pending]
     with transaction.atomic():
-        expire_codes(codes)
+        for rows in pending:
+            expire_codes(rows)
         return tokens.revoke_families(families)
 
 
-def expire_codes(codes: QuerySet[AuthorizationCode]) -> int:
-    """Expire the unredeemed codes among ``codes`` at once; returns how many there were."""
+def expire_codes(codes: QuerySet) -> int:
+    """
+    Expire the unredeemed authorization codes or device grants among ``codes`` at once; returns
+    how many there were.
+    """
     # Expired as of their own issue, not of now: a redemption that began a moment before this
     # compares with its own, earlier, now, and must find them expired too.
     pending = codes.filter(used_at__isnull=True, expires_at__gt=timezone.now())

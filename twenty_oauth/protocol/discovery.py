@@ -31,7 +31,9 @@ from django.utils.http import RFC3986_SUBDELIMS
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.protocol import scopes, uris
 
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+#: RFC 8628 §3.4: the device authorization grant's ``grant_type``.
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT)
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 #: Algorithms of private_key_jwt assertions (RFC 7523 §3): asymmetric only, never ``none`` or
@@ -195,6 +197,8 @@ def _authorization_server_document(site: Site, scope_names: tuple[str, ...], mou
         "revocation_endpoint": site.endpoint("revoke"),
         "introspection_endpoint": site.endpoint("introspect"),
         "userinfo_endpoint": site.endpoint("userinfo"),
+        # RFC 8628 §4.
+        "device_authorization_endpoint": site.endpoint("device-authorization"),
         "scopes_supported": list(scope_names),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

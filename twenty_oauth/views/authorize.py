@@ -32,7 +32,7 @@ class ClientRedirect(HttpResponseRedirect):
         super().__init__(url)
 
 
-def _secure(response: HttpResponse) -> HttpResponse:
+def secure_page(response: HttpResponse) -> HttpResponse:
     """
     RFC 9700 §4.16: the page cannot be framed. RFC 9700 §4.2.4: no Referer leaks the request to
     other sites. ``same-origin`` rather than ``no-referrer``: under ``no-referrer`` a browser sends
@@ -58,7 +58,7 @@ def error_page(
     response = render(request, "twenty_oauth/error.html", context, status=status)
     if retry_after is not None:
         response["Retry-After"] = retry_after  # RFC 6585 §4, RFC 9110 §10.2.3
-    return _secure(response)
+    return secure_page(response)
 
 
 @csrf_protect
@@ -137,10 +137,9 @@ def display_host(uri: str) -> str:
         return host.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def _consent_page(request: HttpRequest, areq: authorization.AuthorizationRequest) -> HttpResponse:
-    client = areq.client
-    known = scopes.registry()
-    context = {
+def client_display(client: Client) -> dict[str, object]:
+    """How a consent page presents ``client``: its name, hosts and logo, as a template's context."""
+    return {
         "client": client,
         "client_name": client.client_name or display_host(client.client_id),
         "client_host": display_host(client.client_uri) if client.client_uri else "",
@@ -149,9 +148,21 @@ def _consent_page(request: HttpRequest, areq: authorization.AuthorizationRequest
             display_host(client.client_id) if client.source == Client.Source.METADATA_DOCUMENT else ""
         ),
         "logo_uri": client.logo_uri if client.logo_uri.startswith("https://") else "",
+    }
+
+
+def scope_display(names: list[str]) -> list[tuple[str, str]]:
+    """Each scope with the description a person reads on a consent page."""
+    known = scopes.registry()
+    return [(name, known.get(name, name)) for name in names]
+
+
+def _consent_page(request: HttpRequest, areq: authorization.AuthorizationRequest) -> HttpResponse:
+    context = {
+        **client_display(areq.client),
         "redirect_host": display_host(areq.target.redirect_uri),
         "redirect_scheme": urlsplit(areq.target.redirect_uri).scheme,
-        "scopes": [(name, known.get(name, name)) for name in areq.scopes],
+        "scopes": scope_display(areq.scopes),
         "signed_request": authorization.sign_request(
             request.META.get("QUERY_STRING", "").encode("latin-1").decode("utf-8"), request.user
         ),
@@ -159,23 +170,26 @@ def _consent_page(request: HttpRequest, areq: authorization.AuthorizationRequest
         "switch_user_action": reverse("twenty_oauth:switch-user"),
         "switch_user_next": request.get_full_path(),
     }
-    return _secure(render(request, "twenty_oauth/authorize.html", context))
+    return secure_page(render(request, "twenty_oauth/authorize.html", context))
 
 
 def consent_page_url(candidate: str) -> str | None:
     """
-    ``candidate`` as the authorization endpoint's own URL with its query, or None if it is
-    anything else. Only the consent page may be where signing in again leads: any other ``next``
-    would make the sign-out form an open redirector (RFC 9700 §4.11.2, RFC 6749 §10.15).
+    ``candidate`` as the authorization endpoint's own URL with its query, or as the device
+    page's URL (RFC 8628 §3.3), or None if it is anything else. Only a consent page may be where
+    signing in again leads: any other ``next`` would make the sign-out form an open redirector
+    (RFC 9700 §4.11.2, RFC 6749 §10.15).
     """
     if not candidate or not url_has_allowed_host_and_scheme(candidate, allowed_hosts=None):
         return None
     if any(char in candidate for char in "\\\r\n\t\x00"):
         return None
     parts = urlsplit(candidate)
-    if parts.scheme or parts.netloc or parts.fragment or not parts.query:
+    if parts.scheme or parts.netloc or parts.fragment:
         return None
-    if parts.path != reverse("twenty_oauth:authorize"):
+    if parts.path == reverse("twenty_oauth:device"):
+        return f"{parts.path}?{parts.query}" if parts.query else parts.path
+    if not parts.query or parts.path != reverse("twenty_oauth:authorize"):
         return None
     return f"{parts.path}?{parts.query}"
 
@@ -184,13 +198,14 @@ def consent_page_url(candidate: str) -> str | None:
 @require_POST
 def switch_user(request: HttpRequest) -> HttpResponse:
     """
-    "Not you?" on the consent page: sign the user out, then send them to ``LOGIN_URL`` with the
-    consent page as ``next``, so that whoever signs in next sees the same request.
+    "Not you?" on the consent page and the device page: sign the user out, then send them to
+    ``LOGIN_URL`` with that page as ``next``, so that whoever signs in next sees the same request.
 
     Signing out first matters: a login view with ``redirect_authenticated_user=True`` would send
     a signed-in user straight back as the same person. A POST with Django's CSRF token, never a
     GET, so that no link or image on another site can sign anyone out (RFC 6749 §10.12). A
-    ``next`` that is not the authorization endpoint's own URL is refused and signs no one out.
+    ``next`` that is not the authorization endpoint's own URL, or the device page's, is refused
+    and signs no one out.
     """
     target = consent_page_url(request.POST.get("next", ""))
     if target is None:

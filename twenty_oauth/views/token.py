@@ -7,7 +7,8 @@ from rest_framework.response import Response
 
 from twenty_oauth import signals
 from twenty_oauth.errors import InvalidRequest, UnsupportedGrantType
-from twenty_oauth.protocol.grants import authorization_code, client_credentials, refresh_token
+from twenty_oauth.protocol.discovery import DEVICE_CODE_GRANT
+from twenty_oauth.protocol.grants import authorization_code, client_credentials, device_code, refresh_token
 from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser
@@ -16,6 +17,7 @@ GRANTS = {
     "authorization_code": authorization_code.exchange,
     "refresh_token": refresh_token.exchange,
     "client_credentials": client_credentials.exchange,
+    DEVICE_CODE_GRANT: device_code.exchange,
 }
 
 

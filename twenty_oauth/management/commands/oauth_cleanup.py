@@ -1,6 +1,6 @@
 """
-``manage.py oauth_cleanup``: delete expired codes and tokens, ended grants, and dynamically
-registered clients never authorized within ``--unused-client-days`` (default 30).
+``manage.py oauth_cleanup``: delete expired codes, device grants and tokens, ended grants, and
+dynamically registered clients never authorized within ``--unused-client-days`` (default 30).
 
 Safe to run from cron while the server runs: rows go in batches of ``--batch-size``, each in
 its own short transaction, with a rest of ``--pause`` seconds between batches (by default, on
@@ -21,8 +21,8 @@ MAX_DAYS = 36500
 
 class Command(BaseCommand):
     help = (
-        "Delete expired authorization codes and tokens, ended grants, and self-registered clients "
-        "that were never authorized. Safe to run while the server runs; prints what it deleted."
+        "Delete expired authorization codes, device grants and tokens, ended grants, and self-registered "
+        "clients that were never authorized. Safe to run while the server runs; prints what it deleted."
     )
 
     def add_arguments(self, parser):
