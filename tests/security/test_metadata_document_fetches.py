@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import caches
+from django.db import connections
 from django.test import Client as HttpClient
 from django.test import override_settings
 
@@ -120,7 +121,14 @@ def assert_page(response, status: int, error: str, fragment: str = "") -> None:
 def in_thread(call) -> tuple[threading.Thread, list]:
     """Run ``call`` on a thread of its own; its answer lands in the returned list."""
     answers: list = []
-    thread = threading.Thread(target=lambda: answers.append(call()), daemon=True)
+
+    def run() -> None:
+        try:
+            answers.append(call())
+        finally:
+            connections.close_all()  # this thread's own, which would outlive the test database
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread, answers
 
