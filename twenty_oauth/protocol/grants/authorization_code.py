@@ -15,7 +15,7 @@ from twenty_oauth.protocol.parameters import Params
 _code_record = JoinedLookup(AuthorizationCode, "code_digest", ("user",))
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
     """
     Redeem a code for tokens. The code must be this client's, unexpired, unspent, and match the
     ``redirect_uri`` and PKCE challenge it was issued with. Every check that a thief could fail
@@ -63,6 +63,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
         ),
         refresh=client.can_use_grant("refresh_token"),
         now=now,
+        jkt=jkt,
         spend=writes.Spend(AuthorizationCode, code.pk, now, unexpired=True),
     )
     if issued is not None:

@@ -12,7 +12,7 @@ from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
     """
     Issue an access token to a confidential client for itself. The scope is narrowed to what the
     client may hold (RFC 6749 §3.3); no refresh token is issued (RFC 6749 §4.4.3).
@@ -42,4 +42,5 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
         family=family,
         refresh=False,
         now=now,
+        jkt=jkt,
     )

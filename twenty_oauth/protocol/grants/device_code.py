@@ -22,7 +22,7 @@ from twenty_oauth.protocol.parameters import Params
 _grant_record = JoinedLookup(DeviceGrant, "device_code_digest", ("user",))
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
     """
     Answer a device's poll (§3.5): ``authorization_pending`` while the person has not decided,
     ``slow_down`` when the device polls sooner than its interval, ``access_denied`` once the
@@ -72,6 +72,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
         ),
         refresh=client.can_use_grant("refresh_token"),
         now=now,
+        jkt=jkt,
         # Spent only while approved and unexpired: a grant ended since it was read (the user
         # revoked the app, or was deactivated) has expired and issues nothing.
         spend=writes.Spend(DeviceGrant, grant.pk, now, unexpired=True, still_set=("approved_at",)),

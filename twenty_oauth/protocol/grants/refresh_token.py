@@ -12,7 +12,7 @@ from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
     """
     Spend a refresh token and issue its successor with a new access token. The scope may be
     narrowed, never widened; so may the resource. A refresh token that was already spent is a
@@ -54,6 +54,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
         refresh=True,
         refresh_scopes=granted,
         now=now,
+        jkt=jkt,
         spend=writes.Spend(RefreshToken, token.pk, now, still_null=("revoked_at",)),
     )
     if issued is not None:

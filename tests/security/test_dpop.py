@@ -1,0 +1,176 @@
+"""Every check of a DPoP proof (RFC 9449 §4.3, §11.1), each failing alone, at the token endpoint."""
+
+import time
+
+import pytest
+
+from tests.conftest import token_request
+from tests.dpop import TOKEN_URL, DPoPKey
+
+pytestmark = pytest.mark.django_db
+
+
+def credentials(service):
+    oauth_client, secret = service
+    return {"grant_type": "client_credentials", "client_id": oauth_client.client_id, "client_secret": secret}
+
+
+def assert_invalid_proof(response):
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "invalid_dpop_proof"
+    assert response["Cache-Control"] == "no-store"
+    assert "access_token" not in response.json()
+
+
+def test_rfc9449_s4_3_valid_proof_is_accepted(client, service):
+    response = token_request(client, credentials(service), HTTP_DPOP=DPoPKey().proof())
+    assert response.status_code == 200
+    assert response.json()["token_type"] == "DPoP"
+
+
+@pytest.mark.parametrize("value", ["", "abc", "a.b.c", "a.b", DPoPKey().proof() + "," + DPoPKey().proof()])
+def test_rfc9449_s4_3_points_1_2_not_one_jwt(client, service, value):
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=value))
+
+
+@pytest.mark.parametrize("claim", ["jti", "htm", "htu", "iat"])
+def test_rfc9449_s4_3_point_3_missing_claim(client, service, claim):
+    proof = DPoPKey().proof(drop=(claim,))
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "at+jwt"])
+def test_rfc9449_s4_3_point_4_typ(client, service, typ):
+    proof = DPoPKey().proof(headers={"typ": typ})
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s4_3_point_5_symmetric_alg_refused(client, service):
+    import jwt
+
+    key = DPoPKey()
+    proof = jwt.encode(
+        {"jti": "x", "htm": "POST", "htu": TOKEN_URL, "iat": int(time.time())},
+        "secret-secret-secret-secret-secret!",
+        algorithm="HS256",
+        headers={"typ": "dpop+jwt", "jwk": key.jwk},
+    )
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s4_3_point_5_alg_none_refused(client, service):
+    import jwt
+
+    key = DPoPKey()
+    proof = jwt.encode(
+        {"jti": "x", "htm": "POST", "htu": TOKEN_URL, "iat": int(time.time())},
+        None,
+        algorithm="none",
+        headers={"typ": "dpop+jwt", "jwk": key.jwk},
+    )
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s4_3_point_6_signature_by_another_key(client, service):
+    proof = DPoPKey().proof(headers={"jwk": DPoPKey().jwk})
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s4_3_point_6_tampered_signature(client, service):
+    header, body, signature = DPoPKey().proof().split(".")
+    tampered = f"{header}.{body}.{signature[:-4]}AAAA"
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=tampered))
+
+
+def test_rfc9449_s4_3_point_7_private_key_in_jwk(client, service):
+    key = DPoPKey()
+    d = key.private.private_numbers().private_value.to_bytes(32, "big")
+    from tests.dpop import b64url
+
+    proof = key.proof(headers={"jwk": {**key.jwk, "d": b64url(d)}})
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+@pytest.mark.parametrize("jwk", [None, "key", {"kty": "oct", "k": "c2VjcmV0"}, {"kty": "EC", "crv": "P-256"}])
+def test_rfc9449_s4_3_point_7_jwk_not_a_public_key(client, service, jwk):
+    proof = DPoPKey().proof(headers={"jwk": jwk if jwk is not None else None})
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s4_3_point_8_htm(client, service):
+    proof = DPoPKey().proof(method="GET")
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+@pytest.mark.parametrize(
+    "htu",
+    [
+        "http://testserver/oauth/introspect",
+        "https://testserver/oauth/token",
+        "http://evil.example/oauth/token",
+    ],
+)
+def test_rfc9449_s4_3_point_9_htu(client, service, htu):
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=DPoPKey().proof(htu)))
+
+
+@pytest.mark.parametrize(
+    "htu",
+    [
+        "http://testserver/oauth/token?x=1",
+        "http://TESTSERVER:80/oauth/token#f",
+        "HTTP://testserver/oauth/token",
+    ],
+)
+def test_rfc9449_s4_3_point_9_htu_compared_without_query_and_fragment(client, service, htu):
+    response = token_request(client, credentials(service), HTTP_DPOP=DPoPKey().proof(htu))
+    assert response.status_code == 200, response.content
+
+
+def test_rfc9449_s4_3_point_9_htu_not_from_spoofed_host(client, service, settings):
+    settings.TWENTY_OAUTH = {"ISSUER": "https://auth.example.com"}
+    settings.ALLOWED_HOSTS = ["*"]
+    proof = DPoPKey().proof("https://evil.example/oauth/token")
+    response = token_request(client, credentials(service), HTTP_DPOP=proof, HTTP_HOST="evil.example")
+    assert_invalid_proof(response)
+    proof = DPoPKey().proof("https://auth.example.com/oauth/token")
+    response = token_request(client, credentials(service), HTTP_DPOP=proof, HTTP_HOST="evil.example")
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("age", [61, 3600, -6, -3600])
+def test_rfc9449_s4_3_point_11_iat_outside_window(client, service, age):
+    proof = DPoPKey().proof(now=time.time() - age)
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s4_3_point_11_iat_window_is_a_setting(client, service, settings):
+    settings.TWENTY_OAUTH = {"DPOP_PROOF_MAX_AGE": 300}
+    proof = DPoPKey().proof(now=time.time() - 200)
+    assert token_request(client, credentials(service), HTTP_DPOP=proof).status_code == 200
+
+
+def test_rfc9449_s4_3_point_11_iat_against_the_servers_clock(client, service, clock):
+    proof = DPoPKey().proof()
+    clock.advance(120)
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s4_3_point_12_ath_refused_at_token_endpoint(client, service):
+    proof = DPoPKey().proof(access_token="some-token")
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s11_1_replayed_proof_refused_at_token_endpoint(client, service):
+    proof = DPoPKey().proof()
+    assert token_request(client, credentials(service), HTTP_DPOP=proof).status_code == 200
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s11_1_unreachable_replay_cache_refuses(client, service, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1"},
+    }
+    settings.TWENTY_OAUTH = {"DPOP_REPLAY_CACHE": "down"}
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=DPoPKey().proof()))

@@ -1,0 +1,111 @@
+"""DPoP (RFC 9449): tokens bound to the client's key, from the token endpoint to the resource."""
+
+import jwt
+import pytest
+
+from tests.conftest import (
+    code_request,
+    decide_device,
+    device_poll_request,
+    obtain_code,
+    pkce_pair,
+    refresh_request,
+    start_device,
+    token_request,
+)
+from tests.dpop import DPoPKey
+
+pytestmark = pytest.mark.django_db
+
+
+def claims_of(token):
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def dpop_code_tokens(http, user, oauth_client, key, secret=None, **kwargs):
+    """The authorization-code flow whose token request carries a DPoP proof of ``key``."""
+    verifier, challenge = pkce_pair()
+    code = obtain_code(http, user, oauth_client, challenge=challenge, **kwargs)
+    response = token_request(http, code_request(oauth_client, code, verifier, secret), HTTP_DPOP=key.proof())
+    assert response.status_code == 200, response.content
+    return response
+
+
+# -- RFC 9449 §5: the token endpoint binds the access token ---------------------------------
+
+
+def test_rfc9449_s5_code_exchange_binds_access_token(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    response = dpop_code_tokens(client, user, oauth_client, key, secret)
+    body = response.json()
+    assert body["token_type"] == "DPoP"
+    assert response["Cache-Control"] == "no-store"
+    assert "DPoP-Nonce" not in response
+    assert claims_of(body["access_token"])["cnf"] == {"jkt": key.jkt}
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256", "PS256", "EdDSA"])
+def test_rfc9449_s4_3_each_supported_algorithm(client, service, alg):
+    oauth_client, secret = service
+    key = DPoPKey(alg)
+    response = token_request(
+        client,
+        {"grant_type": "client_credentials", "client_id": oauth_client.client_id, "client_secret": secret},
+        HTTP_DPOP=key.proof(),
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+    assert claims_of(response.json()["access_token"])["cnf"] == {"jkt": key.jkt}
+
+
+def test_without_proof_token_is_bearer_and_unbound(client, user, confidential):
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    body = token_request(client, code_request(oauth_client, code, verifier, secret)).json()
+    assert body["token_type"] == "Bearer"
+    assert "cnf" not in claims_of(body["access_token"])
+
+
+def test_rfc9449_s5_refresh_binds_the_new_access_token(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    first = dpop_code_tokens(client, user, oauth_client, key, secret).json()
+    response = token_request(
+        client, refresh_request(oauth_client, first["refresh_token"], secret), HTTP_DPOP=key.proof()
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+    assert claims_of(response.json()["access_token"])["cnf"] == {"jkt": key.jkt}
+
+
+def test_rfc9449_s5_device_code_binds_access_token(client, user, device_client):
+    key = DPoPKey()
+    started = start_device(client, device_client)
+    assert decide_device(client, user, started["user_code"]).status_code == 200
+    response = token_request(
+        client, device_poll_request(device_client, started["device_code"]), HTTP_DPOP=key.proof()
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+    assert claims_of(response.json()["access_token"])["cnf"] == {"jkt": key.jkt}
+
+
+def test_rfc9449_s5_error_is_invalid_dpop_proof(client, service):
+    oauth_client, secret = service
+    response = token_request(
+        client,
+        {"grant_type": "client_credentials", "client_id": oauth_client.client_id, "client_secret": secret},
+        HTTP_DPOP="not-a-jwt",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_dpop_proof"
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Type"] == "application/json"
+
+
+def test_cors_allows_the_dpop_header(client):
+    response = client.options("/oauth/token", HTTP_ORIGIN="https://spa.example")
+    assert "DPoP" in response["Access-Control-Allow-Headers"]
+    assert "DPoP-Nonce" in response["Access-Control-Expose-Headers"]
