@@ -7,6 +7,7 @@ from tests.conftest import (
     code_request,
     decide_device,
     device_poll_request,
+    form,
     obtain_code,
     pkce_pair,
     refresh_request,
@@ -109,3 +110,101 @@ def test_cors_allows_the_dpop_header(client):
     response = client.options("/oauth/token", HTTP_ORIGIN="https://spa.example")
     assert "DPoP" in response["Access-Control-Allow-Headers"]
     assert "DPoP-Nonce" in response["Access-Control-Expose-Headers"]
+
+
+# -- RFC 9449 §7: the resource checks the proof ---------------------------------------------
+
+API_URL = "http://testserver/rest/companies"
+ALGS = 'algs="ES256 RS256 PS256 EdDSA"'
+
+
+def dpop_get(http, token, key, url=API_URL, path="/rest/companies", **proof):
+    return http.get(
+        path, HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=key.proof(url, "GET", access_token=token, **proof)
+    )
+
+
+def test_rfc9449_s7_bound_token_with_proof_is_accepted(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    token = dpop_code_tokens(client, user, oauth_client, key, secret).json()["access_token"]
+    response = dpop_get(client, token, key)
+    assert response.status_code == 200, response.content
+    assert [c["name"] for c in response.json()][:2] == ["Airbnb", "Figma"]
+    # A new proof for every request: the same token keeps working.
+    assert dpop_get(client, token, key).status_code == 200
+
+
+def test_rfc9449_s7_htu_ignores_the_query(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    token = dpop_code_tokens(client, user, oauth_client, key, secret).json()["access_token"]
+    response = dpop_get(client, token, key, url=API_URL, path="/rest/companies?page=1")
+    assert response.status_code == 200, response.content
+
+
+def test_rfc9449_s7_1_challenge_beside_bearer(client):
+    response = client.get("/rest/companies")
+    assert response.status_code == 401
+    challenge = response["WWW-Authenticate"]
+    assert challenge.startswith(
+        'Bearer resource_metadata="http://testserver/.well-known/oauth-protected-resource"'
+    )
+    assert challenge.endswith(f"DPoP {ALGS}")
+
+
+def test_rfc9449_s7_1_insufficient_scope_on_the_dpop_challenge(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    token = dpop_code_tokens(client, user, oauth_client, key, secret, scope="profile").json()["access_token"]
+    response = dpop_get(client, token, key)
+    assert response.status_code == 403
+    assert response["WWW-Authenticate"] == f'DPoP error="insufficient_scope", scope="api", {ALGS}'
+
+
+def test_rfc9449_s6_introspection_shows_cnf_and_token_type(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    token = dpop_code_tokens(client, user, oauth_client, key, secret).json()["access_token"]
+    response = client.post(
+        "/oauth/introspect",
+        form({"token": token, "client_id": oauth_client.client_id, "client_secret": secret}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["active"] is True
+    assert body["token_type"] == "DPoP"
+    assert body["cnf"] == {"jkt": key.jkt}
+
+
+def test_revocation_ends_a_dpop_token(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    token = dpop_code_tokens(client, user, oauth_client, key, secret).json()["access_token"]
+    revoked = client.post(
+        "/oauth/revoke",
+        form({"token": token, "client_id": oauth_client.client_id, "client_secret": secret}),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert revoked.status_code == 200
+    response = dpop_get(client, token, key)
+    assert response.status_code == 401
+    assert 'DPoP error="invalid_token"' in response["WWW-Authenticate"]
+
+
+def test_rfc9449_s7_userinfo_accepts_a_dpop_token(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    token = dpop_code_tokens(client, user, oauth_client, key, secret, scope="profile").json()["access_token"]
+    url = "http://testserver/oauth/userinfo"
+    response = client.get(
+        "/oauth/userinfo",
+        HTTP_AUTHORIZATION=f"DPoP {token}",
+        HTTP_DPOP=key.proof(url, "GET", access_token=token),
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["sub"] == str(user.pk)
+    as_bearer = client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert as_bearer.status_code == 401
+    assert as_bearer.json()["error"] == "invalid_token"

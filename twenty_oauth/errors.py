@@ -166,6 +166,12 @@ class InvalidToken(OAuthError):
     status_code = 401
 
 
+class ResourceInvalidDPoPProof(InvalidToken):
+    """RFC 9449 §7.1: at a resource, a DPoP proof that fails a check is 401 ``invalid_dpop_proof``."""
+
+    error = "invalid_dpop_proof"
+
+
 class InsufficientScope(OAuthError):
     """RFC 6750 §3.1: the access token lacks a scope the resource needs."""
 

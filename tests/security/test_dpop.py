@@ -174,3 +174,125 @@ def test_rfc9449_s11_1_unreachable_replay_cache_refuses(client, service, setting
     }
     settings.TWENTY_OAUTH = {"DPOP_REPLAY_CACHE": "down"}
     assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=DPoPKey().proof()))
+
+
+# -- at the resource (RFC 9449 §7) ----------------------------------------------------------
+
+API_URL = "http://testserver/rest/companies"
+
+
+@pytest.fixture
+def bound(client, service):
+    """A DPoP-bound client-credentials token and its key."""
+    key = DPoPKey()
+    response = token_request(client, credentials(service), HTTP_DPOP=key.proof())
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"], key
+
+
+def call(http, token, proof=None, scheme="DPoP", path="/rest/companies", **headers):
+    if proof is not None:
+        headers["HTTP_DPOP"] = proof
+    return http.get(path, HTTP_AUTHORIZATION=f"{scheme} {token}", **headers)
+
+
+def assert_refused(response, error="invalid_dpop_proof"):
+    assert response.status_code == 401, response.content
+    challenge = response["WWW-Authenticate"]
+    assert f'DPoP error="{error}"' in challenge
+    assert 'algs="ES256 RS256 PS256 EdDSA"' in challenge
+    assert 'Bearer resource_metadata="http://testserver/.well-known/oauth-protected-resource"' in challenge
+    assert "Airbnb" not in response.content.decode()
+
+
+def test_rfc9449_s7_valid_proof_at_resource(client, bound):
+    token, key = bound
+    assert call(client, token, key.proof(API_URL, "GET", access_token=token)).status_code == 200
+
+
+def test_rfc9449_s7_2_bound_token_as_bearer_refused(client, bound):
+    token, _ = bound
+    response = call(client, token, scheme="Bearer")
+    assert response.status_code == 401
+    metadata = 'resource_metadata="http://testserver/.well-known/oauth-protected-resource"'
+    assert response["WWW-Authenticate"].startswith(f'Bearer {metadata}, error="invalid_token", DPoP algs=')
+
+
+def test_rfc9449_s7_2_bound_token_as_bearer_refused_even_with_a_proof(client, bound):
+    token, key = bound
+    response = call(client, token, key.proof(API_URL, "GET", access_token=token), scheme="Bearer")
+    assert response.status_code == 401
+
+
+def test_rfc9449_s7_1_dpop_scheme_without_proof(client, bound):
+    token, _ = bound
+    assert_refused(call(client, token))
+
+
+def test_rfc9449_s7_1_unbound_token_with_dpop_scheme(client, service):
+    token = token_request(client, credentials(service)).json()["access_token"]
+    proof = DPoPKey().proof(API_URL, "GET", access_token=token)
+    assert_refused(call(client, token, proof), error="invalid_token")
+
+
+def test_rfc9449_s4_3_point_8_htm_at_resource(client, bound):
+    token, key = bound
+    assert_refused(call(client, token, key.proof(API_URL, "POST", access_token=token)))
+
+
+def test_rfc9449_s4_3_point_9_htu_at_resource(client, bound):
+    token, key = bound
+    assert_refused(
+        call(client, token, key.proof("http://testserver/rest/constant", "GET", access_token=token))
+    )
+
+
+def test_rfc9449_s4_3_point_9_htu_not_from_spoofed_host_at_resource(client, service, settings):
+    settings.TWENTY_OAUTH = {"ISSUER": "https://auth.example.com"}
+    settings.ALLOWED_HOSTS = ["*"]
+    key = DPoPKey()
+    proof = key.proof("https://auth.example.com/oauth/token")
+    token = token_request(client, credentials(service), HTTP_DPOP=proof, HTTP_HOST="auth.example.com").json()[
+        "access_token"
+    ]
+    spoofed = key.proof("https://evil.example/rest/companies", "GET", access_token=token)
+    response = call(client, token, spoofed, HTTP_HOST="evil.example")
+    assert response.status_code == 401
+    assert 'DPoP error="invalid_dpop_proof"' in response["WWW-Authenticate"]
+    honest = key.proof("https://auth.example.com/rest/companies", "GET", access_token=token)
+    assert call(client, token, honest, HTTP_HOST="evil.example").status_code == 200
+
+
+def test_rfc9449_s4_3_point_12_ath_missing(client, bound):
+    token, key = bound
+    assert_refused(call(client, token, key.proof(API_URL, "GET")))
+
+
+def test_rfc9449_s4_3_point_12_ath_of_another_token(client, bound):
+    token, key = bound
+    assert_refused(call(client, token, key.proof(API_URL, "GET", access_token=token + "x")))
+
+
+def test_rfc9449_s4_3_point_13_proof_by_another_key(client, bound):
+    token, _ = bound
+    thief = DPoPKey()
+    assert_refused(call(client, token, thief.proof(API_URL, "GET", access_token=token)))
+
+
+def test_rfc9449_s4_3_point_11_stale_proof_at_resource(client, bound):
+    token, key = bound
+    assert_refused(call(client, token, key.proof(API_URL, "GET", access_token=token, now=time.time() - 120)))
+
+
+def test_rfc9449_s11_1_replayed_proof_refused_at_resource(client, bound):
+    token, key = bound
+    proof = key.proof(API_URL, "GET", access_token=token)
+    assert call(client, token, proof).status_code == 200
+    assert_refused(call(client, token, proof))
+
+
+def test_rfc9449_s4_3_point_6_forged_signature_at_resource(client, bound):
+    token, key = bound
+    header, body, _ = key.proof(API_URL, "GET", access_token=token).split(".")
+    other = DPoPKey().proof(API_URL, "GET", access_token=token).split(".")[2]
+    assert_refused(call(client, token, f"{header}.{body}.{other}"))

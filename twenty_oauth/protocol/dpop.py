@@ -251,7 +251,9 @@ def check(
     _access_token_hash(claims, access_token)
     jkt = thumbprint(jwk)
     _bound_key(jkt, bound_jkt)
-    _nonce(claims, now)
+    if access_token is None:
+        # The token endpoint's nonces (§8); this server gives none at resources (§9).
+        _nonce(claims, now)
     _first_use(claims, htu)
     return Proof(jkt=jkt, claims=claims)
 
@@ -293,7 +295,12 @@ def nonce_headers() -> dict[str, str]:
     return {"DPoP-Nonce": current_nonce()} if oauth_settings.DPOP_NONCES else {}
 
 
-def challenge(error: str | None = None, description: str | None = None) -> str:
-    """A ``WWW-Authenticate: DPoP`` challenge (§7.1)."""
-    params = {"error": error, "error_description": description, "algs": " ".join(SIGNING_ALGORITHMS)}
+def challenge(error: str | None = None, description: str | None = None, scope: str | None = None) -> str:
+    """A ``WWW-Authenticate: DPoP`` challenge (§7.1), naming the algorithms proofs may use."""
+    params = {
+        "error": error,
+        "error_description": description,
+        "scope": scope,
+        "algs": " ".join(SIGNING_ALGORITHMS),
+    }
     return "DPoP " + ", ".join(f'{k}="{v}"' for k, v in params.items() if v)

@@ -234,6 +234,18 @@ class VerifiedToken:
     def has_scopes(self, *scopes: str) -> bool:
         return self.scopes.issuperset(scopes)
 
+    @property
+    def jkt(self) -> str | None:
+        """The thumbprint of the DPoP key the token is bound to (``cnf.jkt``, RFC 9449 §6.1), or None."""
+        return bound_key(self.claims)
+
+
+def bound_key(claims: dict[str, Any]) -> str | None:
+    """``cnf.jkt`` of an access token's claims (RFC 9449 §6.1): the key it is bound to, or None."""
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    return jkt if isinstance(jkt, str) else None
+
 
 class TokenRejected(Exception):
     """The token is not valid. Never says why to the presenter (RFC 6750 §3.1)."""
