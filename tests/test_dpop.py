@@ -208,3 +208,96 @@ def test_rfc9449_s7_userinfo_accepts_a_dpop_token(client, user, confidential):
     as_bearer = client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert as_bearer.status_code == 401
     assert as_bearer.json()["error"] == "invalid_token"
+
+
+# -- the MCP server (twenty_oauth.mcp.DPoP in front of the SDK) -----------------------------
+
+MCP = "http://testserver/mcp"
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+MCP_ACCEPT = "application/json, text/event-stream"
+
+
+@pytest.fixture
+def mcp(settings):
+    from starlette.testclient import TestClient
+
+    from example_project.mcp import server as example_mcp
+
+    settings.TWENTY_OAUTH = {"ISSUER": "http://testserver"}
+    _, app = example_mcp.build()
+    with TestClient(app, base_url="http://testserver") as http:
+        yield http
+
+
+def mcp_call(http, token, scheme="DPoP", proof=None):
+    headers = {"Accept": MCP_ACCEPT, "Authorization": f"{scheme} {token}"}
+    if proof is not None:
+        headers["DPoP"] = proof
+    return http.post("/mcp", json=LIST_TOOLS, headers=headers)
+
+
+@pytest.fixture
+def mcp_token(client, user, public, mcp):
+    key = DPoPKey()
+    body = dpop_code_tokens(client, user, public, key, extra={"resource": MCP}).json()
+    return body["access_token"], key
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rfc9449_s7_mcp_accepts_a_dpop_token_with_its_proof(mcp, mcp_token):
+    token, key = mcp_token
+    response = mcp_call(mcp, token, proof=key.proof(MCP, "POST", access_token=token))
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["tools"][0]["name"] == "list_companies"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rfc9449_s7_2_mcp_refuses_a_bound_token_as_bearer(mcp, mcp_token):
+    token, _ = mcp_token
+    response = mcp_call(mcp, token, scheme="Bearer")
+    assert response.status_code == 401
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith("Bearer ")
+    assert challenge.endswith(f"DPoP {ALGS}")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "proof_args",
+    [
+        {"method": "GET"},
+        {"url": "http://testserver/rest/companies"},
+        {"url": "http://evil.example/mcp"},
+        {"access_token": "another"},
+    ],
+)
+@pytest.mark.django_db(transaction=True)
+def test_rfc9449_s4_3_mcp_refuses_a_bad_proof(mcp, mcp_token, proof_args):
+    token, key = mcp_token
+    args = {"url": MCP, "method": "POST", "access_token": token, **proof_args}
+    response = mcp_call(mcp, token, proof=key.proof(args.pop("url"), args.pop("method"), **args))
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_dpop_proof"
+    assert 'DPoP error="invalid_dpop_proof"' in response.headers["WWW-Authenticate"]
+    assert (
+        'resource_metadata="http://testserver/.well-known/oauth-protected-resource/mcp"'
+        in (response.headers["WWW-Authenticate"])
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rfc9449_s4_3_point_13_mcp_refuses_another_key(mcp, mcp_token):
+    token, _ = mcp_token
+    response = mcp_call(mcp, token, proof=DPoPKey().proof(MCP, "POST", access_token=token))
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_dpop_proof"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rfc9449_s11_1_mcp_refuses_a_replayed_proof(mcp, mcp_token):
+    token, key = mcp_token
+    proof = key.proof(MCP, "POST", access_token=token)
+    assert mcp_call(mcp, token, proof=proof).status_code == 200
+    replay = mcp_call(mcp, token, proof=proof)
+    assert replay.status_code == 401
+    assert replay.json()["error"] == "invalid_dpop_proof"
