@@ -301,3 +301,19 @@ def test_rfc9449_s11_1_mcp_refuses_a_replayed_proof(mcp, mcp_token):
     replay = mcp_call(mcp, token, proof=proof)
     assert replay.status_code == 401
     assert replay.json()["error"] == "invalid_dpop_proof"
+
+
+# -- metadata --------------------------------------------------------------------------------
+
+
+def test_rfc9449_s5_1_server_metadata_names_the_proof_algorithms(client):
+    response = client.get("/.well-known/oauth-authorization-server")
+    assert response.status_code == 200
+    assert response.json()["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA"]
+
+
+def test_rfc9728_s2_resource_metadata_names_the_proof_algorithms(client):
+    response = client.get("/.well-known/oauth-protected-resource")
+    assert response.status_code == 200
+    assert response.json()["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA"]
+    assert "dpop_bound_access_tokens_required" not in response.json()

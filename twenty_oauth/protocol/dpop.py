@@ -33,12 +33,13 @@ from django.utils.crypto import salted_hmac
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidDPoPProof, UseDPoPNonce
+from twenty_oauth.protocol.discovery import DPOP_SIGNING_ALGORITHMS
 
 logger = logging.getLogger("twenty_oauth")
 
 PROOF_TYPE = "dpop+jwt"
 #: §4.3 point 5: asymmetric algorithms only, never ``none`` nor a MAC (RFC 8725 §3.1).
-SIGNING_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
+SIGNING_ALGORITHMS = DPOP_SIGNING_ALGORITHMS
 #: Seconds a proof's ``iat`` may be ahead of this server's clock (§11.1's "reasonable" leeway).
 CLOCK_SKEW = 5
 #: The members of each key type that RFC 7638 §3.2 hashes: the public key and nothing else.
