@@ -1,9 +1,14 @@
 """DPoP (RFC 9449): tokens bound to the client's key, from the token endpoint to the resource."""
 
+import io
+import json
+
 import jwt
 import pytest
+from django.core.management import call_command
 
 from tests.conftest import (
+    REDIRECT,
     code_request,
     decide_device,
     device_poll_request,
@@ -11,10 +16,13 @@ from tests.conftest import (
     obtain_code,
     pkce_pair,
     refresh_request,
+    register,
     start_device,
     token_request,
 )
 from tests.dpop import DPoPKey
+from tests.factories import make_client
+from twenty_oauth.models import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -317,3 +325,120 @@ def test_rfc9728_s2_resource_metadata_names_the_proof_algorithms(client):
     assert response.status_code == 200
     assert response.json()["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA"]
     assert "dpop_bound_access_tokens_required" not in response.json()
+
+
+# -- RFC 9449 §5: public clients' refresh tokens are bound ----------------------------------
+
+
+def test_rfc9449_s5_public_client_refreshes_with_the_same_key(client, user, public):
+    key = DPoPKey()
+    first = dpop_code_tokens(client, user, public, key).json()
+    response = token_request(client, refresh_request(public, first["refresh_token"]), HTTP_DPOP=key.proof())
+    assert response.status_code == 200, response.content
+    second = response.json()
+    assert second["token_type"] == "DPoP"
+    # The successor is bound too.
+    again = token_request(client, refresh_request(public, second["refresh_token"]), HTTP_DPOP=key.proof())
+    assert again.status_code == 200, again.content
+
+
+def test_rfc9449_s5_confidential_refresh_token_is_not_bound(client, user, confidential):
+    oauth_client, secret = confidential
+    first = dpop_code_tokens(client, user, oauth_client, DPoPKey(), secret).json()
+    response = token_request(client, refresh_request(oauth_client, first["refresh_token"], secret))
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "Bearer"
+
+
+# -- RFC 9449 §5.2: clients that registered dpop_bound_access_tokens ------------------------
+
+
+def test_rfc9449_s5_2_registered_in_client_metadata(client):
+    body = register(client, dpop_bound_access_tokens=True)
+    assert body["dpop_bound_access_tokens"] is True
+    assert Client.objects.get(client_id=body["client_id"]).dpop_bound_access_tokens is True
+    assert "dpop_bound_access_tokens" not in register(client)
+
+
+def test_rfc9449_s5_2_must_be_a_boolean(client):
+    response = client.post(
+        "/oauth/register",
+        json.dumps({"redirect_uris": [REDIRECT], "dpop_bound_access_tokens": "yes"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+
+
+def test_rfc9449_s5_2_such_a_client_needs_a_proof(client, user):
+    oauth_client, secret = make_client(dpop_bound_access_tokens=True)
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    refused = token_request(client, code_request(oauth_client, code, verifier, secret))
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_dpop_proof"
+    # The code was not spent: the same request with a proof succeeds.
+    response = token_request(
+        client, code_request(oauth_client, code, verifier, secret), HTTP_DPOP=DPoPKey().proof()
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+
+
+def test_setting_requires_dpop_of_every_public_client(client, user, public, confidential, settings):
+    settings.TWENTY_OAUTH = {"DPOP_REQUIRED_FOR_PUBLIC_CLIENTS": True}
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, public, challenge=challenge)
+    refused = token_request(client, code_request(public, code, verifier))
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_dpop_proof"
+    oauth_client, secret = confidential
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    assert token_request(client, code_request(oauth_client, code, verifier, secret)).status_code == 200
+
+
+def test_rfc9449_s5_2_create_client_command(db):
+    out = io.StringIO()
+    call_command(
+        "oauth_create_client",
+        "--name",
+        "Agent",
+        "--redirect-uri",
+        REDIRECT,
+        "--dpop-bound-access-tokens",
+        "--json",
+        stdout=out,
+    )
+    assert json.loads(out.getvalue())["dpop_bound_access_tokens"] is True
+    assert Client.objects.get(client_name="Agent").dpop_bound_access_tokens is True
+
+
+# -- RFC 9449 §10: dpop_jkt binds the authorization code ------------------------------------
+
+
+def test_rfc9449_s10_dpop_jkt_binds_the_code(client, user, public):
+    key = DPoPKey()
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, public, challenge=challenge, extra={"dpop_jkt": key.jkt})
+    response = token_request(client, code_request(public, code, verifier), HTTP_DPOP=key.proof())
+    assert response.status_code == 200, response.content
+    assert claims_of(response.json()["access_token"])["cnf"] == {"jkt": key.jkt}
+
+
+# -- RFC 9449 §8: server nonces -------------------------------------------------------------
+
+
+def test_rfc9449_s8_nonce_flow(client, service, settings):
+    settings.TWENTY_OAUTH = {"DPOP_NONCES": True}
+    oauth_client, secret = service
+    data = {"grant_type": "client_credentials", "client_id": oauth_client.client_id, "client_secret": secret}
+    key = DPoPKey()
+    first = token_request(client, data, HTTP_DPOP=key.proof())
+    assert first.status_code == 400
+    assert first.json()["error"] == "use_dpop_nonce"
+    nonce = first["DPoP-Nonce"]
+    assert nonce
+    response = token_request(client, data, HTTP_DPOP=key.proof(nonce=nonce))
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+    assert response["DPoP-Nonce"] == nonce

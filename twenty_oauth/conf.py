@@ -230,6 +230,12 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         "The Django cache alias that records the DPoP proofs' jti already used; Redis or "
         "Memcached so that every process sees them.",
     ),
+    "DPOP_REQUIRED_FOR_PUBLIC_CLIENTS": (
+        False,
+        (bool,),
+        "Refuse a public client's token request without a DPoP proof (RFC 9449 §5), as if every "
+        "public client had registered dpop_bound_access_tokens.",
+    ),
     "DPOP_NONCES": (
         False,
         (bool,),

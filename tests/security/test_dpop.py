@@ -4,8 +4,17 @@ import time
 
 import pytest
 
-from tests.conftest import token_request
+from tests.conftest import (
+    REDIRECT,
+    code_request,
+    obtain_code,
+    pkce_pair,
+    query_of,
+    refresh_request,
+    token_request,
+)
 from tests.dpop import TOKEN_URL, DPoPKey
+from twenty_oauth.models import AuthorizationCode, RefreshToken
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +305,124 @@ def test_rfc9449_s4_3_point_6_forged_signature_at_resource(client, bound):
     header, body, _ = key.proof(API_URL, "GET", access_token=token).split(".")
     other = DPoPKey().proof(API_URL, "GET", access_token=token).split(".")[2]
     assert_refused(call(client, token, f"{header}.{body}.{other}"))
+
+
+# -- bound refresh tokens and codes (RFC 9449 §5, §10) --------------------------------------
+
+
+def public_dpop_tokens(http, user, public, key, **kwargs):
+    verifier, challenge = pkce_pair()
+    code = obtain_code(http, user, public, challenge=challenge, **kwargs)
+    response = token_request(http, code_request(public, code, verifier), HTTP_DPOP=key.proof())
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_rfc9449_s5_refresh_with_another_key_refused(client, user, public):
+    body = public_dpop_tokens(client, user, public, DPoPKey())
+    response = token_request(
+        client, refresh_request(public, body["refresh_token"]), HTTP_DPOP=DPoPKey().proof()
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert "access_token" not in response.json()
+    assert RefreshToken.objects.filter(used_at__isnull=False).count() == 0
+
+
+def test_rfc9449_s5_refresh_without_proof_refused(client, user, public):
+    body = public_dpop_tokens(client, user, public, DPoPKey())
+    response = token_request(client, refresh_request(public, body["refresh_token"]))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert RefreshToken.objects.filter(used_at__isnull=False).count() == 0
+
+
+def test_rfc9449_s10_dpop_jkt_mismatch_refused(client, user, public):
+    bound_to = DPoPKey()
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, public, challenge=challenge, extra={"dpop_jkt": bound_to.jkt})
+    response = token_request(client, code_request(public, code, verifier), HTTP_DPOP=DPoPKey().proof())
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    without = token_request(client, code_request(public, code, verifier))
+    assert without.status_code == 400
+    assert without.json()["error"] == "invalid_grant"
+    assert AuthorizationCode.objects.get().used_at is None
+
+
+def test_rfc9449_s10_malformed_dpop_jkt_is_redirected_as_invalid_request(client, user, public):
+    verifier, challenge = pkce_pair()
+    client.force_login(user)
+    response = client.get(
+        "/oauth/authorize",
+        {
+            "client_id": public.client_id,
+            "response_type": "code",
+            "redirect_uri": REDIRECT,
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "dpop_jkt": "not a thumbprint",
+        },
+    )
+    assert response.status_code == 302
+    assert query_of(response["Location"])["error"] == "invalid_request"
+    assert response["Location"].startswith(REDIRECT)
+
+
+# -- nonces (RFC 9449 §8) -------------------------------------------------------------------
+
+
+@pytest.fixture
+def nonces(settings):
+    settings.TWENTY_OAUTH = {"DPOP_NONCES": True, "DPOP_NONCE_SECONDS": 120}
+
+
+def nonce_of(http, service):
+    response = token_request(http, credentials(service), HTTP_DPOP=DPoPKey().proof())
+    assert response.status_code == 400
+    assert response.json()["error"] == "use_dpop_nonce"
+    assert response["Cache-Control"] == "no-store"
+    return response["DPoP-Nonce"]
+
+
+@pytest.mark.parametrize("nonce", ["made-up", "0.AAAA", ""])
+def test_rfc9449_s8_forged_nonce_refused(client, service, nonces, nonce):
+    response = token_request(client, credentials(service), HTTP_DPOP=DPoPKey().proof(nonce=nonce))
+    assert response.status_code == 400
+    assert response.json()["error"] == "use_dpop_nonce"
+    assert response["DPoP-Nonce"] != nonce
+
+
+def test_rfc9449_s8_nonce_expires_after_two_windows(client, service, nonces, clock):
+    nonce = nonce_of(client, service)
+    key = DPoPKey()
+
+    def with_nonce():
+        proof = key.proof(nonce=nonce, now=time.time() + clock.offset.total_seconds())
+        return token_request(client, credentials(service), HTTP_DPOP=proof)
+
+    # Into the next window: the nonce given in the one before is still good.
+    clock.advance(120 - time.time() % 120 + 1)
+    assert with_nonce().status_code == 200
+    # Two windows later it is not, and the answer gives the current one.
+    clock.advance(240)
+    late = with_nonce()
+    assert late.status_code == 400
+    assert late.json()["error"] == "use_dpop_nonce"
+    assert late["DPoP-Nonce"] != nonce
+
+
+def test_rfc9449_s8_nonce_does_not_depend_on_the_process(client, service, nonces):
+    from twenty_oauth.protocol import dpop
+
+    dpop_nonce = nonce_of(client, service)
+    # Another process derives the same value from SECRET_KEY and the clock: nothing is stored.
+    assert dpop.current_nonce() == dpop_nonce
+
+
+def test_rfc9449_s8_nonce_depends_on_the_secret_key(client, service, nonces, settings):
+    nonce = nonce_of(client, service)
+    settings.SECRET_KEY = "another-secret-key-another-secret-key-another-secret-key"
+    response = token_request(client, credentials(service), HTTP_DPOP=DPoPKey().proof(nonce=nonce))
+    assert response.json()["error"] == "use_dpop_nonce"

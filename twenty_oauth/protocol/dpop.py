@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +48,7 @@ _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"),
 #: Members that only a private key has (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2).
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _MAX_PROOF_CHARS = 8192
+_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ def thumbprint(jwk: dict[str, Any]) -> str:
     members = _THUMBPRINT_MEMBERS[jwk["kty"]]
     canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True)
     return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+def is_thumbprint(value: str) -> bool:
+    """Whether ``value`` can be an RFC 7638 SHA-256 thumbprint: 43 base64url characters."""
+    return _THUMBPRINT.fullmatch(value) is not None
 
 
 def token_hash(access_token: str) -> str:
@@ -259,12 +266,26 @@ def check(
     return Proof(jkt=jkt, claims=claims)
 
 
-def token_request_key(proof: str | None, *, url: str) -> str | None:
+def required_for(client: Any) -> bool:
     """
-    The thumbprint the tokens of a token request are bound to (RFC 9449 §5): that of the key of
-    its proof, checked for ``POST`` at ``url``, the token endpoint's URL; None with no proof.
+    Whether every token request of ``client`` must carry a proof: it registered
+    ``dpop_bound_access_tokens`` (RFC 9449 §5.2), or it is public and
+    ``DPOP_REQUIRED_FOR_PUBLIC_CLIENTS`` is set.
+    """
+    return client.dpop_bound_access_tokens or (
+        client.is_public and oauth_settings.DPOP_REQUIRED_FOR_PUBLIC_CLIENTS
+    )
+
+
+def token_request_key(proof: str | None, client: Any, *, url: str) -> str | None:
+    """
+    The thumbprint the tokens of ``client``'s token request are bound to (RFC 9449 §5): that of
+    the key of its proof, checked for ``POST`` at ``url``, the token endpoint's URL; None with
+    no proof, when the client may send none.
     """
     if proof is None:
+        if required_for(client):
+            raise InvalidDPoPProof("This client's token requests must carry a DPoP proof.")
         return None
     return check(proof, method="POST", url=url).jkt
 

@@ -170,6 +170,9 @@ def token_response(
     rows: list[Any] = [record]
     if refresh:
         body["refresh_token"], refresh_record = refresh_token(refresh_scopes or scopes, now)
+        if jkt is not None and client.is_public:
+            # RFC 9449 §5: a public client's refresh token is bound to its key as well.
+            refresh_record.dpop_jkt = jkt
         rows.append(refresh_record)
     body["scope"] = " ".join(scopes)
     if not writes.issue(family, rows, spend):

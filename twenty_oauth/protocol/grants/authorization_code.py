@@ -39,6 +39,9 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
     if (code.redirect_uri_sent or redirect_uri is not None) and redirect_uri != code.redirect_uri:
         raise InvalidGrant("redirect_uri does not match the one of the authorization request.")
     pkce.verify(params.get("code_verifier"), code.code_challenge)
+    if code.dpop_jkt and code.dpop_jkt != jkt:
+        # RFC 9449 §10: the code was bound to a key at the authorization request.
+        raise InvalidGrant("The authorization code is bound to another DPoP key (dpop_jkt).")
     if not code.user.is_active:
         raise InvalidGrant("The user is no longer active.")
     audience = resources.narrowed(site, params.resources, code.resource)
