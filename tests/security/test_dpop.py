@@ -1,8 +1,14 @@
 """Every check of a DPoP proof (RFC 9449 §4.3, §11.1), each failing alone, at the token endpoint."""
 
+import json
+import subprocess
+import sys
 import time
+import uuid
 
 import pytest
+import redis
+from django.test import override_settings
 
 from tests.conftest import (
     REDIRECT,
@@ -14,6 +20,7 @@ from tests.conftest import (
     token_request,
 )
 from tests.dpop import TOKEN_URL, DPoPKey
+from tests.security.test_floods import REDIS_URL, ROOT, redis_caches
 from twenty_oauth.models import AuthorizationCode, RefreshToken
 
 pytestmark = pytest.mark.django_db
@@ -426,3 +433,64 @@ def test_rfc9449_s8_nonce_depends_on_the_secret_key(client, service, nonces, set
     settings.SECRET_KEY = "another-secret-key-another-secret-key-another-secret-key"
     response = token_request(client, credentials(service), HTTP_DPOP=DPoPKey().proof(nonce=nonce))
     assert response.json()["error"] == "use_dpop_nonce"
+
+
+# -- one jti, two processes (RFC 9449 §11.1) ------------------------------------------------
+
+OTHER_PROCESS = """
+import json, sys
+import django
+django.setup()
+from django.test import override_settings
+from twenty_oauth.errors import InvalidDPoPProof
+from twenty_oauth.protocol import dpop
+caches, oauth, proofs = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
+with override_settings(CACHES=caches, TWENTY_OAUTH=oauth):
+    for proof in proofs:
+        try:
+            dpop.check(proof, method="POST", url="http://testserver/oauth/token")
+            print("accepted")
+        except InvalidDPoPProof as exc:
+            print(exc.error)
+"""
+
+
+def other_process(caches: dict, oauth: dict, proofs: list[str]) -> list[str]:
+    """Check ``proofs`` in another Python process sharing the replay cache; its answers."""
+    worker = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", OTHER_PROCESS, json.dumps(caches), json.dumps(oauth), json.dumps(proofs)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
+    )
+    assert worker.returncode == 0, worker.stderr
+    return worker.stdout.split()
+
+
+@pytest.fixture
+def redis_prefix():
+    """A key prefix of this test's own in the Redis on 127.0.0.1:6379, its keys removed afterwards."""
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except redis.ConnectionError:
+        pytest.fail(f"This test needs Redis at {REDIS_URL}; start one, or leave it out with -m 'not redis'.")
+    prefix = f"twenty-oauth-test-{uuid.uuid4().hex}"
+    yield prefix
+    for key in connection.scan_iter(f"{prefix}:*"):
+        connection.delete(key)
+
+
+@pytest.mark.redis
+def test_rfc9449_s11_1_two_processes_cannot_both_accept_one_jti(client, service, redis_prefix):
+    caches = redis_caches(redis_prefix)
+    oauth = {"DPOP_REPLAY_CACHE": "ratelimit"}
+    key = DPoPKey()
+    here, there = key.proof(), key.proof()
+    with override_settings(CACHES=caches, TWENTY_OAUTH=oauth):
+        assert token_request(client, credentials(service), HTTP_DPOP=here).status_code == 200
+        # The other process sees the jti this one recorded, and records its own.
+        assert other_process(caches, oauth, [here, there]) == ["invalid_dpop_proof", "accepted"]
+        assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=there))
