@@ -442,3 +442,17 @@ def test_rfc9449_s8_nonce_flow(client, service, settings):
     assert response.status_code == 200, response.content
     assert response.json()["token_type"] == "DPoP"
     assert response["DPoP-Nonce"] == nonce
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rfc9449_s4_3_point_1_mcp_refuses_two_proofs(mcp, mcp_token):
+    token, key = mcp_token
+    headers = [
+        ("accept", MCP_ACCEPT),
+        ("authorization", f"DPoP {token}"),
+        ("dpop", key.proof(MCP, "POST", access_token=token)),
+        ("dpop", key.proof(MCP, "POST", access_token=token)),
+    ]
+    response = mcp.post("/mcp", json=LIST_TOOLS, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_dpop_proof"

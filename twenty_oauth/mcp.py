@@ -148,7 +148,8 @@ class DPoP:
         marker = None
         if scheme.lower() == "dpop":
             token = token.strip()
-            proof = headers.get(b"dpop", b"").decode("latin-1")
+            # Two DPoP fields, joined as a proxy would join them, make no JWT (§4.3 point 1).
+            proof = b",".join(value for name, value in scope["headers"] if name == b"dpop").decode("latin-1")
             refused = await sync_to_async(self._check, thread_sensitive=True)(scope["method"], token, proof)
             if refused is not None:
                 await self._refuse(send, refused)
