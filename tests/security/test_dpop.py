@@ -1,5 +1,6 @@
 """Every check of a DPoP proof (RFC 9449 §4.3, §11.1), each failing alone, at the token endpoint."""
 
+import base64
 import json
 import subprocess
 import sys
@@ -494,3 +495,18 @@ def test_rfc9449_s11_1_two_processes_cannot_both_accept_one_jti(client, service,
         # The other process sees the jti this one recorded, and records its own.
         assert other_process(caches, oauth, [here, there]) == ["invalid_dpop_proof", "accepted"]
         assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=there))
+
+
+@pytest.mark.parametrize("iat", [float("nan"), float("inf"), "1700000000", True, None])
+def test_rfc9449_s4_3_point_11_iat_not_a_number(client, service, iat):
+    proof = DPoPKey().proof(iat=iat)
+    assert_invalid_proof(token_request(client, credentials(service), HTTP_DPOP=proof))
+
+
+def test_rfc9449_s4_3_point_2_claims_not_an_object(client, service):
+    key = DPoPKey()
+    header, _, signature = key.proof().split(".")
+    body = base64.urlsafe_b64encode(b"[1, 2]").rstrip(b"=").decode()
+    assert_invalid_proof(
+        token_request(client, credentials(service), HTTP_DPOP=f"{header}.{body}.{signature}")
+    )

@@ -22,8 +22,10 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +51,7 @@ _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"),
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _MAX_PROOF_CHARS = 8192
 _THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{43}")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -107,18 +110,33 @@ def comparable_url(url: str) -> str | None:
 # -- the checks of RFC 9449 §4.3, in its order ----------------------------------------------
 
 
-def _single_jwt(proof: str) -> None:
-    """Points 1 and 2: one header field holding one JWT (a repeated header is joined by commas)."""
-    if not proof or len(proof) > _MAX_PROOF_CHARS or proof.count(".") != 2 or "," in proof:
+def _single_jwt(proof: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """
+    Points 1 and 2: one header field holding one well-formed JWT (a repeated header is joined by
+    commas, which no JWT holds). Returns its header, its claims, the signed bytes and the
+    signature. Parsed here rather than by ``jwt.decode``, whose character-by-character base64
+    check costs more than the signature (measured: 250 of 400 µs a proof).
+    """
+    segments = proof.split(".") if proof and len(proof) <= _MAX_PROOF_CHARS else []
+    if len(segments) != 3 or not all(_BASE64URL.fullmatch(segment) for segment in segments):
         raise InvalidDPoPProof("The DPoP header must hold exactly one JWT.")
-
-
-def _header(proof: str) -> dict[str, Any]:
     try:
-        header = jwt.get_unverified_header(proof)
-    except jwt.PyJWTError as exc:
+        header, claims = (json.loads(_b64decode(part), parse_constant=_no_constant) for part in segments[:2])
+        signature = _b64decode(segments[2])
+    except ValueError as exc:  # binascii.Error, JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InvalidDPoPProof("The DPoP proof is not a well-formed JWT.") from exc
-    return header
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise InvalidDPoPProof("The DPoP proof is not a well-formed JWT.")
+    return header, claims, f"{segments[0]}.{segments[1]}".encode("ascii"), signature
+
+
+def _b64decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _no_constant(name: str) -> None:
+    """JSON has no NaN nor Infinity (RFC 8259 §6), which Python's parser would take."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _type(header: dict[str, Any]) -> None:
@@ -147,16 +165,21 @@ def _public_key(header: dict[str, Any]) -> dict[str, Any]:
     return jwk
 
 
-def _signed_claims(proof: str, jwk: dict[str, Any], alg: str) -> dict[str, Any]:
+def _signature(signing_input: bytes, signature: bytes, jwk: dict[str, Any], alg: str) -> None:
     """Point 6: the signature verifies with the key of the ``jwk`` header."""
     try:
-        key = jwt.PyJWK(jwk, algorithm=alg)
-        # Only the signature here: each claim has its own check below.
-        options = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False}
-        claims = jwt.decode(proof, key.key, algorithms=[alg], options=options)
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
-        raise InvalidDPoPProof("The DPoP proof's signature does not verify with its jwk.") from exc
-    return claims
+        key = _public_key_object(json.dumps(jwk, sort_keys=True), alg)
+        valid = key.Algorithm.verify(signing_input, key.key, signature)
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        valid = False
+    if not valid:
+        raise InvalidDPoPProof("The DPoP proof's signature does not verify with its jwk.")
+
+
+@lru_cache(maxsize=1024)
+def _public_key_object(jwk_json: str, alg: str) -> jwt.PyJWK:
+    """The key of a ``jwk`` header: a client signs every proof with the same one."""
+    return jwt.PyJWK(json.loads(jwk_json), algorithm=alg)
 
 
 def _required_claims(claims: dict[str, Any], access_token: str | None) -> None:
@@ -166,7 +189,7 @@ def _required_claims(claims: dict[str, Any], access_token: str | None) -> None:
         if not isinstance(claims.get(name), str) or not claims[name]:
             raise InvalidDPoPProof(f"The DPoP proof's {name} claim is missing.")
     iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int | float):
+    if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat):
         raise InvalidDPoPProof("The DPoP proof's iat claim is missing.")
 
 
@@ -246,12 +269,11 @@ def check(
     when a nonce is required. The ``jti`` is recorded only once every other check passed.
     """
     now = timezone.now().timestamp()
-    _single_jwt(proof)
-    header = _header(proof)
+    header, claims, signing_input, signature = _single_jwt(proof)
     _type(header)
     alg = _algorithm(header)
     jwk = _public_key(header)
-    claims = _signed_claims(proof, jwk, alg)
+    _signature(signing_input, signature, jwk, alg)
     _required_claims(claims, access_token)
     _method(claims, method)
     htu = _url(claims, url)
