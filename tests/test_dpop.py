@@ -456,3 +456,25 @@ def test_rfc9449_s4_3_point_1_mcp_refuses_two_proofs(mcp, mcp_token):
     response = mcp.post("/mcp", json=LIST_TOOLS, headers=headers)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_dpop_proof"
+
+
+def test_rfc9449_s7_1_userinfo_insufficient_scope_on_the_dpop_challenge(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    token = dpop_code_tokens(client, user, oauth_client, key, secret, scope="api").json()["access_token"]
+    proof = key.proof("http://testserver/oauth/userinfo", "GET", access_token=token)
+    response = client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof)
+    assert response.status_code == 403
+    assert response.json()["error"] == "insufficient_scope"
+    assert response["WWW-Authenticate"] == f'DPoP error="insufficient_scope", scope="profile", {ALGS}'
+
+
+def test_rfc9449_s7_1_userinfo_bad_proof_is_401_invalid_dpop_proof(client, user, confidential):
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    token = dpop_code_tokens(client, user, oauth_client, key, secret, scope="profile").json()["access_token"]
+    proof = key.proof("http://testserver/oauth/userinfo", "POST", access_token=token)
+    response = client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_dpop_proof"
+    assert f'DPoP error="invalid_dpop_proof", {ALGS}' in response["WWW-Authenticate"]

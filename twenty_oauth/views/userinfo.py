@@ -41,15 +41,20 @@ class UserInfoView(OAuthAPIView):
                 headers={"WWW-Authenticate": bearer.challenges(request, refused=refused)},
             ) from refused
         if verified.user is None or not verified.has_scopes("profile"):
-            challenge = (
-                dpop.challenge("insufficient_scope", scope="profile")
-                if verified.jkt is not None
-                else bearer.challenge(request, error="insufficient_scope", scope="profile")
+            raise InsufficientScope(
+                "The profile scope is required.",
+                headers={"WWW-Authenticate": scope_challenge(request, verified, "profile")},
             )
-            raise InsufficientScope("The profile scope is required.", headers={"WWW-Authenticate": challenge})
         return Response(user_claims(verified.user))
 
     post = get
+
+
+def scope_challenge(request: Request, verified, scope: str) -> str:
+    """``insufficient_scope`` on the challenge of the scheme the token came with (RFC 9449 §7.1)."""
+    if verified.jkt is not None:
+        return dpop.challenge("insufficient_scope", scope=scope)
+    return bearer.challenge(request, error="insufficient_scope", scope=scope)
 
 
 def user_claims(user) -> dict:

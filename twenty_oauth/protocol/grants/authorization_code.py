@@ -52,6 +52,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
     # code since it was read above.
     issued = tokens.token_response(
         issuer=site.issuer,
+        jkt=jkt,
         client=client,
         user=code.user,
         scopes=scopes,
@@ -66,7 +67,6 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
         ),
         refresh=client.can_use_grant("refresh_token"),
         now=now,
-        jkt=jkt,
         spend=writes.Spend(AuthorizationCode, code.pk, now, unexpired=True),
     )
     if issued is not None:

@@ -35,6 +35,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
     family = TokenFamily(client=client, user=None, scope=" ".join(granted), resource=audience, created_at=now)
     return tokens.token_response(
         issuer=site.issuer,
+        jkt=jkt,
         client=client,
         user=None,
         scopes=granted,
@@ -42,5 +43,4 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
         family=family,
         refresh=False,
         now=now,
-        jkt=jkt,
     )

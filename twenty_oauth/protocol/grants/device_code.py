@@ -58,6 +58,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
 
     issued = tokens.token_response(
         issuer=site.issuer,
+        jkt=jkt,
         client=client,
         user=grant.user,
         scopes=grant.scope.split(),
@@ -72,7 +73,6 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
         ),
         refresh=client.can_use_grant("refresh_token"),
         now=now,
-        jkt=jkt,
         # Spent only while approved and unexpired: a grant ended since it was read (the user
         # revoked the app, or was deactivated) has expired and issues nothing.
         spend=writes.Spend(DeviceGrant, grant.pk, now, unexpired=True, still_set=("approved_at",)),

@@ -51,6 +51,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
 
     issued = tokens.token_response(
         issuer=site.issuer,
+        jkt=jkt,
         client=client,
         user=family.user,
         scopes=access_scopes,
@@ -59,7 +60,6 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
         refresh=True,
         refresh_scopes=granted,
         now=now,
-        jkt=jkt,
         spend=writes.Spend(RefreshToken, token.pk, now, still_null=("revoked_at",)),
     )
     if issued is not None:
