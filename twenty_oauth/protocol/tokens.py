@@ -209,7 +209,8 @@ class VerifiedToken:
     ``claims`` is the token's JWT claims set as signed (RFC 9068 §2.2): ``iss``, ``sub`` (the
     user's primary key as a string, or the ``client_id`` for a client's own token), ``aud``
     (a string or a list), ``client_id``, ``scope`` (space-separated), ``iat``, ``exp``, ``jti``,
-    and any that ``ACCESS_TOKEN_CLAIMS`` added. It is the dict the signature check produced, a
+    ``cnf`` for a token bound to a DPoP key (RFC 9449 §6.1, see ``jkt``), and any that
+    ``ACCESS_TOKEN_CLAIMS`` added. It is the dict the signature check produced, a
     copy per request: read it, do not change it. ``record`` is the token's database row, with
     its ``client`` and ``user`` (None for a client's own token) already loaded.
     """
