@@ -6,7 +6,7 @@ A proof is a JWT the client signs for one request: its header carries the public
 its claims the request's method (``htm``) and URL (``htu``), when it was made (``iat``), a unique
 ``jti`` and, at a resource, the hash of the access token (``ath``). :func:`check` runs the checks
 of RFC 9449 §4.3, one small function each; a token bound to the key carries the key's RFC 7638
-thumbprint as ``cnf.jkt`` (§6.1).
+thumbprint as ``cnf.jkt`` (§6.1), computed as the signing keys' ``kid`` is (``keys.thumbprint``).
 
 A ``jti`` is accepted once within the proof's window, across every process: the first use is
 recorded with the cache's atomic ``add`` (``DPOP_REPLAY_CACHE``, shared when it is Redis or
@@ -37,6 +37,7 @@ from django.utils.crypto import salted_hmac
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidDPoPProof, UseDPoPNonce
 from twenty_oauth.protocol.discovery import DPOP_SIGNING_ALGORITHMS
+from twenty_oauth.protocol.keys import THUMBPRINT_MEMBERS, thumbprint
 
 logger = logging.getLogger("twenty_oauth")
 
@@ -45,8 +46,6 @@ PROOF_TYPE = "dpop+jwt"
 SIGNING_ALGORITHMS = DPOP_SIGNING_ALGORITHMS
 #: Seconds a proof's ``iat`` may be ahead of this server's clock (§11.1's "reasonable" leeway).
 CLOCK_SKEW = 5
-#: The members of each key type that RFC 7638 §3.2 hashes: the public key and nothing else.
-_THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
 #: Members that only a private key has (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2).
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _MAX_PROOF_CHARS = 8192
@@ -64,17 +63,6 @@ class Proof:
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def thumbprint(jwk: dict[str, Any]) -> str:
-    """
-    The RFC 7638 §3 SHA-256 thumbprint of a public JWK. Neither PyJWT nor cryptography computes
-    one, and it is a few lines: the required members of the key type, in lexicographic order,
-    as JSON with no whitespace (§3.3), hashed and base64url-encoded.
-    """
-    members = _THUMBPRINT_MEMBERS[jwk["kty"]]
-    canonical = json.dumps({name: jwk[name] for name in members}, separators=(",", ":"), sort_keys=True)
-    return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
 def is_thumbprint(value: str) -> bool:
@@ -156,11 +144,11 @@ def _algorithm(header: dict[str, Any]) -> str:
 def _public_key(header: dict[str, Any]) -> dict[str, Any]:
     """Point 7: ``jwk`` is a public key of a known type, with no private member."""
     jwk = header.get("jwk")
-    if not isinstance(jwk, dict) or jwk.get("kty") not in _THUMBPRINT_MEMBERS:
+    if not isinstance(jwk, dict) or jwk.get("kty") not in THUMBPRINT_MEMBERS:
         raise InvalidDPoPProof("The DPoP proof's jwk must be an EC, RSA or OKP public key.")
     if any(name in jwk for name in _PRIVATE_MEMBERS):
         raise InvalidDPoPProof("The DPoP proof's jwk must not contain a private key.")
-    if not all(isinstance(jwk.get(name), str) for name in _THUMBPRINT_MEMBERS[jwk["kty"]]):
+    if not all(isinstance(jwk.get(name), str) for name in THUMBPRINT_MEMBERS[jwk["kty"]]):
         raise InvalidDPoPProof("The DPoP proof's jwk is incomplete.")
     return jwk
 
