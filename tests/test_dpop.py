@@ -478,3 +478,42 @@ def test_rfc9449_s7_1_userinfo_bad_proof_is_401_invalid_dpop_proof(client, user,
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_dpop_proof"
     assert f'DPoP error="invalid_dpop_proof", {ALGS}' in response["WWW-Authenticate"]
+
+
+# -- a resource that requires DPoP (RFC 9728 §2 dpop_bound_access_tokens_required) ----------
+
+
+def test_rfc9728_s2_a_resource_can_require_dpop(client, user, confidential, settings):
+    settings.TWENTY_OAUTH = {"DPOP_REQUIRED_RESOURCES": ["http://testserver"]}
+    metadata = client.get("/.well-known/oauth-protected-resource").json()
+    assert metadata["dpop_bound_access_tokens_required"] is True
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    bearer = token_request(client, code_request(oauth_client, code, verifier, secret)).json()["access_token"]
+    refused = client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused["WWW-Authenticate"]
+    key = DPoPKey()
+    token = dpop_code_tokens(client, user, oauth_client, key, secret).json()["access_token"]
+    assert dpop_get(client, token, key).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rfc9728_s2_mcp_can_require_dpop(settings, client, user, public):
+    from starlette.testclient import TestClient
+
+    from example_project.mcp import server as example_mcp
+
+    settings.TWENTY_OAUTH = {"ISSUER": "http://testserver", "DPOP_REQUIRED_RESOURCES": [MCP]}
+    _, app = example_mcp.build()
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, public, challenge=challenge, extra={"resource": MCP})
+    bearer = token_request(client, code_request(public, code, verifier)).json()["access_token"]
+    with TestClient(app, base_url="http://testserver") as http:
+        assert mcp_call(http, bearer, scheme="Bearer").status_code == 401
+    metadata = client.get("/.well-known/oauth-protected-resource/mcp").json()
+    assert metadata["dpop_bound_access_tokens_required"] is True
+    assert (
+        "dpop_bound_access_tokens_required" not in client.get("/.well-known/oauth-protected-resource").json()
+    )

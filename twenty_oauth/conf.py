@@ -236,6 +236,12 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         "Refuse a public client's token request without a DPoP proof (RFC 9449 §5), as if every "
         "public client had registered dpop_bound_access_tokens.",
     ),
+    "DPOP_REQUIRED_RESOURCES": (
+        (),
+        (list, tuple),
+        "Resource identifiers (RFC 8707) that accept DPoP-bound tokens only: a Bearer token is "
+        "refused there, and their metadata says dpop_bound_access_tokens_required (RFC 9728 §2).",
+    ),
     "DPOP_NONCES": (
         False,
         (bool,),

@@ -84,8 +84,11 @@ class TokenVerifier(provider.TokenVerifier):
             verified = tokens.verify_access_token(
                 token, issuer=self.issuer or default_issuer(self.resource), audience=self.resource
             )
-            if verified.jkt is not None and _proven.get() != token:
+            proven = _proven.get() == token
+            if verified.jkt is not None and not proven:
                 return None  # a DPoP-bound token without its proof (RFC 9449 §7.2)
+            if not proven and self.resource in oauth_settings.DPOP_REQUIRED_RESOURCES:
+                return None  # this resource accepts DPoP-bound tokens only
             return self._access_token(token, verified)
         except tokens.TokenRejected:
             return None

@@ -178,6 +178,7 @@ ResourceMetadata = inline_serializer(
         "bearer_methods_supported": _names(),
         "jwks_uri": _url(),
         "dpop_signing_alg_values_supported": _names(),
+        "dpop_bound_access_tokens_required": serializers.BooleanField(required=False),
     },
 )
 ERRORS = {400: OAuthError, 401: OAuthError, 429: OAuthError}

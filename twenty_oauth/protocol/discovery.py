@@ -229,7 +229,7 @@ def authorization_server_document(site: Site) -> dict[str, Any]:
 def protected_resource_document(site: Site, path: str) -> dict[str, Any]:
     """RFC 9728 §2 metadata of the resource at ``path`` on this site (the site itself for '')."""
     resource = site.default_resource if not path else site.origin + "/" + path.strip("/")
-    return {
+    document = {
         "resource": resource,
         "authorization_servers": [site.issuer],
         "scopes_supported": list(scopes.registry()),
@@ -238,6 +238,9 @@ def protected_resource_document(site: Site, path: str) -> dict[str, Any]:
         # RFC 9728 §2: the algorithms of the DPoP proofs this resource accepts (RFC 9449 §7).
         "dpop_signing_alg_values_supported": list(DPOP_SIGNING_ALGORITHMS),
     }
+    if resource in oauth_settings.DPOP_REQUIRED_RESOURCES:
+        document["dpop_bound_access_tokens_required"] = True  # RFC 9728 §2; absent means false
+    return document
 
 
 def clear_cache() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
+from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidDPoPProof, UseDPoPNonce
 from twenty_oauth.protocol import dpop, tokens
 from twenty_oauth.views import inputs
@@ -65,7 +66,8 @@ def verify(
     when the request has none. A token bound to a DPoP key (``cnf.jkt``) is accepted only with
     the DPoP scheme and a proof of that key for this request at ``url`` (by default
     :func:`resource_url`): its method, URL, the token's hash and a fresh ``jti`` (RFC 9449 §4.3,
-    §7); as a Bearer token it is refused (§7.2). Raises :class:`Refused`.
+    §7); as a Bearer token it is refused (§7.2). At an ``audience`` of ``DPOP_REQUIRED_RESOURCES``
+    every Bearer token is refused. Raises :class:`Refused`.
     """
     found = presented(request)
     if found is None:
@@ -81,6 +83,8 @@ def verify(
         if verified.jkt is not None:
             # A bound token sent as a Bearer token is a stolen one until a proof says otherwise.
             raise Refused(scheme, "invalid_token", "A DPoP-bound token needs the DPoP scheme and a proof.")
+        if audience is not None and audience in oauth_settings.DPOP_REQUIRED_RESOURCES:
+            raise Refused(scheme, "invalid_token", "This resource accepts DPoP-bound tokens only.")
         return verified
     if verified.jkt is None:
         raise Refused(scheme, "invalid_token", "The access token is not DPoP-bound.")
