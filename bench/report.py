@@ -23,6 +23,7 @@ LABELS = {
     "b": "(b) GET /rest/constant, Bearer",
     "b1": "(b1) GET /rest/companies, Bearer",
     "b2": "(b2) GET /rest/constant, Bearer, 10,000 tokens in turn",
+    "b3": "(b3) GET /rest/constant, DPoP, a new proof each request",
     "c": "(c) client credentials, client_secret_post",
     "d": "(d) client credentials, client_secret_basic",
     "j": "(j) client credentials, private_key_jwt (ES256)",

@@ -91,6 +91,7 @@ class Scenario:
     rotate: bool = False  # the seeded lines are sent in turn, round and round, not spent
     line_header: str | None = None  # a seeded line is this header's value, not the body
     line_prefix: str = ""
+    line_headers: tuple[str, ...] = ()  # a seeded line holds these headers' values, space-separated
     min_duration: float = 0.0  # for answers that take seconds (a peer's hashed secrets)
     line_path: bool = False  # a seeded line is the request's path
     statuses: tuple[int, ...] = ()  # the answers expected instead of 2xx (a flood's refusals)
@@ -191,6 +192,17 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
         line_prefix="Bearer ",
         expect=CONSTANT_EXPECT,
     )
+    # (b) with a DPoP-bound token: each request a proof of its own, as a jti is accepted once
+    # (RFC 9449 §11.1), so each costs a signature check that (b) caches.
+    proven = Scenario(
+        "b3",
+        "GET",
+        CONSTANT_PATH,
+        seeded="dpop_proofs",
+        line_headers=("Authorization", "DPoP"),
+        line_prefix="DPoP ",
+        expect=CONSTANT_EXPECT,
+    )
     # Each request a client assertion of its own, as a jti is accepted once (RFC 7523 §3).
     signed = Scenario(
         "j",
@@ -202,6 +214,7 @@ def twenty_scenarios(state: dict) -> dict[str, Scenario]:
     )
     scenarios = {k: v for k, v in scenarios.items() if k in ("a", "a0", "b", "b1")} | {
         "b2": rotating,
+        "b3": proven,
         **{k: v for k, v in scenarios.items() if k in ("c", "d")},
         "j": signed,
         **{k: v for k, v in scenarios.items() if k not in ("a", "a0", "b", "b1", "c", "d")},
@@ -404,6 +417,8 @@ def write_script(path: Path, scenario: Scenario, threads: int, bodies: Path | No
     headers = ", ".join(f"[ {lua_string(k)} ] = {lua_string(v)}" for k, v in scenario.headers.items())
     expect = ", ".join(lua_string(s) for s in scenario.expect)
     expect_any = ", ".join(lua_string(s) for s in scenario.expect_any)
+    line_headers = ", ".join(lua_string(h) for h in scenario.line_headers)
+    line_headers = f"{{{line_headers}}}" if scenario.line_headers else "nil"
     lines = [
         "cfg = {",
         f"  method = {lua_string(scenario.method)},",
@@ -414,6 +429,7 @@ def write_script(path: Path, scenario: Scenario, threads: int, bodies: Path | No
         f"  rotate = {'true' if scenario.rotate else 'false'},",
         f"  line_header = {lua_string(scenario.line_header) if scenario.line_header else 'nil'},",
         f"  line_prefix = {lua_string(scenario.line_prefix)},",
+        f"  line_headers = {line_headers},",
         f"  line_path = {'true' if scenario.line_path else 'false'},",
         f"  expect = {{{expect}}},",
         f"  statuses = {{{', '.join(str(code) for code in scenario.statuses)}}},",

@@ -7,6 +7,7 @@ Run with the benchmark's settings (``DJANGO_SETTINGS_MODULE=bench.settings``)::
     python -m bench.seed codes N FILE          # N fresh codes: one token request body a line
     python -m bench.seed refresh N FILE        # N fresh refresh tokens: one body a line
     python -m bench.seed bearers N FILE        # N distinct valid access tokens: one a line
+    python -m bench.seed dpop_proofs N FILE    # a DPoP-bound token and N proofs: "token proof" a line
     python -m bench.seed assertions N FILE     # N private_key_jwt client-credentials bodies, one a line
     python -m bench.seed device_codes N FILE   # N pending device codes: one poll body a line
     python -m bench.seed scale CLIENTS TOKENS  # bulk rows: clients, expired access/refresh tokens
@@ -47,7 +48,7 @@ from jwt.algorithms import ECAlgorithm  # noqa: E402
 from example_project.companies.models import Company  # noqa: E402
 from twenty_oauth.conf import oauth_settings  # noqa: E402
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
-from twenty_oauth.protocol import authorization, clients, device_authorization, tokens  # noqa: E402
+from twenty_oauth.protocol import authorization, clients, device_authorization, dpop, tokens  # noqa: E402
 from twenty_oauth.protocol.client_assertions import ASSERTION_TYPE  # noqa: E402
 from twenty_oauth.protocol.client_metadata import validate_metadata  # noqa: E402
 from twenty_oauth.protocol.discovery import DEVICE_CODE_GRANT, Site  # noqa: E402
@@ -283,6 +284,42 @@ def bearers(count: int, path: str) -> dict:
     return {"expires_at": now.timestamp() + lifetime}
 
 
+def dpop_proofs(count: int, path: str) -> None:
+    """
+    One access token bound to a DPoP key (RFC 9449 §6.1) and ``count`` proofs of that key for
+    ``GET /rest/constant`` on the issuer's origin, each with its own ``jti``: a line is the token
+    and a proof, sent once each by scenario (b3).
+    """
+    client = _code_client()
+    user = get_user_model().objects.get(username="bench")
+    private = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(ECAlgorithm.to_jwk(private.public_key()))
+    now = timezone.now()
+    with transaction.atomic():
+        family = TokenFamily.objects.create(
+            client=client, user=user, scope="api", resource=[], created_at=now
+        )
+        token, _, record = tokens.access_token(
+            issuer=oauth_settings.ISSUER,
+            client=client,
+            user=user,
+            scopes=["api"],
+            audience=[oauth_settings.DEFAULT_RESOURCE or oauth_settings.ISSUER],
+            now=now,
+            jkt=dpop.thumbprint(jwk),
+        )
+        record.family = family
+        record.save()
+    claims = {"htm": "GET", "htu": Site.configured().origin + "/rest/constant", "iat": int(time.time())}
+    claims["ath"] = dpop.token_hash(token)
+    header = {"typ": dpop.PROOF_TYPE, "jwk": jwk}
+    lines = [
+        f"{token} {jwt.encode({**claims, 'jti': random_secrets.token_urlsafe(16)}, private, 'ES256', header)}"
+        for _ in range(count)
+    ]
+    _write(path, lines)
+
+
 def assertions(count: int, path: str) -> None:
     """
     Client-credentials requests authenticated by private_key_jwt (RFC 7523 §2.2), each with an
@@ -493,6 +530,8 @@ def main(argv: list[str]) -> None:
         refresh(int(argv[1]), argv[2], argv[3])
     elif command == "revocations":
         revocations(int(argv[1]), argv[2], argv[3])
+    elif command == "dpop_proofs":
+        dpop_proofs(int(argv[1]), argv[2])  # the client secret that follows is not needed
     elif command == "assertions":
         assertions(int(argv[1]), argv[2])  # the client secret that follows is not needed
     elif command == "bearers":

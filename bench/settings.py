@@ -49,6 +49,8 @@ TWENTY_OAUTH = {
     "REGISTRATION_RATE_LIMIT": None,
     # The device codes scenario (p) polls are seeded once and go round, like (b2)'s tokens.
     "DEVICE_CODE_LIFETIME": 3600,
+    # Scenario (b3)'s DPoP proofs are minted ahead of the run that sends them, each sent once.
+    "DPOP_PROOF_MAX_AGE": 3600,
 }
 
 # Scenario (i2): the flood's host names resolve as slowly as an attacker's name server makes them.

@@ -14,7 +14,7 @@ import json
 from bench.floors import extra_text, ratio_text
 from bench.report import LABELS, RESULTS, TARGETS
 
-ROWS = ("a", "a0", "b", "b1", "b2", "c", "d", "e", "f", "g", "h1", "h2")
+ROWS = ("a", "a0", "b", "b1", "b2", "b3", "c", "d", "e", "f", "g", "h1", "h2")
 
 
 def _load(name: str) -> dict | None:

@@ -9,6 +9,9 @@ from example_project.settings import TWENTY_OAUTH
 
 TWENTY_OAUTH = {**TWENTY_OAUTH, "CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES": True}
 
+# DPoP proofs must carry the server's nonce (RFC 9449 §8): oauth4webapi's DPoP journey answers it.
+TWENTY_OAUTH["DPOP_NONCES"] = True
+
 # Many journeys register clients from one address within minutes.
 TWENTY_OAUTH["REGISTRATION_RATE_LIMIT"] = None
 

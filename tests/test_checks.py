@@ -507,3 +507,16 @@ def test_e024_fails_manage_py_check(db):
     with override_settings(ROOT_URLCONF="tests.mounts.prefix"):
         call_command("check", stdout=out, stderr=out)
     assert "System check identified no issues" in out.getvalue()
+
+
+def test_rfc9449_s11_1_process_local_dpop_replay_cache():
+    local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    caches = {"default": REDIS_CACHE, "local": local, "shared": REDIS_CACHE}
+    with override_settings(TWENTY_OAUTH={**SAFE, "DPOP_REPLAY_CACHE": "local"}, CACHES=caches):
+        messages = found(deploy=True)
+        assert set(messages) == {"twenty_oauth.W014"}
+        assert "DPOP_REPLAY_CACHE" in messages["twenty_oauth.W014"].hint
+    with override_settings(TWENTY_OAUTH={**SAFE, "DPOP_REPLAY_CACHE": "shared"}, CACHES=caches):
+        assert set(found(deploy=True)) == set()
+    with override_settings(TWENTY_OAUTH={**SAFE, "DPOP_REPLAY_CACHE": "missing"}):
+        assert "twenty_oauth.E027" in found()

@@ -576,3 +576,36 @@ def test_deploy_check_warns_when_private_addresses_are_allowed(settings):
     assert check_settings() == []
     settings.TWENTY_OAUTH = {"CLIENT_METADATA_TIMEOUT": "5", "CLIENT_METADATA_DOCUMENTS": "yes"}
     assert [e.id for e in check_settings()] == ["twenty_oauth.E003", "twenty_oauth.E003"]
+
+
+def test_rfc9449_s5_2_dpop_bound_access_tokens_in_a_document(client, user, local, documents):
+    """A document may ask for DPoP-bound tokens: its token requests without a proof are refused."""
+    from tests.dpop import DPoPKey
+
+    def bound(url):
+        return {
+            "client_id": url,
+            "client_name": "Document App",
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "none",
+            "dpop_bound_access_tokens": True,
+        }
+
+    client_id = publish(documents, bound)
+    verifier, challenge = pkce_pair()
+    response = authorize(client, user, SimpleNamespace(client_id=client_id), challenge=challenge)
+    assert response.status_code == 302, response.content
+    assert Client.objects.get(client_id=client_id).dpop_bound_access_tokens is True
+    data = {
+        "grant_type": "authorization_code",
+        "code": query_of(response["Location"])["code"],
+        "redirect_uri": REDIRECT,
+        "client_id": client_id,
+        "code_verifier": verifier,
+    }
+    refused = token_request(client, data)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_dpop_proof"
+    accepted = token_request(client, data, HTTP_DPOP=DPoPKey().proof())
+    assert accepted.status_code == 200, accepted.content
+    assert accepted.json()["token_type"] == "DPoP"

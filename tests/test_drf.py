@@ -29,7 +29,7 @@ def test_valid_token(client, user, confidential):
 def test_no_token_is_401_with_challenge(client):
     response = get(client)
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == f"Bearer {METADATA_URL}"
+    assert response["WWW-Authenticate"] == f'Bearer {METADATA_URL}, DPoP algs="ES256 RS256 PS256 EdDSA"'
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."])

@@ -263,7 +263,8 @@ def drive(site: Path, base: str, issuer: str, prefix: str) -> None:
     # The host's API names its metadata in the challenge (RFC 9728 §5.1); the URL answers.
     status, headers, _ = call(base, "GET", "/api/me")
     assert status == 401
-    metadata_url = re.fullmatch(r'Bearer resource_metadata="([^"]+)"', headers["WWW-Authenticate"]).group(1)
+    challenge = r'Bearer resource_metadata="([^"]+)", DPoP algs="ES256 RS256 PS256 EdDSA"'
+    metadata_url = re.fullmatch(challenge, headers["WWW-Authenticate"]).group(1)
     assert metadata_url == f"{base}/.well-known/oauth-protected-resource{issuer_path}"
     status, _, resource = get_json(base, path(metadata_url))
     assert status == 200

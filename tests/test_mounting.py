@@ -205,6 +205,7 @@ def test_rfc8414_3_1_under_a_prefix_discovery_is_at_the_root_and_lists_the_prefi
         "scopes_supported": ["api", "profile"],
         "bearer_methods_supported": ["header"],
         "jwks_uri": "http://testserver/auth/oauth/jwks",
+        "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
     }
     # The endpoints answer under the prefix, and only there.
     assert client.post("/auth/oauth/token").status_code == 400

@@ -67,7 +67,8 @@ def test_a_token_for_one_service_does_not_open_another(client, user, public):
     refused = client.get("/mcp", HTTP_AUTHORIZATION=f"Bearer {default}")
     assert refused.status_code == 401
     assert refused["WWW-Authenticate"] == (
-        f'Bearer resource_metadata="{ISSUER}/.well-known/oauth-protected-resource/mcp", error="invalid_token"'
+        f'Bearer resource_metadata="{ISSUER}/.well-known/oauth-protected-resource/mcp", '
+        'error="invalid_token", DPoP algs="ES256 RS256 PS256 EdDSA"'
     )
     assert client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {mcp}").status_code == 401
     assert client.get("/rest/companies", HTTP_AUTHORIZATION=f"Bearer {default}").status_code == 200
@@ -79,7 +80,8 @@ def test_mcp_view_401_names_its_metadata(client):
     assert response.status_code == 401
     assert (
         response["WWW-Authenticate"]
-        == f'Bearer resource_metadata="{ISSUER}/.well-known/oauth-protected-resource/mcp"'
+        == f'Bearer resource_metadata="{ISSUER}/.well-known/oauth-protected-resource/mcp", '
+        'DPoP algs="ES256 RS256 PS256 EdDSA"'
     )
 
 

@@ -30,6 +30,7 @@ from tests.conftest import (
     start_device,
     token_request,
 )
+from tests.dpop import DPoPKey
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily
 from twenty_oauth.protocol.keys import keyring
 
@@ -156,6 +157,29 @@ def test_bearer_check_in_one_round_trip(client, user, confidential):
     for _ in range(2):  # the first check of a token, then one whose signature is known
         with wire() as trace:
             response = client.get("/rest/constant", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 200, response.content
+        assert trace.round_trips == 1, trace.messages
+
+
+def test_dpop_code_exchange_and_check_add_no_round_trip(client, user, confidential):
+    """RFC 9449: the proof's checks run in memory and its jti goes to the cache, not the database."""
+    oauth_client, secret = confidential
+    key = DPoPKey()
+    verifier, challenge = pkce_pair()
+    code = obtain_code(client, user, oauth_client, challenge=challenge)
+    recently_used(oauth_client)
+    with wire() as trace:
+        response = token_request(
+            client, code_request(oauth_client, code, verifier, secret), HTTP_DPOP=key.proof()
+        )
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+    assert 1 <= trace.round_trips <= 3, trace.messages
+    token = response.json()["access_token"]
+    for _ in range(2):
+        proof = key.proof("http://testserver/rest/constant", "GET", access_token=token)
+        with wire() as trace:
+            response = client.get("/rest/constant", HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof)
         assert response.status_code == 200, response.content
         assert trace.round_trips == 1, trace.messages
 

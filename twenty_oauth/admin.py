@@ -99,6 +99,7 @@ class ClientAdmin(admin.ModelAdmin):
                     "grant_types_choice",
                     "redirect_uris_text",
                     "scope",
+                    "dpop_bound_access_tokens",
                     "client_credentials_allowed",
                     "introspection_allowed",
                 ]

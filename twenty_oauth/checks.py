@@ -240,6 +240,12 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
             f"Use one of: {', '.join(settings.CACHES) or 'none defined'}.",
             19,
         )
+    if "DPOP_REPLAY_CACHE" in user and user["DPOP_REPLAY_CACHE"] not in settings.CACHES:
+        error(
+            f"TWENTY_OAUTH['DPOP_REPLAY_CACHE'] names {user['DPOP_REPLAY_CACHE']!r}, which is not in CACHES.",
+            f"Use one of: {', '.join(settings.CACHES) or 'none defined'}.",
+            27,
+        )
     issuer = user.get("ISSUER")
     if issuer:
         parts = uris.split(issuer)
@@ -366,11 +372,28 @@ def check_deployment(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         ("django.core.cache.backends.locmem", "django.core.cache.backends.dummy")
     ):
         warn(
-            "The default cache is process-local: the jti of each private_key_jwt client assertion is "
-            "remembered by one worker only, so an assertion can be replayed at each of the others.",
+            "The default cache is process-local: the jti of each private_key_jwt client assertion (and "
+            "of each DPoP proof, unless DPOP_REPLAY_CACHE names another cache) is remembered by one "
+            "worker only, so an assertion or a proof can be replayed at each of the others.",
             "Point the 'default' entry of CACHES at a Redis, Memcached or database cache shared by all "
             "workers (RFC 7523 §3: a jti is used once).",
             13,
+        )
+    replay_cache = oauth_settings.DPOP_REPLAY_CACHE
+    # With the default cache, W013 says it for both.
+    if (
+        replay_cache != "default"
+        and replay_cache in settings.CACHES
+        and type(caches[replay_cache]).__module__.startswith(
+            ("django.core.cache.backends.locmem", "django.core.cache.backends.dummy")
+        )
+    ):
+        warn(
+            "DPoP proofs' jti are remembered in a process-local cache (the dummy cache remembers "
+            "none): a proof accepted by one worker can be replayed at each of the others.",
+            "Point TWENTY_OAUTH['DPOP_REPLAY_CACHE'] at a Redis, Memcached or database cache shared by "
+            "all workers (RFC 9449 §11.1: a jti is used once).",
+            14,
         )
     if oauth_settings.PKCE_REQUIRED == "public":
         messages.append(

@@ -218,6 +218,41 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         (int,),
         "Most failed metadata-document URLs each process remembers; the oldest are forgotten first.",
     ),
+    "DPOP_PROOF_MAX_AGE": (
+        60,
+        (int,),
+        "Seconds after its iat a DPoP proof is accepted (RFC 9449 §11.1); one may be up to 5 "
+        "seconds ahead of the server's clock. Each proof's jti is accepted once in that window.",
+    ),
+    "DPOP_REPLAY_CACHE": (
+        "default",
+        (str,),
+        "The Django cache alias that records the DPoP proofs' jti already used; Redis or "
+        "Memcached so that every process sees them.",
+    ),
+    "DPOP_REQUIRED_FOR_PUBLIC_CLIENTS": (
+        False,
+        (bool,),
+        "Refuse a public client's token request without a DPoP proof (RFC 9449 §5), as if every "
+        "public client had registered dpop_bound_access_tokens.",
+    ),
+    "DPOP_REQUIRED_RESOURCES": (
+        (),
+        (list, tuple),
+        "Resource identifiers (RFC 8707) that accept DPoP-bound tokens only: a Bearer token is "
+        "refused there, and their metadata says dpop_bound_access_tokens_required (RFC 9728 §2).",
+    ),
+    "DPOP_NONCES": (
+        False,
+        (bool,),
+        "Require a server nonce in DPoP proofs at the token endpoint (RFC 9449 §8), given in "
+        "DPoP-Nonce. Derived from SECRET_KEY and the time: nothing is stored.",
+    ),
+    "DPOP_NONCE_SECONDS": (
+        120,
+        (int,),
+        "How long each DPoP nonce is the current one; the one before it is still accepted.",
+    ),
 }
 
 HOOKS = ("SKIP_CONSENT", "ACCESS_TOKEN_CLAIMS", "USERINFO_CLAIMS", "CLIENT_CREDENTIALS_PRINCIPAL")

@@ -26,7 +26,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.protocol import tokens
+from twenty_oauth.protocol import dpop, tokens
 from twenty_oauth.views import bearer, inputs
 
 
@@ -85,15 +85,21 @@ class ClientPrincipal:
 
 class BearerTokenAuthentication(BaseAuthentication):
     """
-    ``Authorization: Bearer <access token>`` (RFC 6750 §2.1). The token must be signed by this
-    server, unexpired, unrevoked, and meant for this API: its ``aud`` must hold ``audience``
-    (RFC 8707), the site's default resource unless a subclass names another::
+    ``Authorization: Bearer <access token>`` (RFC 6750 §2.1), or ``Authorization: DPoP <access
+    token>`` with a ``DPoP`` proof (RFC 9449 §7). The token must be signed by this server,
+    unexpired, unrevoked, and meant for this API: its ``aud`` must hold ``audience`` (RFC 8707),
+    the site's default resource unless a subclass names another::
 
         class McpAuthentication(BearerTokenAuthentication):
             audience = "https://example.com/mcp"
 
-    Every 401 carries ``WWW-Authenticate: Bearer`` with the resource's metadata URL (RFC 9728
-    §5.1) and, when a token was presented, ``error="invalid_token"``.
+    A token bound to a DPoP key (``cnf.jkt``) is accepted only with the DPoP scheme and a proof
+    signed by that key for this request: its method, its URL on the site's origin (the issuer's
+    when ``ISSUER`` is set, never the ``Host`` a client sent), the token's hash, and a ``jti``
+    not seen before (RFC 9449 §4.3, §7.2). Every 401 carries ``WWW-Authenticate: Bearer`` with
+    the resource's metadata URL (RFC 9728 §5.1) and a ``DPoP`` challenge naming the algorithms
+    proofs may use (RFC 9449 §7.1); the error, when a token was presented, is on the challenge of
+    the scheme it came with.
     """
 
     audience: str | None = None
@@ -101,19 +107,21 @@ class BearerTokenAuthentication(BaseAuthentication):
     def get_audience(self, request) -> str:
         return self.audience or inputs.site(request).default_resource
 
+    def get_resource_url(self, request) -> str:
+        """The URL a DPoP proof must name in ``htu``: the site's origin and the request's path."""
+        return bearer.resource_url(request)
+
     @sensitive_variables()  # keeps the token out of Django's error reports
     def authenticate(self, request):
-        value = bearer.token_from_header(request)
-        if value is None:
-            return None
-        if not value:
-            raise exceptions.AuthenticationFailed("The Bearer token is empty.")
         try:
-            verified = tokens.verify_access_token(
-                value, issuer=inputs.site(request).issuer, audience=self.get_audience(request)
+            verified = bearer.verify(
+                request, audience=self.get_audience(request), url=self.get_resource_url(request)
             )
-        except tokens.TokenRejected as exc:
-            raise exceptions.AuthenticationFailed("The access token is invalid.") from exc
+        except bearer.Refused as refused:
+            request._twenty_oauth_refused = refused
+            raise exceptions.AuthenticationFailed(refused.description) from refused
+        if verified is None:
+            return None
         user = verified.user
         if user is None:
             hook = oauth_settings.CLIENT_CREDENTIALS_PRINCIPAL
@@ -121,11 +129,13 @@ class BearerTokenAuthentication(BaseAuthentication):
         return user, verified
 
     def authenticate_header(self, request) -> str:
-        # A 401 with a Bearer token in the request can only mean that the token was refused.
-        presented = bearer.token_from_header(request) is not None
-        return bearer.challenge(
-            request, resource=self.get_audience(request), error="invalid_token" if presented else None
-        )
+        refused = getattr(request, "_twenty_oauth_refused", None)
+        if refused is None:
+            # A 401 with a token in the request can only mean that the token was refused.
+            found = bearer.presented(request)
+            if found is not None:
+                refused = bearer.Refused(found[0], "invalid_token", "")
+        return bearer.challenges(request, resource=self.get_audience(request), refused=refused)
 
 
 class InsufficientScope(exceptions.PermissionDenied):
@@ -136,9 +146,13 @@ class InsufficientScope(exceptions.PermissionDenied):
     def __init__(self, request, scopes: tuple[str, ...], audience: str | None) -> None:
         needed = " ".join(scopes)
         super().__init__(f"This request needs the scope: {needed}.")
-        self.auth_header = bearer.challenge(
-            request, resource=audience, error="insufficient_scope", scope=needed
-        )
+        if isinstance(request.auth, tokens.VerifiedToken) and request.auth.jkt is not None:
+            # RFC 9449 §7.1: the challenge of the scheme the token came with.
+            self.auth_header = dpop.challenge("insufficient_scope", scope=needed)
+        else:
+            self.auth_header = bearer.challenge(
+                request, resource=audience, error="insufficient_scope", scope=needed
+            )
 
 
 class HasScope(BasePermission):

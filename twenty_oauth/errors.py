@@ -122,6 +122,25 @@ class DeviceAccessDenied(OAuthError):
     error = "access_denied"
 
 
+class InvalidDPoPProof(OAuthError):
+    """RFC 9449 §5 and §7.1: the DPoP proof is missing where required, malformed or fails a check."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonce(OAuthError):
+    """
+    RFC 9449 §8: the proof must carry the server's nonce, which ``DPoP-Nonce`` gives; the client
+    sends the request again with a proof that holds it.
+    """
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, nonce: str, description: str = "The proof must carry the server's nonce.") -> None:
+        super().__init__(description, headers={"DPoP-Nonce": nonce})
+        self.nonce = nonce
+
+
 class InvalidClientMetadata(OAuthError):
     """RFC 7591 §3.2.2: a metadata field is invalid."""
 
@@ -145,6 +164,12 @@ class InvalidToken(OAuthError):
 
     error = "invalid_token"
     status_code = 401
+
+
+class ResourceInvalidDPoPProof(InvalidToken):
+    """RFC 9449 §7.1: at a resource, a DPoP proof that fails a check is 401 ``invalid_dpop_proof``."""
+
+    error = "invalid_dpop_proof"
 
 
 class InsufficientScope(OAuthError):

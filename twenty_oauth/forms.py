@@ -29,6 +29,7 @@ ERROR_FIELDS = {
     "jwks": "jwks_text",
     "jwks_uri": "jwks_uri",
     "token_endpoint_auth_signing_alg": "token_endpoint_auth_signing_alg",
+    "dpop_bound_access_tokens": "dpop_bound_access_tokens",
 }
 
 METADATA_FIELDS = (
@@ -39,6 +40,7 @@ METADATA_FIELDS = (
     *URL_FIELDS,
     "jwks_uri",
     "token_endpoint_auth_signing_alg",
+    "dpop_bound_access_tokens",
 )
 
 
@@ -94,6 +96,7 @@ class ClientForm(forms.ModelForm):
             "logo_uri",
             "tos_uri",
             "policy_uri",
+            "dpop_bound_access_tokens",
             "client_credentials_allowed",
             "introspection_allowed",
             "is_active",

@@ -96,6 +96,11 @@ class Client(models.Model):
             "set; otherwise it learns only about its own tokens."
         ),
     )
+    dpop_bound_access_tokens = models.BooleanField(
+        _("DPoP-bound access tokens"),
+        default=False,
+        help_text=_("RFC 9449 §5.2: every token request of this client must carry a DPoP proof."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
@@ -188,6 +193,8 @@ class AuthorizationCode(models.Model):
     scope = models.CharField(max_length=1000)
     resource = models.JSONField(default=list)
     code_challenge = models.CharField(max_length=43, blank=True)
+    #: RFC 9449 §10: the thumbprint of the DPoP key the code is bound to, from ``dpop_jkt``.
+    dpop_jkt = models.CharField(max_length=43, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -279,6 +286,8 @@ class RefreshToken(models.Model):
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    #: RFC 9449 §5: a public client's refresh token works only with a proof of this key.
+    dpop_jkt = models.CharField(max_length=43, blank=True)
 
     class Meta:
         verbose_name = _("refresh token")

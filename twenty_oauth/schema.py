@@ -63,7 +63,7 @@ TokenResponse = inline_serializer(
     "TokenResponse",
     {
         "access_token": serializers.CharField(help_text="A JWT (RFC 9068)."),
-        "token_type": serializers.CharField(help_text="Bearer"),
+        "token_type": serializers.CharField(help_text="Bearer, or DPoP for a token bound to a DPoP key"),
         "expires_in": serializers.IntegerField(),
         "refresh_token": serializers.CharField(required=False),
         "scope": serializers.CharField(),
@@ -111,6 +111,7 @@ Introspection = inline_serializer(
         "iat": serializers.IntegerField(required=False),
         "jti": serializers.CharField(required=False),
         "token_type": serializers.CharField(required=False),
+        "cnf": serializers.JSONField(required=False),
     },
 )
 UserInfo = inline_serializer(
@@ -161,6 +162,7 @@ ServerMetadata = inline_serializer(
                 "token_endpoint_auth_signing_alg_values",
                 "revocation_endpoint_auth_signing_alg_values",
                 "introspection_endpoint_auth_signing_alg_values",
+                "dpop_signing_alg_values",
             )
         },
         "authorization_response_iss_parameter_supported": serializers.BooleanField(),
@@ -175,6 +177,8 @@ ResourceMetadata = inline_serializer(
         "scopes_supported": _names(),
         "bearer_methods_supported": _names(),
         "jwks_uri": _url(),
+        "dpop_signing_alg_values_supported": _names(),
+        "dpop_bound_access_tokens_required": serializers.BooleanField(required=False),
     },
 )
 ERRORS = {400: OAuthError, 401: OAuthError, 429: OAuthError}

@@ -6,6 +6,9 @@
 --                                       thread i of cfg.threads taking lines i+1, i+1+T, ...
 --   cfg.line_header, cfg.line_prefix    when set, a line of cfg.bodies is not the body but
 --                                       this header's value after the prefix (a Bearer token)
+--   cfg.line_headers                    when set, a line of cfg.bodies holds space-separated
+--                                       values of these headers, cfg.line_prefix before the
+--                                       first (a DPoP token and its proof)
 --   cfg.line_path                       when true, a line of cfg.bodies is the request's path
 --   cfg.rotate                          when true, the lines are taken in turn, round and round
 --                                       (tokens used again), instead of each once
@@ -68,14 +71,22 @@ function format_line(line)
   if cfg.line_path then
     return wrk.format(cfg.method, line, cfg.headers, cfg.body)
   end
-  if not cfg.line_header then
+  if not cfg.line_header and not cfg.line_headers then
     return wrk.format(cfg.method, cfg.path, cfg.headers, line)
   end
   local headers = {}
   for k, v in pairs(cfg.headers) do
     headers[k] = v
   end
-  headers[cfg.line_header] = (cfg.line_prefix or "") .. line
+  if cfg.line_headers then
+    local i = 1
+    for value in string.gmatch(line, "%S+") do
+      headers[cfg.line_headers[i]] = (i == 1 and (cfg.line_prefix or "") or "") .. value
+      i = i + 1
+    end
+  else
+    headers[cfg.line_header] = (cfg.line_prefix or "") .. line
+  end
   return wrk.format(cfg.method, cfg.path, headers, cfg.body)
 end
 

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import twenty_oauth
 from example_project.companies.models import Company as CompanyModel
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.mcp import TokenVerifier, auth_settings
+from twenty_oauth.mcp import DPoP, TokenVerifier, auth_settings
 
 DEFAULT_ORIGIN = "http://127.0.0.1:8000"
 PATH = "/mcp"
@@ -47,12 +47,14 @@ PATH = "/mcp"
 # Inspector, say). A DNS-rebinding page has the attacker's host name as its origin, never these.
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 
-# What a browser may send and read across origins (streamable HTTP transport): the bearer token,
-# the session and protocol headers, and the 2026-07-28 routing headers; a browser client must
-# read the 401's challenge to find the authorization server, and a session ID if one is given.
+# What a browser may send and read across origins (streamable HTTP transport): the access token
+# and its DPoP proof, the session and protocol headers, and the 2026-07-28 routing headers; a
+# browser client must read the 401's challenge to find the authorization server, and a session
+# ID if one is given.
 CORS_ALLOW_HEADERS = [
     "Authorization",
     "Content-Type",
+    "DPoP",
     "Mcp-Session-Id",
     "Mcp-Protocol-Version",
     "Mcp-Method",
@@ -188,7 +190,7 @@ def build() -> tuple[Server, ASGIApp]:
         token_verifier=TokenVerifier(resource),
     )
     cors = CORSMiddleware(
-        app,
+        DPoP(app, resource),
         allow_origin_regex=origin_regex(security.allowed_origins),
         allow_methods=CORS_ALLOW_METHODS,
         allow_headers=CORS_ALLOW_HEADERS,

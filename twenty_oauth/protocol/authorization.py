@@ -28,7 +28,7 @@ from twenty_oauth.errors import (
     UnsupportedResponseType,
 )
 from twenty_oauth.models import AuthorizationCode, Client, Consent
-from twenty_oauth.protocol import metadata_documents, opaque, pkce, redirect_uris, resources, scopes
+from twenty_oauth.protocol import dpop, metadata_documents, opaque, pkce, redirect_uris, resources, scopes
 from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
@@ -53,6 +53,8 @@ class AuthorizationRequest:
     scopes: list[str]
     code_challenge: str | None
     resources: list[str] = field(default_factory=list)
+    #: RFC 9449 §10: the thumbprint of the DPoP key the code is bound to, or "".
+    dpop_jkt: str = ""
 
     @property
     def client(self) -> Client:
@@ -117,6 +119,11 @@ def validate(site: Site, params: Params, target: Target) -> AuthorizationRequest
     if "request" in params or "request_uri" in params:
         raise InvalidRequest("Request objects are not supported.")
     audience = resources.requested(site, params.resources) if params.resources else []
+    dpop_jkt = params.get("dpop_jkt") or ""
+    if dpop_jkt and not dpop.is_thumbprint(dpop_jkt):
+        raise InvalidRequest(
+            "dpop_jkt must be the base64url SHA-256 thumbprint of a key (RFC 9449 section 10)."
+        )
     return AuthorizationRequest(
         target=target,
         issuer=site.issuer,
@@ -124,6 +131,7 @@ def validate(site: Site, params: Params, target: Target) -> AuthorizationRequest
         scopes=granted,
         code_challenge=challenge,
         resources=audience,
+        dpop_jkt=dpop_jkt,
     )
 
 
@@ -150,6 +158,7 @@ def issue_code(areq: AuthorizationRequest, user) -> str:
         scope=" ".join(areq.scopes),
         resource=areq.resources,
         code_challenge=areq.code_challenge or "",
+        dpop_jkt=areq.dpop_jkt,
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
     )

@@ -184,6 +184,18 @@ class JWKSetURLField(TextField):
             raise serializers.ValidationError(str(exc)) from exc
 
 
+class JSONBooleanField(serializers.Field):
+    """A JSON ``true`` or ``false``; DRF's ``BooleanField`` would also take ``"yes"`` or ``1``."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            raise serializers.ValidationError("Must be true or false.")
+        return data
+
+    def to_representation(self, value: bool) -> bool:
+        return bool(value)
+
+
 class ClientMetadataSerializer(ReusedFieldsSerializer):
     """
     RFC 7591 §2 client metadata, validated into the ``Client`` fields it sets. Unknown members
@@ -231,6 +243,8 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
     )
     jwks_uri = JWKSetURLField(default="")
     jwks = JWKSetField(default=None)
+    # RFC 9449 §5.2: every token request of the client must carry a DPoP proof.
+    dpop_bound_access_tokens = JSONBooleanField(default=False)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """
@@ -476,6 +490,7 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
     token_endpoint_auth_signing_alg = serializers.CharField()
     jwks_uri = serializers.CharField()
     jwks = serializers.JSONField()
+    dpop_bound_access_tokens = JSONBooleanField()
 
     #: Left out of the answer when empty: only what the client registered is listed.
     OPTIONAL = (
@@ -489,6 +504,7 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
         "token_endpoint_auth_signing_alg",
         "jwks_uri",
         "jwks",
+        "dpop_bound_access_tokens",
     )
     #: Given by the caller in ``context``; left out when it gives none.
     FROM_CONTEXT = ("client_secret", "registration_access_token", "registration_client_uri")

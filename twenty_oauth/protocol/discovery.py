@@ -41,6 +41,8 @@ CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "priva
 #: and ``Ed448`` are RFC 9864's fully-specified names for ``EdDSA`` on each curve, which
 #: WebCrypto and oauth4webapi use.
 ASSERTION_SIGNING_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA", "Ed25519", "Ed448")
+#: RFC 9449 §5.1: the algorithms of DPoP proofs (``twenty_oauth.protocol.dpop`` checks them).
+DPOP_SIGNING_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
 SERVER_METADATA = "/.well-known/oauth-authorization-server"
 RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
 
@@ -211,6 +213,8 @@ def _authorization_server_document(site: Site, scope_names: tuple[str, ...], mou
         "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_SIGNING_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,
+        # RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": list(DPOP_SIGNING_ALGORITHMS),
         # draft-ietf-oauth-client-id-metadata-document; read here, the cache is cleared with settings.
         "client_id_metadata_document_supported": oauth_settings.CLIENT_METADATA_DOCUMENTS,
     }
@@ -225,13 +229,18 @@ def authorization_server_document(site: Site) -> dict[str, Any]:
 def protected_resource_document(site: Site, path: str) -> dict[str, Any]:
     """RFC 9728 §2 metadata of the resource at ``path`` on this site (the site itself for '')."""
     resource = site.default_resource if not path else site.origin + "/" + path.strip("/")
-    return {
+    document = {
         "resource": resource,
         "authorization_servers": [site.issuer],
         "scopes_supported": list(scopes.registry()),
         "bearer_methods_supported": ["header"],
         "jwks_uri": site.endpoint("jwks"),
+        # RFC 9728 §2: the algorithms of the DPoP proofs this resource accepts (RFC 9449 §7).
+        "dpop_signing_alg_values_supported": list(DPOP_SIGNING_ALGORITHMS),
     }
+    if resource in oauth_settings.DPOP_REQUIRED_RESOURCES:
+        document["dpop_bound_access_tokens_required"] = True  # RFC 9728 §2; absent means false
+    return document
 
 
 def clear_cache() -> None:

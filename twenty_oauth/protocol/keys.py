@@ -86,9 +86,17 @@ def public_jwk(private_key: Any, algorithm: str) -> dict[str, str]:
     return {k: v for k, v in jwk.items() if k in ("kty", "crv", "x", "y", "n", "e")}
 
 
+#: The members of each key type that RFC 7638 §3.2 hashes: the public key and nothing else.
+THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
+
+
 def thumbprint(jwk: dict[str, str]) -> str:
-    """RFC 7638 JWK thumbprint (SHA-256), used as the ``kid``."""
-    members = ("crv", "kty", "x", "y") if jwk["kty"] == "EC" else ("e", "kty", "n")
+    """
+    RFC 7638 JWK thumbprint (SHA-256): the ``kid`` of a signing key, and ``cnf.jkt`` of a DPoP
+    key (RFC 9449 §6.1). Neither PyJWT nor cryptography computes one: the required members of the
+    key type, in lexicographic order, as JSON with no whitespace (§3.3), hashed.
+    """
+    members = THUMBPRINT_MEMBERS[jwk["kty"]]
     canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
     digest = hashlib.sha256(canonical.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

@@ -68,10 +68,11 @@ def access_token(
     scopes: list[str],
     audience: list[str],
     now: datetime,
+    jkt: str | None = None,
 ) -> tuple[str, int, AccessToken]:
     """
     Sign an RFC 9068 access token. Returns the JWT, its lifetime and its record, not yet saved
-    nor given its family.
+    nor given its family. With ``jkt`` the token is bound to that DPoP key: ``cnf.jkt`` (RFC 9449 §6.1).
     """
     key = keyring.signing_key()  # first: with no key, nothing is written
     lifetime = oauth_settings.ACCESS_TOKEN_LIFETIME
@@ -88,6 +89,8 @@ def access_token(
         "exp": iat + lifetime,
         "jti": jti,
     }
+    if jkt is not None:
+        claims["cnf"] = {"jkt": jkt}
     hook = oauth_settings.ACCESS_TOKEN_CLAIMS
     if hook is not None:
         extra = hook(dict(claims), client, user) or {}
@@ -144,6 +147,7 @@ def token_response(
     refresh_scopes: list[str] | None = None,
     now: datetime | None = None,
     spend: writes.Spend | None = None,
+    jkt: str | None = None,
 ) -> Issued | None:
     """
     Issue an access token (and a refresh token) and build the RFC 6749 §5.1 body. A refresh
@@ -151,20 +155,24 @@ def token_response(
 
     ``family`` is saved with the tokens when it is new. With ``spend``, the code or refresh
     token it names is spent in the same write, and None is returned, with nothing written, when
-    another request spent it first.
+    another request spent it first. With ``jkt``, the thumbprint of the key of the request's DPoP
+    proof, the access token is bound to that key and its type is ``DPoP`` (RFC 9449 §5).
     """
     now = now or timezone.now()
     access, expires_in, record = access_token(
-        issuer=issuer, client=client, user=user, scopes=scopes, audience=audience, now=now
+        issuer=issuer, client=client, user=user, scopes=scopes, audience=audience, now=now, jkt=jkt
     )
     body: dict[str, Any] = {
         "access_token": access,
-        "token_type": "Bearer",
+        "token_type": "DPoP" if jkt is not None else "Bearer",
         "expires_in": expires_in,
     }
     rows: list[Any] = [record]
     if refresh:
         body["refresh_token"], refresh_record = refresh_token(refresh_scopes or scopes, now)
+        if jkt is not None and client.is_public:
+            # RFC 9449 §5: a public client's refresh token is bound to its key as well.
+            refresh_record.dpop_jkt = jkt
         rows.append(refresh_record)
     body["scope"] = " ".join(scopes)
     if not writes.issue(family, rows, spend):
@@ -201,7 +209,8 @@ class VerifiedToken:
     ``claims`` is the token's JWT claims set as signed (RFC 9068 §2.2): ``iss``, ``sub`` (the
     user's primary key as a string, or the ``client_id`` for a client's own token), ``aud``
     (a string or a list), ``client_id``, ``scope`` (space-separated), ``iat``, ``exp``, ``jti``,
-    and any that ``ACCESS_TOKEN_CLAIMS`` added. It is the dict the signature check produced, a
+    ``cnf`` for a token bound to a DPoP key (RFC 9449 §6.1, see ``jkt``), and any that
+    ``ACCESS_TOKEN_CLAIMS`` added. It is the dict the signature check produced, a
     copy per request: read it, do not change it. ``record`` is the token's database row, with
     its ``client`` and ``user`` (None for a client's own token) already loaded.
     """
@@ -228,6 +237,18 @@ class VerifiedToken:
 
     def has_scopes(self, *scopes: str) -> bool:
         return self.scopes.issuperset(scopes)
+
+    @property
+    def jkt(self) -> str | None:
+        """The thumbprint of the DPoP key the token is bound to (``cnf.jkt``, RFC 9449 §6.1), or None."""
+        return bound_key(self.claims)
+
+
+def bound_key(claims: dict[str, Any]) -> str | None:
+    """``cnf.jkt`` of an access token's claims (RFC 9449 §6.1): the key it is bound to, or None."""
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    return jkt if isinstance(jkt, str) else None
 
 
 class TokenRejected(Exception):

@@ -37,9 +37,9 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, MCP-Protocol-Version",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP, MCP-Protocol-Version",
     "Access-Control-Max-Age": "86400",
-    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After",
+    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After, DPoP-Nonce",
 }
 
 

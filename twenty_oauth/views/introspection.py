@@ -63,6 +63,9 @@ def describe(value: str, caller: Client, *, issuer: str) -> dict[str, Any]:
             for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
             if k in claims
         }
+        # RFC 9449 §6.2: a DPoP-bound token says so, and names its key.
+        if tokens.bound_key(claims) is not None:
+            return {"active": True, **body, "cnf": {"jkt": tokens.bound_key(claims)}, "token_type": "DPoP"}
         return {"active": True, **body, "token_type": "Bearer"}
     refresh = tokens.find_refresh_token(value)
     if refresh is None:

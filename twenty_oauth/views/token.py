@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from twenty_oauth import signals
 from twenty_oauth.errors import InvalidRequest, UnsupportedGrantType
+from twenty_oauth.protocol import dpop
 from twenty_oauth.protocol.discovery import DEVICE_CODE_GRANT
 from twenty_oauth.protocol.grants import authorization_code, client_credentials, device_code, refresh_token
 from twenty_oauth.views import inputs
@@ -27,7 +28,8 @@ class TokenView(OAuthAPIView):
     leak a secret into logs (RFC 6749 §3.2, RFC 9700 §4.3). The response is never cached.
 
     The checks run in RFC 6749's order of precedence: the grant type, then the client's
-    authentication (§2.3), then the grant's own parameters.
+    authentication (§2.3), then the ``DPoP`` proof, if any (RFC 9449 §5), then the grant's own
+    parameters.
     """
 
     http_method_names = ["post", "options"]
@@ -47,7 +49,9 @@ class TokenView(OAuthAPIView):
             raise UnsupportedGrantType(f"Supported grant types: {', '.join(GRANTS)}.")
         ip = inputs.client_ip(request)
         client = inputs.client(request, params)
-        issued = exchange(params, client, site=inputs.site(request), ip=ip)
+        site = inputs.site(request)
+        jkt = dpop.token_request_key(request.META.get("HTTP_DPOP"), client, url=site.endpoint("token"))
+        issued = exchange(params, client, site=site, ip=ip, jkt=jkt)
         signals.tokens_issued.send(
             sender=TokenView,
             client=client,
@@ -56,4 +60,4 @@ class TokenView(OAuthAPIView):
             scopes=issued.scopes,
             ip=ip,
         )
-        return Response(issued.body)
+        return Response(issued.body, headers=dpop.nonce_headers())

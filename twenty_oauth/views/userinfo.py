@@ -6,8 +6,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.errors import InsufficientScope, InvalidToken
-from twenty_oauth.protocol import tokens
+from twenty_oauth.errors import InsufficientScope, InvalidToken, ResourceInvalidDPoPProof
+from twenty_oauth.protocol import dpop
 from twenty_oauth.views import bearer, inputs
 from twenty_oauth.views.base import OAuthAPIView
 
@@ -25,31 +25,36 @@ class UserInfoView(OAuthAPIView):
     sensitive = True
 
     def get(self, request: Request) -> Response:
-        value = bearer.token_from_header(request)
-        if not value:
-            raise InvalidToken("", headers={"WWW-Authenticate": bearer.challenge(request)})
         site = inputs.site(request)
-        issuer = site.issuer
-        audiences = {issuer, site.default_resource, site.endpoint("userinfo")}
+        audiences = {site.issuer, site.default_resource, site.endpoint("userinfo")}
         try:
-            verified = tokens.verify_access_token(value, issuer=issuer)
+            verified = bearer.verify(request, audience=None, url=site.endpoint("userinfo"))
+            if verified is None:
+                raise InvalidToken("", headers={"WWW-Authenticate": bearer.challenges(request)})
             if audiences.isdisjoint(verified.audience):
-                raise tokens.TokenRejected("meant for another resource")
-        except tokens.TokenRejected as exc:
-            raise InvalidToken(
-                "The access token is invalid.",
-                headers={"WWW-Authenticate": bearer.challenge(request, error="invalid_token")},
-            ) from exc
+                scheme = "dpop" if verified.jkt is not None else "bearer"
+                raise bearer.Refused(scheme, "invalid_token", "The access token is invalid.")
+        except bearer.Refused as refused:
+            error = ResourceInvalidDPoPProof if refused.error == "invalid_dpop_proof" else InvalidToken
+            raise error(
+                refused.description,
+                headers={"WWW-Authenticate": bearer.challenges(request, refused=refused)},
+            ) from refused
         if verified.user is None or not verified.has_scopes("profile"):
             raise InsufficientScope(
                 "The profile scope is required.",
-                headers={
-                    "WWW-Authenticate": bearer.challenge(request, error="insufficient_scope", scope="profile")
-                },
+                headers={"WWW-Authenticate": scope_challenge(request, verified, "profile")},
             )
         return Response(user_claims(verified.user))
 
     post = get
+
+
+def scope_challenge(request: Request, verified, scope: str) -> str:
+    """``insufficient_scope`` on the challenge of the scheme the token came with (RFC 9449 §7.1)."""
+    if verified.jkt is not None:
+        return dpop.challenge("insufficient_scope", scope=scope)
+    return bearer.challenge(request, error="insufficient_scope", scope=scope)
 
 
 def user_claims(user) -> dict:

@@ -91,6 +91,13 @@ class Command(BaseCommand):
         parser.add_argument("--software-id")
         parser.add_argument("--software-version")
         parser.add_argument(
+            "--dpop-bound-access-tokens",
+            dest="dpop_bound_access_tokens",
+            action="store_true",
+            default=None,
+            help="Refuse the client's token requests without a DPoP proof (RFC 9449 §5.2).",
+        )
+        parser.add_argument(
             "--allow-introspection",
             action="store_true",
             help="Let this confidential client (a resource server) introspect every token, not "
@@ -128,6 +135,7 @@ class Command(BaseCommand):
                 "jwks",
                 "jwks_uri",
                 "token_endpoint_auth_signing_alg",
+                "dpop_bound_access_tokens",
             )
             if options.get(name) not in (None, [])
         }

@@ -15,7 +15,7 @@ from twenty_oauth.protocol.parameters import Params
 _code_record = JoinedLookup(AuthorizationCode, "code_digest", ("user",))
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
     """
     Redeem a code for tokens. The code must be this client's, unexpired, unspent, and match the
     ``redirect_uri`` and PKCE challenge it was issued with. Every check that a thief could fail
@@ -39,6 +39,9 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
     if (code.redirect_uri_sent or redirect_uri is not None) and redirect_uri != code.redirect_uri:
         raise InvalidGrant("redirect_uri does not match the one of the authorization request.")
     pkce.verify(params.get("code_verifier"), code.code_challenge)
+    if code.dpop_jkt and code.dpop_jkt != jkt:
+        # RFC 9449 §10: the code was bound to a key at the authorization request.
+        raise InvalidGrant("The authorization code is bound to another DPoP key (dpop_jkt).")
     if not code.user.is_active:
         raise InvalidGrant("The user is no longer active.")
     audience = resources.narrowed(site, params.resources, code.resource)
@@ -49,6 +52,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
     # code since it was read above.
     issued = tokens.token_response(
         issuer=site.issuer,
+        jkt=jkt,
         client=client,
         user=code.user,
         scopes=scopes,

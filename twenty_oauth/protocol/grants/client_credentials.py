@@ -12,7 +12,7 @@ from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
     """
     Issue an access token to a confidential client for itself. The scope is narrowed to what the
     client may hold (RFC 6749 §3.3); no refresh token is issued (RFC 6749 §4.4.3).
@@ -35,6 +35,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
     family = TokenFamily(client=client, user=None, scope=" ".join(granted), resource=audience, created_at=now)
     return tokens.token_response(
         issuer=site.issuer,
+        jkt=jkt,
         client=client,
         user=None,
         scopes=granted,

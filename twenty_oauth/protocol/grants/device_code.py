@@ -22,7 +22,7 @@ from twenty_oauth.protocol.parameters import Params
 _grant_record = JoinedLookup(DeviceGrant, "device_code_digest", ("user",))
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
     """
     Answer a device's poll (§3.5): ``authorization_pending`` while the person has not decided,
     ``slow_down`` when the device polls sooner than its interval, ``access_denied`` once the
@@ -58,6 +58,7 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
 
     issued = tokens.token_response(
         issuer=site.issuer,
+        jkt=jkt,
         client=client,
         user=grant.user,
         scopes=grant.scope.split(),

@@ -12,11 +12,13 @@ from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.Issued:
+def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
     """
     Spend a refresh token and issue its successor with a new access token. The scope may be
     narrowed, never widened; so may the resource. A refresh token that was already spent is a
-    sign of theft: its whole family is revoked, the legitimate holder's tokens included.
+    sign of theft: its whole family is revoked, the legitimate holder's tokens included. A
+    public client's refresh token issued with a DPoP proof works only with a proof of the same
+    key (RFC 9449 §5).
     """
     if not client.can_use_grant("refresh_token"):
         raise UnauthorizedClient("This client is not registered for refresh_token.")
@@ -40,12 +42,16 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str) -> tokens.I
     if token.consent_revoked:
         tokens.revoke_family(family.pk)
         raise InvalidGrant("The user withdrew their consent to this client.")
+    if token.dpop_jkt and token.dpop_jkt != jkt:
+        # RFC 9449 §5: a bound refresh token needs a proof of its key, whoever else holds it.
+        raise InvalidGrant("The refresh token is bound to a DPoP key; send a proof of that key.")
     granted = token.scope.split()
     access_scopes = scopes.narrow(params.get("scope"), granted, strict=True)
     audience = resources.narrowed(site, params.resources, family.resource)
 
     issued = tokens.token_response(
         issuer=site.issuer,
+        jkt=jkt,
         client=client,
         user=family.user,
         scopes=access_scopes,
