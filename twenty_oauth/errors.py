@@ -191,6 +191,36 @@ class RequestTooLarge(OAuthError):
     status_code = 413
 
 
+class LoginRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: ``prompt=none`` and the user must sign in first."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: ``prompt=none`` and the user has not consented yet."""
+
+    error = "consent_required"
+
+
+class InteractionRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: ``prompt=none`` and the request needs the user some other way."""
+
+    error = "interaction_required"
+
+
+class RequestNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6, §6: the ``request`` parameter (request objects) is not supported."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6, §6: the ``request_uri`` parameter is not supported."""
+
+    error = "request_uri_not_supported"
+
+
 class InvalidAuthorizationRequest(Exception):
     """
     An authorization request whose client or redirect URI could not be validated. It is shown

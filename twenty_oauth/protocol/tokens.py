@@ -23,7 +23,7 @@ from twenty_oauth import writes
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, TokenFamily
-from twenty_oauth.protocol import opaque
+from twenty_oauth.protocol import id_tokens, opaque
 from twenty_oauth.protocol.keys import keyring
 
 ACCESS_TOKEN_TYPE = "at+jwt"
@@ -144,6 +144,7 @@ def token_response(
     refresh_scopes: list[str] | None = None,
     now: datetime | None = None,
     spend: writes.Spend | None = None,
+    authentication: id_tokens.Authentication | None = None,
 ) -> Issued | None:
     """
     Issue an access token (and a refresh token) and build the RFC 6749 §5.1 body. A refresh
@@ -151,7 +152,8 @@ def token_response(
 
     ``family`` is saved with the tokens when it is new. With ``spend``, the code or refresh
     token it names is spent in the same write, and None is returned, with nothing written, when
-    another request spent it first.
+    another request spent it first. With ``authentication`` (a grant with the ``openid`` scope),
+    the body carries an ID token too (OpenID Connect Core §3.1.3.3, §12.2).
     """
     now = now or timezone.now()
     access, expires_in, record = access_token(
@@ -167,6 +169,16 @@ def token_response(
         body["refresh_token"], refresh_record = refresh_token(refresh_scopes or scopes, now)
         rows.append(refresh_record)
     body["scope"] = " ".join(scopes)
+    if authentication is not None:
+        body["id_token"] = id_tokens.sign(
+            authentication,
+            issuer=issuer,
+            client=client,
+            user=user,
+            scopes=scopes,
+            access_token=access,
+            now=now,
+        )
     if not writes.issue(family, rows, spend):
         return None
     return Issued(body=body, user=user)
