@@ -462,7 +462,7 @@ def test_e024_a_prefix_mount_without_the_discovery_include():
     (error,) = url_messages("tests.mounts.prefix_alone", **RESOURCES)
     assert error.id == "twenty_oauth.E024"
     assert error.level == checks.ERROR
-    assert "RFC 8414 §3.1 and RFC 9728 §3.1" in error.msg
+    assert "RFC 8414 §3.1, RFC 9728 §3.1 and OpenID Connect Discovery §4" in error.msg
     assert "tests.mounts.prefix_alone does not route them to twenty-oauth" in error.msg
     assert (
         "/.well-known/oauth-authorization-server/auth (not found); "
@@ -478,6 +478,7 @@ def test_e024_without_an_issuer_the_documents_are_those_of_the_root():
     (error,) = url_messages("tests.mounts.prefix_alone")
     assert (
         "/.well-known/oauth-authorization-server (not found); "
+        "/.well-known/openid-configuration (not found); "
         "/.well-known/oauth-protected-resource (not found)."
     ) in error.msg
 

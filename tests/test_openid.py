@@ -7,6 +7,7 @@ import hashlib
 
 import jwt
 import pytest
+from django.test import override_settings
 
 from tests.conftest import (
     ISSUER,
@@ -147,3 +148,39 @@ def test_rs256_client_gets_an_rs256_id_token_from_a_published_rsa_key_core_15_1(
     body = code_tokens(client, user, oauth_client, secret, scope="openid")
     verify_id_token(client, body["id_token"], oauth_client.client_id, algorithm="RS256")
     assert jwt.get_unverified_header(body["access_token"])["alg"] == "ES256"
+
+
+def test_openid_configuration_discovery_3_4(client):
+    response = client.get("/.well-known/openid-configuration")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Access-Control-Allow-Origin"] == "*"
+    body = response.json()
+    server = client.get("/.well-known/oauth-authorization-server").json()
+    assert body["issuer"] == server["issuer"] == ISSUER
+    assert body["authorization_endpoint"] == f"{ISSUER}/oauth/authorize"
+    assert body["token_endpoint"] == f"{ISSUER}/oauth/token"
+    assert body["userinfo_endpoint"] == f"{ISSUER}/oauth/userinfo"
+    assert body["jwks_uri"] == f"{ISSUER}/oauth/jwks"
+    assert body["response_types_supported"] == ["code"]
+    assert body["subject_types_supported"] == ["public"]
+    assert body["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
+    assert body["code_challenge_methods_supported"] == ["S256"]
+    assert {"openid", "profile", "email", "offline_access"} <= set(body["scopes_supported"])
+    assert {"sub", "iss", "auth_time", "nonce", "email", "preferred_username"} <= set(
+        body["claims_supported"]
+    )
+    assert body["request_parameter_supported"] is False
+    assert body["request_uri_parameter_supported"] is False
+    assert "subject_types_supported" not in server  # the RFC 8414 document is unchanged
+
+
+def test_issuer_with_a_path_has_its_configuration_after_the_path_discovery_4_1(client):
+    with override_settings(TWENTY_OAUTH={"ISSUER": "https://auth.example.com/tenant"}):
+        appended = client.get("/tenant/.well-known/openid-configuration")
+        inserted = client.get("/.well-known/openid-configuration/tenant")
+        other = client.get("/other/.well-known/openid-configuration")
+    assert appended.status_code == 200
+    assert appended.json()["issuer"] == "https://auth.example.com/tenant"
+    assert inserted.status_code == 200 and inserted.json() == appended.json()
+    assert other.status_code == 404

@@ -473,8 +473,8 @@ def check_discovery_urls(app_configs=None, **kwargs) -> list[checks.CheckMessage
         return []
     return [
         checks.Error(
-            "Clients look for this server's discovery documents where RFC 8414 §3.1 and RFC 9728 §3.1 "
-            f"put them, on the host's root, and {settings.ROOT_URLCONF} does not route them to "
+            "Clients look for this server's discovery documents where RFC 8414 §3.1, RFC 9728 §3.1 "
+            f"and OpenID Connect Discovery §4 put them, and {settings.ROOT_URLCONF} does not route them to "
             f"twenty-oauth: {'; '.join(problems)}. Add this line to its urlpatterns: "
             f"{discovery.DISCOVERY_INCLUDE}",
             hint="Put it in the top-level list, outside any prefix and outside i18n_patterns(). Behind a "
@@ -490,9 +490,17 @@ def _unanswered(documents: list[tuple[str, str]], urlconf: Any = None) -> list[s
     Each of ``documents`` that the URLconf does not route to twenty-oauth's discovery view of
     its kind, described for a person: the path and what answers there instead.
     """
-    from twenty_oauth.views.metadata import AuthorizationServerMetadataView, ProtectedResourceMetadataView
+    from twenty_oauth.views.metadata import (
+        AuthorizationServerMetadataView,
+        OpenIDConfigurationView,
+        ProtectedResourceMetadataView,
+    )
 
-    views = {"server": AuthorizationServerMetadataView, "resource": ProtectedResourceMetadataView}
+    views = {
+        "server": AuthorizationServerMetadataView,
+        "resource": ProtectedResourceMetadataView,
+        "openid": OpenIDConfigurationView,
+    }
     problems = []
     for path, kind in documents:
         try:

@@ -42,6 +42,10 @@ CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "priva
 #: WebCrypto and oauth4webapi use.
 ASSERTION_SIGNING_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA", "Ed25519", "Ed448")
 SERVER_METADATA = "/.well-known/oauth-authorization-server"
+#: OpenID Connect Discovery 1.0 §4: appended to the issuer, path included.
+OPENID_CONFIGURATION = "/.well-known/openid-configuration"
+#: OpenID Connect Core §3.1.2.1 ``prompt`` values this server understands.
+PROMPT_VALUES = ("none", "login", "consent", "select_account")
 RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
 
 #: The line a host adds to its root URLconf when ``twenty_oauth.urls`` is not at the root.
@@ -116,6 +120,16 @@ def well_known_path(suffix: str, identifier: str) -> str:
     return f"{suffix}/{path}" if path else suffix
 
 
+def openid_configuration_path(issuer: str) -> str:
+    """
+    OpenID Connect Discovery §4.1: the issuer's path, then ``/.well-known/openid-configuration``
+    (``https://host/tenant`` has its configuration at ``/tenant/.well-known/openid-configuration``).
+    """
+    parts = uris.split(issuer)
+    path = parts.path.rstrip("/") if parts is not None else ""
+    return f"{path}{OPENID_CONFIGURATION}"
+
+
 def _origin(url: str) -> str | None:
     parts = uris.split(url)
     if parts is None or not parts.netloc:
@@ -131,10 +145,14 @@ def discovery_paths(
     ``WWW-Authenticate`` challenge, on the issuer's own host: the server metadata of the issuer
     (RFC 8414 §3.1, kind ``server``) and the protected-resource metadata (RFC 9728 §3.1, kind
     ``resource``) of the default resource and of each allowed resource on the issuer's origin.
-    Resources on other hosts publish their own. Without a configured issuer the host is the
-    request's, and only the documents of the issuer itself are known.
+    Resources on other hosts publish their own. The OpenID Connect configuration of the issuer
+    (Discovery §4, kind ``openid``) is where the issuer's path puts it. Without a configured
+    issuer the host is the request's, and only the documents of the issuer itself are known.
     """
-    found = [(well_known_path(SERVER_METADATA, issuer or ""), "server")]
+    found = [
+        (well_known_path(SERVER_METADATA, issuer or ""), "server"),
+        (openid_configuration_path(issuer or ""), "openid"),
+    ]
     if issuer is None:
         named = [] if default_resource else [""]
     else:
@@ -222,6 +240,30 @@ def authorization_server_document(site: Site) -> dict[str, Any]:
     return _authorization_server_document(site, tuple(scopes.registry()), current_mount())
 
 
+@lru_cache(maxsize=32)
+def _openid_configuration(site: Site, scope_names: tuple[str, ...], mount: Mount) -> dict:
+    from twenty_oauth.protocol import id_tokens, identity_claims
+
+    return {
+        **_authorization_server_document(site, scope_names, mount),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(id_tokens.ALGORITHMS),
+        "claims_supported": list(identity_claims.CLAIMS_SUPPORTED),
+        "prompt_values_supported": list(PROMPT_VALUES),
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+
+
+def openid_configuration(site: Site) -> dict[str, Any]:
+    """
+    OpenID Connect Discovery §3 provider metadata: the RFC 8414 document, the same issuer, and
+    what OpenID Connect adds. Built once per site and process: shared, not to be modified.
+    """
+    return _openid_configuration(site, tuple(scopes.registry()), current_mount())
+
+
 def protected_resource_document(site: Site, path: str) -> dict[str, Any]:
     """RFC 9728 §2 metadata of the resource at ``path`` on this site (the site itself for '')."""
     resource = site.default_resource if not path else site.origin + "/" + path.strip("/")
@@ -236,6 +278,7 @@ def protected_resource_document(site: Site, path: str) -> dict[str, Any]:
 
 def clear_cache() -> None:
     _authorization_server_document.cache_clear()
+    _openid_configuration.cache_clear()
     _reverse.cache_clear()
 
 
