@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from tests.conftest import (
     ISSUER,
+    REDIRECT,
     code_request,
     code_tokens,
     obtain_code,
@@ -18,7 +19,7 @@ from tests.conftest import (
     refresh,
     token_request,
 )
-from tests.factories import make_client
+from tests.factories import UserFactory, make_client
 from twenty_oauth.models import Subject
 from twenty_oauth.protocol import keys
 
@@ -184,3 +185,82 @@ def test_issuer_with_a_path_has_its_configuration_after_the_path_discovery_4_1(c
     assert appended.json()["issuer"] == "https://auth.example.com/tenant"
     assert inserted.status_code == 200 and inserted.json() == appended.json()
     assert other.status_code == 404
+
+
+def userinfo(http, access_token: str):
+    return http.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {access_token}")
+
+
+def test_userinfo_for_an_openid_token_core_5_3(client, confidential):
+    oauth_client, secret = confidential
+    person = UserFactory(first_name="Ada", last_name="Lovelace", email="ada@example.com")
+    body = code_tokens(client, person, oauth_client, secret, scope="openid profile email")
+    sub = verify_id_token(client, body["id_token"], oauth_client.client_id)["sub"]
+    response = userinfo(client, body["access_token"])
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "sub": sub,
+        "name": "Ada Lovelace",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "preferred_username": person.get_username(),
+        "email": "ada@example.com",
+    }
+
+
+def test_userinfo_for_openid_alone_names_only_the_subject_core_5_4(client, user, confidential):
+    oauth_client, secret = confidential
+    body = code_tokens(client, user, oauth_client, secret, scope="openid")
+    response = userinfo(client, body["access_token"])
+    assert response.status_code == 200
+    assert response.json() == {"sub": Subject.objects.get(user=user).sub}
+
+
+def test_userinfo_for_a_plain_profile_token_is_unchanged(client, user, confidential):
+    oauth_client, secret = confidential
+    body = code_tokens(client, user, oauth_client, secret, scope="profile")
+    response = userinfo(client, body["access_token"])
+    assert response.status_code == 200
+    assert response.json()["sub"] == str(user.pk)
+    assert not Subject.objects.exists()
+
+
+def test_claims_hook_and_email_verified_hook_core_5_1(client, confidential):
+    oauth_client, secret = confidential
+    person = UserFactory(email="grace@example.com")
+    hooks = {
+        "OPENID_CLAIMS": "tests.test_openid.team_claim",
+        "EMAIL_VERIFIED": "tests.test_openid.always_verified",
+    }
+    with override_settings(TWENTY_OAUTH=hooks):
+        body = code_tokens(client, person, oauth_client, secret, scope="openid email")
+        claims = verify_id_token(client, body["id_token"], oauth_client.client_id)
+        info = userinfo(client, body["access_token"]).json()
+    assert claims["team"] == info["team"] == "blue"
+    assert claims["email_verified"] is info["email_verified"] is True
+    assert claims["sub"] == info["sub"] != "forged"  # a hook cannot change the subject
+
+
+def team_claim(claims, client, user, scopes):
+    return {"team": "blue", "sub": "forged"}
+
+
+def always_verified(user):
+    return True
+
+
+def test_consent_page_says_offline_access_core_11(client, user, confidential):
+    oauth_client, _ = confidential
+    client.force_login(user)
+    page = client.get(
+        "/oauth/authorize",
+        {
+            "client_id": oauth_client.client_id,
+            "response_type": "code",
+            "redirect_uri": REDIRECT,
+            "scope": "openid offline_access",
+        },
+    )
+    assert page.status_code == 200
+    assert "Keep access while you are not using the application" in page.content.decode()
