@@ -25,13 +25,13 @@ def record_sign_in(sender, request=None, user=None, **kwargs) -> None:
     """Keep the time of each sign-in in the session (``user.last_login`` is per user, not per session)."""
     session = getattr(request, "session", None)
     if session is not None:
-        session[AUTH_TIME_SESSION_KEY] = int(timezone.now().timestamp())
+        session[AUTH_TIME_SESSION_KEY] = timezone.now().timestamp()
 
 
 def auth_time(request: HttpRequest) -> datetime | None:
     """When the person of this session signed in: as the session recorded it, else ``last_login``."""
     recorded = request.session.get(AUTH_TIME_SESSION_KEY)
-    if isinstance(recorded, int):
+    if isinstance(recorded, int | float) and not isinstance(recorded, bool):
         return datetime.fromtimestamp(recorded, tz=UTC)
     last_login = getattr(request.user, "last_login", None)
     return last_login if isinstance(last_login, datetime) else None
