@@ -105,6 +105,17 @@ class ClientAdmin(admin.ModelAdmin):
             },
         ),
         (
+            _("OpenID Connect"),
+            {
+                "fields": [
+                    "id_token_signed_response_alg",
+                    "post_logout_redirect_uris_text",
+                    "default_max_age",
+                    "require_auth_time",
+                ]
+            },
+        ),
+        (
             _("Shown on the consent page"),
             {"fields": ["client_uri", "logo_uri", "tos_uri", "policy_uri", "contacts_text"]},
         ),
