@@ -235,6 +235,20 @@ class InvalidAuthorizationRequest(Exception):
         self.description = description
 
 
+class InvalidLogoutRequest(Exception):
+    """
+    A logout request (OpenID Connect RP-Initiated Logout 1.0 §2) whose ``id_token_hint``,
+    client or ``post_logout_redirect_uri`` could not be validated: shown on a page, never
+    redirected (§3.1).
+    """
+
+    error = "invalid_request"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
 class InvalidUserCode(Exception):
     """
     A user code typed on the device page that names no pending device authorization (RFC 8628

@@ -246,6 +246,8 @@ def _openid_configuration(site: Site, scope_names: tuple[str, ...], mount: Mount
 
     return {
         **_authorization_server_document(site, scope_names, mount),
+        # OpenID Connect RP-Initiated Logout 1.0 §2.1.
+        "end_session_endpoint": site.endpoint("end-session"),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(id_tokens.ALGORITHMS),
         "claims_supported": list(identity_claims.CLAIMS_SUPPORTED),
