@@ -182,6 +182,10 @@ class KeyRing:
         if signing.algorithm == algorithm:
             return signing
         key = self._by_algorithm.get(algorithm)
+        if key is None and not oauth_settings.SIGNING_KEYS and self._may_force():
+            # ``oauth_keys create`` may have made one since this process last read the table.
+            self._ensure(force=True)
+            key = self._by_algorithm.get(algorithm)
         if key is None:
             raise TemporarilyUnavailable(f"The server has no {algorithm} key to sign ID tokens with.")
         return key
