@@ -99,7 +99,7 @@ def test_protected_resource_metadata(client):
     body = response.json()
     assert body["resource"] == ISSUER
     assert body["authorization_servers"] == [ISSUER]
-    assert body["scopes_supported"] == ["api", "profile", "openid", "email", "offline_access"]
+    assert body["scopes_supported"] == ["api", "profile"]
     assert body["bearer_methods_supported"] == ["header"]
 
 

@@ -202,7 +202,7 @@ def test_rfc8414_3_1_under_a_prefix_discovery_is_at_the_root_and_lists_the_prefi
     assert resource.json() == {
         "resource": "http://testserver/auth",
         "authorization_servers": ["http://testserver/auth"],
-        "scopes_supported": ["api", "profile", "openid", "email", "offline_access"],
+        "scopes_supported": ["api", "profile"],
         "bearer_methods_supported": ["header"],
         "jwks_uri": "http://testserver/auth/oauth/jwks",
     }

@@ -264,3 +264,9 @@ def test_consent_page_says_offline_access_core_11(client, user, confidential):
     )
     assert page.status_code == 200
     assert "Keep access while you are not using the application" in page.content.decode()
+
+
+def test_protected_resource_metadata_lists_only_the_apis_scopes(client):
+    """RFC 9728 §2: a resource's scopes; OpenID Connect's are the authorization server's."""
+    body = client.get("/.well-known/oauth-protected-resource").json()
+    assert body["scopes_supported"] == ["api", "profile"]

@@ -272,7 +272,8 @@ def protected_resource_document(site: Site, path: str) -> dict[str, Any]:
     return {
         "resource": resource,
         "authorization_servers": [site.issuer],
-        "scopes_supported": list(scopes.registry()),
+        # The resource's own scopes: OpenID Connect's are about signing in, not about the API.
+        "scopes_supported": list(oauth_settings.SCOPES),
         "bearer_methods_supported": ["header"],
         "jwks_uri": site.endpoint("jwks"),
     }
