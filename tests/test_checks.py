@@ -508,3 +508,18 @@ def test_e024_fails_manage_py_check(db):
     with override_settings(ROOT_URLCONF="tests.mounts.prefix"):
         call_command("check", stdout=out, stderr=out)
     assert "System check identified no issues" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_w014_clients_want_rs256_id_tokens_and_no_key_has_it():
+    from tests.factories import make_client
+    from twenty_oauth.protocol import keys
+
+    assert key_messages() == {}
+    make_client(id_token_signed_response_alg="RS256")
+    messages = key_messages()
+    assert set(messages) == {"twenty_oauth.W014"}
+    assert "id_token_signed_response_alg RS256" in messages["twenty_oauth.W014"].msg
+    assert "oauth_keys create --algorithm RS256" in messages["twenty_oauth.W014"].hint
+    keys.create_key("RS256", activate=False)
+    assert key_messages() == {}
