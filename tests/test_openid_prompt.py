@@ -152,3 +152,22 @@ def test_default_max_age_of_the_client_applies(client, user, clock):
     client.force_login(user)
     clock.advance(31)
     login_redirect(client.get("/oauth/authorize", request_params(oauth_client)))
+
+
+def test_anonymous_prompt_login_signs_in_once_with_the_login_hint(client, user, confidential):
+    oauth_client, _ = confidential
+    params = request_params(oauth_client, prompt="login", login_hint="ada")
+    login = login_redirect(client.get("/oauth/authorize", params))
+    assert login["login_hint"] == "ada"
+    assert "prompt" not in parse_qs(urlsplit(login["next"]).query)
+    client.force_login(user)
+    page = client.get(login["next"])
+    assert page.status_code == 200 and page.context["signed_request"]
+
+
+def test_anonymous_plain_oauth_request_goes_to_login_as_before(client, confidential):
+    oauth_client, _ = confidential
+    params = request_params(oauth_client, scope="api", prompt="login", login_hint="ada")
+    login = login_redirect(client.get("/oauth/authorize", params))
+    assert "login_hint" not in login
+    assert "prompt=login" in login["next"]

@@ -103,7 +103,7 @@ def authorize(request: HttpRequest) -> HttpResponse:
     # The one exception is OpenID Connect's prompt=none (Core §3.1.2.6), whose whole point is
     # an answer without a page: a valid request is redirected with login_required.
     if not signed_in and not (target is not None and _silent(params)):
-        return redirect_to_login(request.get_full_path())
+        return _sign_in_first(request, params)
     try:
         areq = authorization.validate(inputs.site(request), params, target)
         if not signed_in:
@@ -121,6 +121,18 @@ def authorize(request: HttpRequest) -> HttpResponse:
     if skip is not None and skip(request, areq.client, areq.scopes):
         return _decide(request, areq, approved=True)
     return _consent_page(request, areq)
+
+
+def _sign_in_first(request: HttpRequest, params: parameters.Params) -> HttpResponse:
+    """
+    The login page, then back to this request. For an OpenID request, with its ``login_hint``,
+    and without ``prompt=login``, which the sign-in about to happen satisfies (Core §3.1.2.1).
+    """
+    if "openid" not in (params.get("scope") or "").split():
+        return redirect_to_login(request.get_full_path())
+    prompt = (params.get("prompt") or "").split()
+    back = _without_prompt_login(request) if "login" in prompt else request.get_full_path()
+    return sessions.to_login(back, params.get("login_hint"))
 
 
 def _silent(params: parameters.Params) -> bool:
