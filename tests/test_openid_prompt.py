@@ -171,3 +171,10 @@ def test_anonymous_plain_oauth_request_goes_to_login_as_before(client, confident
     login = login_redirect(client.get("/oauth/authorize", params))
     assert "login_hint" not in login
     assert "prompt=login" in login["next"]
+
+
+def test_the_example_login_page_fills_in_the_login_hint(client, confidential):
+    oauth_client, _ = confidential
+    login = client.get("/oauth/authorize", request_params(oauth_client, login_hint='ada"><b>'), follow=True)
+    assert login.status_code == 200
+    assert 'value="ada&quot;&gt;&lt;b&gt;"' in login.content.decode()
