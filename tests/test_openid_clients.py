@@ -139,3 +139,16 @@ def test_admin_form_refuses_a_bad_post_logout_uri(client):
     assert response.status_code == 200
     assert not Client.objects.filter(client_name="RP").exists()
     assert "post_logout_redirect_uris_text" in response.context["adminform"].form.errors
+
+
+def test_admin_finds_the_user_behind_a_sub(client):
+    from tests.factories import SubjectFactory
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    subject = SubjectFactory()
+    SubjectFactory()
+    client.force_login(staff)
+    response = client.get(reverse("admin:twenty_oauth_subject_changelist"), {"q": subject.sub})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [subject]
+    assert client.get(reverse("admin:twenty_oauth_subject_add")).status_code == 403
