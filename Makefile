@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PGDB ?= test
 
-.PHONY: demo venv install install-test test test-sqlite test-django52 test-postgres test-interop test-interop-js test-interop-conformance bench bench-peer bench-smoke lint migrate clean
+.PHONY: demo demo-relying-party venv install install-test test test-sqlite test-django52 test-postgres test-interop test-interop-js test-interop-conformance bench bench-peer bench-smoke lint migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ test-postgres: $(VENV)/.installed-test
 $(VENV)/.installed-interop: $(VENV)/.installed-test
 	$(BIN)/pip install --quiet -e '.[interop]'
 	touch $@
+
+# A second site that signs its users in with OpenID Connect against `make demo` (run it first,
+# in another terminal): mozilla-django-oidc on http://127.0.0.1:8001/.
+demo-relying-party: $(VENV)/.installed-interop
+	$(BIN)/python -m interop.relying_party.run --provider http://127.0.0.1:$(PORT)
 
 # Real clients against a live example site (see interop/README.md): the Python clients, the
 # JavaScript ones, then the official MCP conformance suite.

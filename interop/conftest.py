@@ -21,7 +21,15 @@ from interop.documents import DocumentServer, make_certificates
 from interop.forms import form_fields
 from interop.server import Site
 
-CLIENT_PACKAGES = ("mcp", "authlib", "requests-oauthlib", "oauthlib", "requests", "httpx2")
+CLIENT_PACKAGES = (
+    "mcp",
+    "authlib",
+    "requests-oauthlib",
+    "oauthlib",
+    "requests",
+    "httpx2",
+    "mozilla-django-oidc",
+)
 SITE_PORT = int(os.environ.get("INTEROP_PORT", "18400"))
 USERNAME, PASSWORD = "demo", "demo-password"
 

@@ -4,7 +4,8 @@ live site: the server metadata checked by Authlib's own RFC 8414 and RFC 9207 va
 registration (RFC 7591, posted as JSON: Authlib has no registration client), authorization with
 PKCE approved on the consent page, token, a protected call, refresh, introspection and
 revocation, for confidential clients (both secret methods) and a public one; client credentials
-with a secret and with Authlib's ``PrivateKeyJWT`` (RFC 7523 §2.2).
+with a secret and with Authlib's ``PrivateKeyJWT`` (RFC 7523 §2.2); an OpenID Connect sign-in
+whose ID token Authlib's ``CodeIDToken`` checks, signed with ES256 and with RS256.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from authlib.oauth2 import rfc8414, rfc9207
 from authlib.oauth2.rfc6749.errors import MissingCodeException
 from authlib.oauth2.rfc6749.parameters import parse_authorization_code_response
 from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
-from joserfc.jwk import ECKey, RSAKey
+from authlib.oidc.core import CodeIDToken
+from joserfc import jwt as joserfc_jwt
+from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from interop.conftest import admin_client, query_of
 
@@ -222,3 +225,77 @@ def test_client_credentials_with_private_key_jwt(site, base_url, metadata, alg, 
     bearer = {"Authorization": f"Bearer {token['access_token']}"}
     assert requests.get(base_url + "/rest/companies", headers=bearer, timeout=10).status_code == 401
     assert session.get(base_url + "/rest/companies", timeout=10).status_code == 200  # the second token
+
+
+def openid_metadata(base_url: str) -> dict:
+    """OpenID Connect Discovery §4: the configuration, with the same issuer as RFC 8414's."""
+    response = requests.get(base_url + "/.well-known/openid-configuration", timeout=10)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["issuer"] == base_url
+    assert "openid" in data["scopes_supported"]
+    return data
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "RS256"])
+def test_openid_connect_sign_in(base_url, site, person, algorithm):
+    """
+    Authlib's OpenID Connect client side: the ID token checked by ``CodeIDToken`` (iss, aud, exp,
+    nonce, azp, at_hash) after its signature is checked against the JWK Set; UserInfo's ``sub``
+    is the ID token's; a refresh with offline_access returns a new ID token for the same sub.
+    """
+    if algorithm == "RS256":
+        site.manage("oauth_keys", "create", "--algorithm", "RS256")
+    metadata = openid_metadata(base_url)
+    assert algorithm in metadata["id_token_signing_alg_values_supported"]
+    response = requests.post(
+        metadata["registration_endpoint"],
+        json={
+            "client_name": f"Authlib OpenID {algorithm}",
+            "redirect_uris": [REDIRECT_URI],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "id_token_signed_response_alg": algorithm,
+        },
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    registered = response.json()
+    session = OAuth2Session(
+        client_id=registered["client_id"],
+        client_secret=registered["client_secret"],
+        redirect_uri=REDIRECT_URI,
+        scope="openid profile email offline_access",
+        code_challenge_method="S256",
+    )
+    verifier, nonce = generate_token(64), generate_token(20)
+    url, state = session.create_authorization_url(
+        metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+    )
+    location = person.decide(url)
+    assert "Keep access while you are not using the application" in person.last_consent_page
+    assert query_of(location)["state"] == state
+    token = session.fetch_token(
+        metadata["token_endpoint"], authorization_response=location, code_verifier=verifier
+    )
+
+    keys = KeySet.import_key_set(requests.get(metadata["jwks_uri"], timeout=10).json())
+    decoded = joserfc_jwt.decode(token["id_token"], keys, algorithms=[algorithm])
+    assert decoded.header["alg"] == algorithm
+    claims = CodeIDToken(
+        decoded.claims,
+        decoded.header,
+        options={"iss": {"essential": True, "value": metadata["issuer"]}},
+        params={"nonce": nonce, "client_id": registered["client_id"], "access_token": token["access_token"]},
+    )
+    claims.validate()
+    assert claims["aud"] == registered["client_id"]
+    assert claims["preferred_username"] == "demo"
+
+    userinfo = session.get(metadata["userinfo_endpoint"], timeout=10)
+    assert userinfo.status_code == 200
+    assert userinfo.json()["sub"] == claims["sub"]
+
+    refreshed = session.refresh_token(metadata["token_endpoint"])
+    again = joserfc_jwt.decode(refreshed["id_token"], keys, algorithms=[algorithm])
+    assert again.claims["sub"] == claims["sub"]
+    assert again.claims["auth_time"] == claims["auth_time"]

@@ -31,6 +31,7 @@ from twenty_oauth.models import (
     DeviceGrant,
     RefreshToken,
     SigningKey,
+    Subject,
     TokenFamily,
 )
 from twenty_oauth.protocol import clients, key_encryption, keys, opaque, pkce
@@ -212,6 +213,16 @@ class ConsentFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     client = factory.SubFactory(ClientFactory)
     scope = "api"
+
+
+class SubjectFactory(factory.django.DjangoModelFactory):
+    """A user's OpenID Connect subject identifier (OpenID Connect Core §8.1)."""
+
+    class Meta:
+        model = Subject
+
+    user = factory.SubFactory(UserFactory)
+    sub = factory.LazyFunction(lambda: secrets.token_urlsafe(24))
 
 
 class AuthorizationCodeFactory(factory.django.DjangoModelFactory):

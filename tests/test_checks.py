@@ -462,7 +462,7 @@ def test_e024_a_prefix_mount_without_the_discovery_include():
     (error,) = url_messages("tests.mounts.prefix_alone", **RESOURCES)
     assert error.id == "twenty_oauth.E024"
     assert error.level == checks.ERROR
-    assert "RFC 8414 §3.1 and RFC 9728 §3.1" in error.msg
+    assert "RFC 8414 §3.1, RFC 9728 §3.1 and OpenID Connect Discovery §4" in error.msg
     assert "tests.mounts.prefix_alone does not route them to twenty-oauth" in error.msg
     assert (
         "/.well-known/oauth-authorization-server/auth (not found); "
@@ -478,6 +478,7 @@ def test_e024_without_an_issuer_the_documents_are_those_of_the_root():
     (error,) = url_messages("tests.mounts.prefix_alone")
     assert (
         "/.well-known/oauth-authorization-server (not found); "
+        "/.well-known/openid-configuration (not found); "
         "/.well-known/oauth-protected-resource (not found)."
     ) in error.msg
 
@@ -520,3 +521,18 @@ def test_rfc9449_s11_1_process_local_dpop_replay_cache():
         assert set(found(deploy=True)) == set()
     with override_settings(TWENTY_OAUTH={**SAFE, "DPOP_REPLAY_CACHE": "missing"}):
         assert "twenty_oauth.E027" in found()
+
+
+@pytest.mark.django_db
+def test_w014_clients_want_rs256_id_tokens_and_no_key_has_it():
+    from tests.factories import make_client
+    from twenty_oauth.protocol import keys
+
+    assert key_messages() == {}
+    make_client(id_token_signed_response_alg="RS256")
+    messages = key_messages()
+    assert set(messages) == {"twenty_oauth.W015"}
+    assert "id_token_signed_response_alg RS256" in messages["twenty_oauth.W015"].msg
+    assert "oauth_keys create --algorithm RS256" in messages["twenty_oauth.W015"].hint
+    keys.create_key("RS256", activate=False)
+    assert key_messages() == {}

@@ -233,7 +233,7 @@ def test_unknown_grant_types_and_scopes_are_left_out(client, user, local, docume
             "client_id": url,
             "redirect_uris": [REDIRECT],
             "grant_types": ["authorization_code", "urn:ietf:params:oauth:grant-type:token-exchange"],
-            "scope": "api offline_access",
+            "scope": "api calendar",
         },
     )
     assert authorize_page(client, user, client_id, scope="api").status_code == 200

@@ -23,7 +23,7 @@ def test_server_metadata(client):
     assert body["introspection_endpoint"] == f"{ISSUER}/oauth/introspect"
     assert body["userinfo_endpoint"] == f"{ISSUER}/oauth/userinfo"
     assert body["device_authorization_endpoint"] == f"{ISSUER}/oauth/device_authorization"
-    assert body["scopes_supported"] == ["api", "profile"]
+    assert body["scopes_supported"] == ["api", "profile", "openid", "email", "offline_access"]
     assert body["response_types_supported"] == ["code"]
     assert set(body["grant_types_supported"]) == {
         "authorization_code",
@@ -89,7 +89,7 @@ def test_rfc8414_3_1_an_issuer_with_a_path_is_found_where_clients_look(client):
 def test_scope_registry_from_settings(client):
     with override_settings(TWENTY_OAUTH={"SCOPES": {"api": "API", "read": "Read only"}}):
         body = client.get("/.well-known/oauth-authorization-server").json()
-    assert body["scopes_supported"] == ["api", "read"]
+    assert body["scopes_supported"] == ["api", "read", "openid", "email", "offline_access"]
 
 
 def test_protected_resource_metadata(client):

@@ -110,6 +110,37 @@ def test_code_exchange_in_at_most_three_round_trips(client, user, confidential):
     assert 1 <= trace.round_trips <= 3, trace.messages
 
 
+def test_openid_code_exchange_in_at_most_three_round_trips(client, user, confidential):
+    """OpenID Connect Core §3.1.3: the subject, nonce and auth_time come with the code's row."""
+    oauth_client, secret = confidential
+    verifier, challenge = pkce_pair()
+    code = obtain_code(
+        client,
+        user,
+        oauth_client,
+        scope="openid profile offline_access",
+        challenge=challenge,
+        extra={"nonce": "n"},
+    )
+    recently_used(oauth_client)
+    with wire() as trace:
+        response = token_request(client, code_request(oauth_client, code, verifier, secret))
+    assert response.status_code == 200, response.content
+    assert {"access_token", "refresh_token", "id_token"} <= response.json().keys()
+    assert 1 <= trace.round_trips <= 3, trace.messages
+
+
+def test_openid_refresh_in_at_most_three_round_trips(client, user, confidential):
+    oauth_client, secret = confidential
+    body = code_tokens(client, user, oauth_client, secret, scope="openid offline_access")
+    recently_used(oauth_client)
+    with wire() as trace:
+        response = token_request(client, refresh_request(oauth_client, body["refresh_token"], secret))
+    assert response.status_code == 200, response.content
+    assert response.json()["id_token"]
+    assert 1 <= trace.round_trips <= 3, trace.messages
+
+
 def test_refresh_in_at_most_three_round_trips(client, user, confidential):
     oauth_client, secret = confidential
     body = code_tokens(client, user, oauth_client, secret)

@@ -185,4 +185,6 @@ def test_under_a_prefix_the_discovery_documents_are_described_at_the_root_only()
     assert [path for path in paths if ".well-known" in path] == [
         "/.well-known/oauth-authorization-server",
         "/.well-known/oauth-protected-resource",
+        "/.well-known/openid-configuration",
     ]
+    assert paths["/.well-known/openid-configuration"]["get"]["operationId"] == "openid_configuration"

@@ -27,6 +27,7 @@ from twenty_oauth.models import (
     DeviceGrant,
     RefreshToken,
     SigningKey,
+    Subject,
     TokenFamily,
 )
 from twenty_oauth.protocol import clients, consents, opaque, tokens
@@ -102,6 +103,17 @@ class ClientAdmin(admin.ModelAdmin):
                     "dpop_bound_access_tokens",
                     "client_credentials_allowed",
                     "introspection_allowed",
+                ]
+            },
+        ),
+        (
+            _("OpenID Connect"),
+            {
+                "fields": [
+                    "id_token_signed_response_alg",
+                    "post_logout_redirect_uris_text",
+                    "default_max_age",
+                    "require_auth_time",
                 ]
             },
         ),
@@ -361,6 +373,17 @@ class ConsentAdmin(ReadOnlyAdmin):
             request,
             ngettext("Revoked %(count)d consent.", "Revoked %(count)d consents.", count) % {"count": count},
         )
+
+
+@admin.register(Subject)
+class SubjectAdmin(ReadOnlyAdmin):
+    """Who each OpenID Connect ``sub`` is: what relying parties know a user by (Core §8.1)."""
+
+    list_display = ["user", "sub", "created_at"]
+    list_select_related = ["user"]
+
+    def get_search_fields(self, request):
+        return ["sub", _user_search_field()]
 
 
 @admin.register(TokenFamily)

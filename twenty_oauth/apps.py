@@ -14,6 +14,7 @@ class TwentyOAuthConfig(AppConfig):
     def ready(self) -> None:
         from twenty_oauth import checks, signals  # noqa: F401 - registers checks and log receivers
         from twenty_oauth.protocol import consents  # noqa: F401 - ends an inactive user's grants
+        from twenty_oauth.views import sessions  # noqa: F401 - records when a person signs in
 
         post_migrate.connect(create_signing_key, sender=self, dispatch_uid="twenty_oauth.create_signing_key")
         if find_spec("drf_spectacular") is not None:

@@ -8,7 +8,8 @@ adds warnings (``twenty_oauth.W0xx``) for settings that are fine in development 
 production, and one recommendation (``twenty_oauth.I001``). ``migrate`` and
 ``check --database default`` also read the signing keys in the database: an error when one cannot
 be decrypted (``twenty_oauth.E026``), warnings when none signs or one is stored unencrypted
-(``twenty_oauth.W011``, ``W012``). Every message's hint says how to fix it; a warning you have
+(``twenty_oauth.W011``, ``W012``), and one when clients want ID tokens signed with an algorithm no
+key has (``W015``). Every message's hint says how to fix it; a warning you have
 weighed can be silenced with ``SILENCED_SYSTEM_CHECKS``.
 """
 
@@ -148,6 +149,7 @@ def _check_values(user: dict) -> list[checks.CheckMessage]:
                     )
     for name, least in (
         ("ACCESS_TOKEN_LIFETIME", 1),
+        ("ID_TOKEN_LIFETIME", 1),
         ("REFRESH_TOKEN_LIFETIME", 1),
         ("AUTHORIZATION_CODE_LIFETIME", 1),
         ("DEVICE_CODE_LIFETIME", 1),
@@ -458,6 +460,7 @@ def check_signing_keys(app_configs=None, databases=None, **kwargs) -> list[check
                 id="twenty_oauth.W011",
             )
         )
+    messages.extend(_id_token_algorithms_without_keys(rows, alias))
     plain = [row.kid for row in rows if not key_encryption.is_encrypted(row.private_key)]
     if plain:
         messages.append(
@@ -468,6 +471,32 @@ def check_signing_keys(app_configs=None, databases=None, **kwargs) -> list[check
             )
         )
     return messages
+
+
+def _id_token_algorithms_without_keys(rows: list, alias: str) -> list[checks.CheckMessage]:
+    """
+    A warning when an active client registered an ``id_token_signed_response_alg`` that no
+    unretired key signs with: its OpenID code exchanges answer 503 (OpenID Connect Core §3.1.3.7).
+    """
+    from twenty_oauth.models import Client
+
+    held = {row.algorithm for row in rows if row.retired_at is None}
+    wanted = set(
+        Client.objects.using(alias)
+        .filter(is_active=True)
+        .exclude(id_token_signed_response_alg="")
+        .values_list("id_token_signed_response_alg", flat=True)
+        .distinct()
+    )
+    return [
+        checks.Warning(
+            f"Clients registered id_token_signed_response_alg {algorithm} and no key signs with it: "
+            "their OpenID Connect code exchanges answer 503 temporarily_unavailable.",
+            hint=f"Run 'manage.py oauth_keys create --algorithm {algorithm}' to publish one.",
+            id="twenty_oauth.W015",
+        )
+        for algorithm in sorted(wanted - held)
+    ]
 
 
 @checks.register(checks.Tags.urls)
@@ -496,8 +525,8 @@ def check_discovery_urls(app_configs=None, **kwargs) -> list[checks.CheckMessage
         return []
     return [
         checks.Error(
-            "Clients look for this server's discovery documents where RFC 8414 §3.1 and RFC 9728 §3.1 "
-            f"put them, on the host's root, and {settings.ROOT_URLCONF} does not route them to "
+            "Clients look for this server's discovery documents where RFC 8414 §3.1, RFC 9728 §3.1 "
+            f"and OpenID Connect Discovery §4 put them, and {settings.ROOT_URLCONF} does not route them to "
             f"twenty-oauth: {'; '.join(problems)}. Add this line to its urlpatterns: "
             f"{discovery.DISCOVERY_INCLUDE}",
             hint="Put it in the top-level list, outside any prefix and outside i18n_patterns(). Behind a "
@@ -513,9 +542,17 @@ def _unanswered(documents: list[tuple[str, str]], urlconf: Any = None) -> list[s
     Each of ``documents`` that the URLconf does not route to twenty-oauth's discovery view of
     its kind, described for a person: the path and what answers there instead.
     """
-    from twenty_oauth.views.metadata import AuthorizationServerMetadataView, ProtectedResourceMetadataView
+    from twenty_oauth.views.metadata import (
+        AuthorizationServerMetadataView,
+        OpenIDConfigurationView,
+        ProtectedResourceMetadataView,
+    )
 
-    views = {"server": AuthorizationServerMetadataView, "resource": ProtectedResourceMetadataView}
+    views = {
+        "server": AuthorizationServerMetadataView,
+        "resource": ProtectedResourceMetadataView,
+        "openid": OpenIDConfigurationView,
+    }
     problems = []
     for path, kind in documents:
         try:

@@ -159,6 +159,18 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
         (str, type(None)),
         "Dotted path to callable(claims, client, user) -> dict adding claims to access tokens.",
     ),
+    "OPENID_CLAIMS": (
+        None,
+        (str, type(None)),
+        "Dotted path to callable(claims, client, user, scopes) -> dict adding claims to ID tokens "
+        "and to OpenID UserInfo answers (OpenID Connect Core §5).",
+    ),
+    "EMAIL_VERIFIED": (
+        None,
+        (str, type(None)),
+        "Dotted path to callable(user) -> bool, the email_verified claim; unset: not stated.",
+    ),
+    "ID_TOKEN_LIFETIME": (3600, (int,), "Seconds an ID token is valid (OpenID Connect Core §2 exp)."),
     "USERINFO_CLAIMS": (
         None,
         (str, type(None)),
@@ -255,7 +267,14 @@ SETTINGS: dict[str, tuple[Any, tuple[type, ...], str]] = {
     ),
 }
 
-HOOKS = ("SKIP_CONSENT", "ACCESS_TOKEN_CLAIMS", "USERINFO_CLAIMS", "CLIENT_CREDENTIALS_PRINCIPAL")
+HOOKS = (
+    "SKIP_CONSENT",
+    "ACCESS_TOKEN_CLAIMS",
+    "OPENID_CLAIMS",
+    "EMAIL_VERIFIED",
+    "USERINFO_CLAIMS",
+    "CLIENT_CREDENTIALS_PRINCIPAL",
+)
 
 
 class OAuthSettings:

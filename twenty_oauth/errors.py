@@ -216,11 +216,55 @@ class RequestTooLarge(OAuthError):
     status_code = 413
 
 
+class LoginRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: ``prompt=none`` and the user must sign in first."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: ``prompt=none`` and the user has not consented yet."""
+
+    error = "consent_required"
+
+
+class InteractionRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: ``prompt=none`` and the request needs the user some other way."""
+
+    error = "interaction_required"
+
+
+class RequestNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6, §6: the ``request`` parameter (request objects) is not supported."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6, §6: the ``request_uri`` parameter is not supported."""
+
+    error = "request_uri_not_supported"
+
+
 class InvalidAuthorizationRequest(Exception):
     """
     An authorization request whose client or redirect URI could not be validated. It is shown
     on an error page and never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11). The page names
     the RFC error code, for the developer who reads it.
+    """
+
+    error = "invalid_request"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class InvalidLogoutRequest(Exception):
+    """
+    A logout request (OpenID Connect RP-Initiated Logout 1.0 §2) whose ``id_token_hint``,
+    client or ``post_logout_redirect_uri`` could not be validated: shown on a page, never
+    redirected (§3.1).
     """
 
     error = "invalid_request"

@@ -30,6 +30,10 @@ ERROR_FIELDS = {
     "jwks_uri": "jwks_uri",
     "token_endpoint_auth_signing_alg": "token_endpoint_auth_signing_alg",
     "dpop_bound_access_tokens": "dpop_bound_access_tokens",
+    "id_token_signed_response_alg": "id_token_signed_response_alg",
+    "post_logout_redirect_uris": "post_logout_redirect_uris_text",
+    "default_max_age": "default_max_age",
+    "require_auth_time": "require_auth_time",
 }
 
 METADATA_FIELDS = (
@@ -41,6 +45,8 @@ METADATA_FIELDS = (
     "jwks_uri",
     "token_endpoint_auth_signing_alg",
     "dpop_bound_access_tokens",
+    "id_token_signed_response_alg",
+    "require_auth_time",
 )
 
 
@@ -83,6 +89,19 @@ class ClientForm(forms.ModelForm):
         help_text=_("For private_key_jwt: the only algorithm the client's assertions may use."),
     )
 
+    id_token_signed_response_alg = forms.ChoiceField(
+        label=_("ID token signing algorithm"),
+        required=False,
+        choices=[("", _("ES256 (default)")), ("ES256", "ES256"), ("RS256", "RS256")],
+        help_text=_("OpenID Connect: how the client's ID tokens are signed."),
+    )
+    post_logout_redirect_uris_text = forms.CharField(
+        label=_("Post-logout redirect URIs"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("OpenID Connect logout: one per line, matched exactly."),
+    )
+
     class Meta:
         model = Client
         fields = [
@@ -97,6 +116,9 @@ class ClientForm(forms.ModelForm):
             "tos_uri",
             "policy_uri",
             "dpop_bound_access_tokens",
+            "id_token_signed_response_alg",
+            "default_max_age",
+            "require_auth_time",
             "client_credentials_allowed",
             "introspection_allowed",
             "is_active",
@@ -108,6 +130,9 @@ class ClientForm(forms.ModelForm):
             self.initial["redirect_uris_text"] = "\n".join(self.instance.redirect_uris)
             self.initial["grant_types_choice"] = [g for g in self.instance.grant_types if g in GRANT_TYPES]
             self.initial["contacts_text"] = "\n".join(self.instance.contacts)
+            self.initial["post_logout_redirect_uris_text"] = "\n".join(
+                self.instance.post_logout_redirect_uris
+            )
             if self.instance.jwks is not None:
                 self.initial["jwks_text"] = json.dumps(self.instance.jwks, indent=2)
 
@@ -130,6 +155,9 @@ class ClientForm(forms.ModelForm):
         metadata["redirect_uris"] = _lines(data.get("redirect_uris_text", ""))
         metadata["grant_types"] = list(data.get("grant_types_choice") or [])
         metadata["contacts"] = _lines(data.get("contacts_text", ""))
+        metadata["post_logout_redirect_uris"] = _lines(data.get("post_logout_redirect_uris_text", ""))
+        if data.get("default_max_age") is not None:
+            metadata["default_max_age"] = data["default_max_age"]
         source = self.instance.source if self.instance.pk else Client.Source.ADMIN
         serializer = ClientMetadataSerializer(data=metadata, context={"source": source})
         if serializer.is_valid():

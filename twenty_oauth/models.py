@@ -80,6 +80,16 @@ class Client(models.Model):
             "private-use scheme. Blank: not given, either kind of redirect URI."
         ),
     )
+    # OpenID Connect Dynamic Client Registration 1.0 §2 and RP-Initiated Logout 1.0 §3.1.
+    id_token_signed_response_alg = models.CharField(
+        _("ID token signing algorithm"),
+        max_length=8,
+        blank=True,
+        help_text=_("ES256 or RS256; blank: ES256."),
+    )
+    post_logout_redirect_uris = models.JSONField(_("post-logout redirect URIs"), default=list, blank=True)
+    default_max_age = models.PositiveIntegerField(_("default max_age"), null=True, blank=True)
+    require_auth_time = models.BooleanField(_("require auth_time"), default=False)
     source = models.CharField(
         _("registered through"), max_length=32, choices=Source.choices, default=Source.ADMIN
     )
@@ -195,6 +205,12 @@ class AuthorizationCode(models.Model):
     code_challenge = models.CharField(max_length=43, blank=True)
     #: RFC 9449 §10: the thumbprint of the DPoP key the code is bound to, from ``dpop_jkt``.
     dpop_jkt = models.CharField(max_length=43, blank=True)
+    # OpenID Connect Core §3.1.2.1, for a request with the ``openid`` scope: the ``nonce`` to
+    # echo in the ID token, when the user signed in (``auth_time``) and the user's ``sub``
+    # (read here so that the code exchange needs no other query). Blank otherwise.
+    nonce = models.TextField(blank=True)
+    auth_time = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -265,6 +281,10 @@ class TokenFamily(models.Model):
     device_grant = models.OneToOneField(
         DeviceGrant, null=True, blank=True, on_delete=models.SET_NULL, related_name="family"
     )
+    # OpenID Connect Core §12.2: a refresh of an OpenID grant returns an ID token with the same
+    # ``sub`` and ``auth_time`` as the first one. Blank for a plain OAuth grant.
+    subject = models.CharField(max_length=64, blank=True)
+    auth_time = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -318,6 +338,27 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"access token #{self.pk}"
+
+
+class Subject(models.Model):
+    """
+    A user's OpenID Connect subject identifier (OpenID Connect Core §2, §8.1): random, assigned
+    the first time the user signs in to a relying party, stable and never reused. It is not the
+    database id, so it survives a move to another database or a change of ``SECRET_KEY``: keep
+    this table when migrating users.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="twenty_oauth_subject"
+    )
+    sub = models.CharField(_("subject"), max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("OpenID subject")
+
+    def __str__(self) -> str:
+        return f"subject of {self.user}"
 
 
 class SigningKey(models.Model):

@@ -131,9 +131,8 @@ def _names() -> serializers.ListField:
     return serializers.ListField(child=serializers.CharField())
 
 
-ServerMetadata = inline_serializer(
-    "AuthorizationServerMetadata",
-    {
+def _server_metadata_fields() -> dict[str, serializers.Field]:
+    return {
         "issuer": _url(),
         **{
             f"{name}_endpoint": _url()
@@ -167,6 +166,23 @@ ServerMetadata = inline_serializer(
         },
         "authorization_response_iss_parameter_supported": serializers.BooleanField(),
         "client_id_metadata_document_supported": serializers.BooleanField(),
+    }
+
+
+ServerMetadata = inline_serializer("AuthorizationServerMetadata", _server_metadata_fields())
+OpenIDConfiguration = inline_serializer(
+    "OpenIDProviderMetadata",
+    {
+        **_server_metadata_fields(),
+        "end_session_endpoint": _url(),
+        **{
+            f"{name}_supported": _names()
+            for name in ("subject_types", "id_token_signing_alg_values", "claims", "prompt_values")
+        },
+        **{
+            f"{name}_supported": serializers.BooleanField()
+            for name in ("claims_parameter", "request_parameter", "request_uri_parameter")
+        },
     },
 )
 ResourceMetadata = inline_serializer(
@@ -339,6 +355,14 @@ ServerMetadataSchema = _described(
     base_schema=AtTheHostsRoot,
     summary="Authorization server metadata (RFC 8414 §3)",
     responses={200: ServerMetadata},
+)
+OpenIDConfigurationSchema = _described(
+    "twenty_oauth.views.metadata.OpenIDConfigurationView",
+    ("get",),
+    operation_id="openid_configuration",
+    base_schema=AtTheHostsRoot,
+    summary="OpenID provider metadata (OpenID Connect Discovery §3-4)",
+    responses={200: OpenIDConfiguration},
 )
 ResourceMetadataSchema = _described(
     "twenty_oauth.views.metadata.ProtectedResourceMetadataView",

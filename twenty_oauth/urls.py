@@ -12,7 +12,7 @@ there as well (the system check ``twenty_oauth.E024`` says so when it is missing
 from django.urls import path
 
 from twenty_oauth import discovery_urls
-from twenty_oauth.views import apps, authorize, device
+from twenty_oauth.views import apps, authorize, device, logout
 from twenty_oauth.views.client_configuration import ClientConfigurationView
 from twenty_oauth.views.device_authorization import DeviceAuthorizationView
 from twenty_oauth.views.introspection import IntrospectionView
@@ -40,4 +40,5 @@ urlpatterns = [
     path("oauth/jwks", JWKSView.as_view(), name="jwks"),
     path("oauth/userinfo", UserInfoView.as_view(), name="userinfo"),
     path("oauth/apps", apps.authorized_apps, name="apps"),
+    path("oauth/logout", logout.end_session, name="end-session"),
 ]

@@ -13,7 +13,7 @@ Validation runs in two stages, because they fail differently (RFC 6749 §4.1.2.1
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core import signing
 from django.db import transaction
@@ -28,7 +28,18 @@ from twenty_oauth.errors import (
     UnsupportedResponseType,
 )
 from twenty_oauth.models import AuthorizationCode, Client, Consent
-from twenty_oauth.protocol import dpop, metadata_documents, opaque, pkce, redirect_uris, resources, scopes
+from twenty_oauth.protocol import (
+    dpop,
+    id_tokens,
+    metadata_documents,
+    opaque,
+    openid,
+    pkce,
+    redirect_uris,
+    resources,
+    scopes,
+    subjects,
+)
 from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
@@ -55,6 +66,8 @@ class AuthorizationRequest:
     resources: list[str] = field(default_factory=list)
     #: RFC 9449 §10: the thumbprint of the DPoP key the code is bound to, or "".
     dpop_jkt: str = ""
+    #: The OpenID Connect parameters, for a request with the ``openid`` scope; else None.
+    openid: openid.OpenIDRequest | None = None
 
     @property
     def client(self) -> Client:
@@ -116,7 +129,11 @@ def validate(site: Site, params: Params, target: Target) -> AuthorizationRequest
     pkce.validate_challenge(challenge, params.get("code_challenge_method"))
     if challenge is None and (client.is_public or oauth_settings.PKCE_REQUIRED == "all"):
         raise InvalidRequest("code_challenge is required (PKCE with S256, RFC 9700 section 2.1.1).")
-    if "request" in params or "request_uri" in params:
+    oidc = None
+    if id_tokens.is_openid(granted):
+        openid.refuse_request_objects(params)
+        oidc = openid.parse(params, client, issuer=site.issuer)
+    elif "request" in params or "request_uri" in params:
         raise InvalidRequest("Request objects are not supported.")
     audience = resources.requested(site, params.resources) if params.resources else []
     dpop_jkt = params.get("dpop_jkt") or ""
@@ -132,6 +149,7 @@ def validate(site: Site, params: Params, target: Target) -> AuthorizationRequest
         code_challenge=challenge,
         resources=audience,
         dpop_jkt=dpop_jkt,
+        openid=oidc,
     )
 
 
@@ -144,10 +162,15 @@ def error_uri(target: Target, issuer: str, state: str | None, error: OAuthError)
     return response_uri(target, issuer, state, **error.as_dict())
 
 
-def issue_code(areq: AuthorizationRequest, user) -> str:
-    """Create a single-use code bound to the client, redirect URI, user, challenge and resource."""
+def issue_code(areq: AuthorizationRequest, user, auth_time: datetime | None = None) -> str:
+    """
+    Create a single-use code bound to the client, redirect URI, user, challenge and resource.
+    An OpenID request's code also keeps its ``nonce``, the user's ``sub`` and ``auth_time``
+    (OpenID Connect Core §3.1.3.6), for the ID token the exchange returns.
+    """
     code = opaque.generate_secret()
     now = timezone.now()
+    oidc = areq.openid
     lifetime = min(oauth_settings.AUTHORIZATION_CODE_LIFETIME, MAX_CODE_LIFETIME)
     AuthorizationCode.objects.create(
         code_digest=opaque.digest(code),
@@ -159,6 +182,9 @@ def issue_code(areq: AuthorizationRequest, user) -> str:
         resource=areq.resources,
         code_challenge=areq.code_challenge or "",
         dpop_jkt=areq.dpop_jkt,
+        nonce=(oidc.nonce or "") if oidc else "",
+        subject=subjects.subject_of(user) if oidc else "",
+        auth_time=auth_time if oidc else None,
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
     )

@@ -34,6 +34,8 @@ from twenty_oauth.protocol.discovery import ASSERTION_SIGNING_ALGORITHMS, AUTH_M
 
 STRING_FIELDS = ("client_name", "software_id", "software_version")
 URL_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
+#: OpenID Connect Core §15.1: RS256 for every relying party; ES256, the server's default.
+ID_TOKEN_ALGORITHMS = ("ES256", "RS256")
 MAX_STRING = 200
 MAX_URL = 2000
 MAX_CONTACTS = 10
@@ -184,16 +186,22 @@ class JWKSetURLField(TextField):
             raise serializers.ValidationError(str(exc)) from exc
 
 
-class JSONBooleanField(serializers.Field):
-    """A JSON ``true`` or ``false``; DRF's ``BooleanField`` would also take ``"yes"`` or ``1``."""
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON number that is an integer: not a string, not a boolean."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true`` or ``false``, nothing that merely looks like one."""
 
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
-            raise serializers.ValidationError("Must be true or false.")
+            self.fail("invalid", input=data)
         return data
-
-    def to_representation(self, value: bool) -> bool:
-        return bool(value)
 
 
 class ClientMetadataSerializer(ReusedFieldsSerializer):
@@ -244,7 +252,16 @@ class ClientMetadataSerializer(ReusedFieldsSerializer):
     jwks_uri = JWKSetURLField(default="")
     jwks = JWKSetField(default=None)
     # RFC 9449 §5.2: every token request of the client must carry a DPoP proof.
-    dpop_bound_access_tokens = JSONBooleanField(default=False)
+    dpop_bound_access_tokens = StrictBooleanField(default=False)
+    # OpenID Connect Dynamic Client Registration 1.0 §2 and RP-Initiated Logout 1.0 §3.1.
+    id_token_signed_response_alg = serializers.ChoiceField(
+        choices=ID_TOKEN_ALGORITHMS,
+        default="",
+        error_messages={"invalid_choice": f"Must be one of {', '.join(ID_TOKEN_ALGORITHMS)}."},
+    )
+    post_logout_redirect_uris = RedirectURIsField(default=list)
+    default_max_age = StrictIntegerField(min_value=0, max_value=2**31 - 1, default=None)
+    require_auth_time = StrictBooleanField(default=False)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         """
@@ -490,7 +507,11 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
     token_endpoint_auth_signing_alg = serializers.CharField()
     jwks_uri = serializers.CharField()
     jwks = serializers.JSONField()
-    dpop_bound_access_tokens = JSONBooleanField()
+    dpop_bound_access_tokens = serializers.BooleanField()
+    id_token_signed_response_alg = serializers.CharField()
+    post_logout_redirect_uris = serializers.ListField(child=serializers.CharField())
+    default_max_age = serializers.IntegerField()
+    require_auth_time = serializers.BooleanField()
 
     #: Left out of the answer when empty: only what the client registered is listed.
     OPTIONAL = (
@@ -505,6 +526,10 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
         "jwks_uri",
         "jwks",
         "dpop_bound_access_tokens",
+        "id_token_signed_response_alg",
+        "post_logout_redirect_uris",
+        "default_max_age",
+        "require_auth_time",
     )
     #: Given by the caller in ``context``; left out when it gives none.
     FROM_CONTEXT = ("client_secret", "registration_access_token", "registration_client_uri")
@@ -537,7 +562,8 @@ class ClientInformationSerializer(ReusedFieldsSerializer):
                 if value is None and name in self.FROM_CONTEXT:
                     continue
             else:
-                value = field.to_representation(getattr(client, name))
+                raw = getattr(client, name)
+                value = None if raw is None else field.to_representation(raw)
             if value or name not in self.OPTIONAL:
                 body[name] = value
         if not client.uses_secret:

@@ -105,6 +105,16 @@ def expire_codes(codes: QuerySet) -> int:
     return pending.update(expires_at=F("created_at"))
 
 
+def holds(user: Any, client: Client, scopes: list[str]) -> bool:
+    """Whether ``user`` allowed ``client`` every one of ``scopes``, and has not withdrawn it."""
+    held = (
+        Consent.objects.filter(user=user, client=client, revoked_at__isnull=True)
+        .values_list("scope", flat=True)
+        .first()
+    )
+    return held is not None and set(scopes) <= set(held.split())
+
+
 def revoke_consent(user: Any, client: Client) -> bool:
     """
     End a user's authorization of a client: the consent and all that came from it. Returns

@@ -44,6 +44,10 @@ ASSERTION_SIGNING_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA", "Ed25519", "
 #: RFC 9449 §5.1: the algorithms of DPoP proofs (``twenty_oauth.protocol.dpop`` checks them).
 DPOP_SIGNING_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
 SERVER_METADATA = "/.well-known/oauth-authorization-server"
+#: OpenID Connect Discovery 1.0 §4: appended to the issuer, path included.
+OPENID_CONFIGURATION = "/.well-known/openid-configuration"
+#: OpenID Connect Core §3.1.2.1 ``prompt`` values this server understands.
+PROMPT_VALUES = ("none", "login", "consent", "select_account")
 RESOURCE_METADATA = "/.well-known/oauth-protected-resource"
 
 #: The line a host adds to its root URLconf when ``twenty_oauth.urls`` is not at the root.
@@ -118,6 +122,16 @@ def well_known_path(suffix: str, identifier: str) -> str:
     return f"{suffix}/{path}" if path else suffix
 
 
+def openid_configuration_path(issuer: str) -> str:
+    """
+    OpenID Connect Discovery §4.1: the issuer's path, then ``/.well-known/openid-configuration``
+    (``https://host/tenant`` has its configuration at ``/tenant/.well-known/openid-configuration``).
+    """
+    parts = uris.split(issuer)
+    path = parts.path.rstrip("/") if parts is not None else ""
+    return f"{path}{OPENID_CONFIGURATION}"
+
+
 def _origin(url: str) -> str | None:
     parts = uris.split(url)
     if parts is None or not parts.netloc:
@@ -133,10 +147,14 @@ def discovery_paths(
     ``WWW-Authenticate`` challenge, on the issuer's own host: the server metadata of the issuer
     (RFC 8414 §3.1, kind ``server``) and the protected-resource metadata (RFC 9728 §3.1, kind
     ``resource``) of the default resource and of each allowed resource on the issuer's origin.
-    Resources on other hosts publish their own. Without a configured issuer the host is the
-    request's, and only the documents of the issuer itself are known.
+    Resources on other hosts publish their own. The OpenID Connect configuration of the issuer
+    (Discovery §4, kind ``openid``) is where the issuer's path puts it. Without a configured
+    issuer the host is the request's, and only the documents of the issuer itself are known.
     """
-    found = [(well_known_path(SERVER_METADATA, issuer or ""), "server")]
+    found = [
+        (well_known_path(SERVER_METADATA, issuer or ""), "server"),
+        (openid_configuration_path(issuer or ""), "openid"),
+    ]
     if issuer is None:
         named = [] if default_resource else [""]
     else:
@@ -226,13 +244,40 @@ def authorization_server_document(site: Site) -> dict[str, Any]:
     return _authorization_server_document(site, tuple(scopes.registry()), current_mount())
 
 
+@lru_cache(maxsize=32)
+def _openid_configuration(site: Site, scope_names: tuple[str, ...], mount: Mount) -> dict:
+    from twenty_oauth.protocol import id_tokens, identity_claims
+
+    return {
+        **_authorization_server_document(site, scope_names, mount),
+        # OpenID Connect RP-Initiated Logout 1.0 §2.1.
+        "end_session_endpoint": site.endpoint("end-session"),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(id_tokens.ALGORITHMS),
+        "claims_supported": list(identity_claims.CLAIMS_SUPPORTED),
+        "prompt_values_supported": list(PROMPT_VALUES),
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+
+
+def openid_configuration(site: Site) -> dict[str, Any]:
+    """
+    OpenID Connect Discovery §3 provider metadata: the RFC 8414 document, the same issuer, and
+    what OpenID Connect adds. Built once per site and process: shared, not to be modified.
+    """
+    return _openid_configuration(site, tuple(scopes.registry()), current_mount())
+
+
 def protected_resource_document(site: Site, path: str) -> dict[str, Any]:
     """RFC 9728 §2 metadata of the resource at ``path`` on this site (the site itself for '')."""
     resource = site.default_resource if not path else site.origin + "/" + path.strip("/")
     document = {
         "resource": resource,
         "authorization_servers": [site.issuer],
-        "scopes_supported": list(scopes.registry()),
+        # The resource's own scopes: OpenID Connect's are about signing in, not about the API.
+        "scopes_supported": list(oauth_settings.SCOPES),
         "bearer_methods_supported": ["header"],
         "jwks_uri": site.endpoint("jwks"),
         # RFC 9728 §2: the algorithms of the DPoP proofs this resource accepts (RFC 9449 §7).
@@ -245,6 +290,7 @@ def protected_resource_document(site: Site, path: str) -> dict[str, Any]:
 
 def clear_cache() -> None:
     _authorization_server_document.cache_clear()
+    _openid_configuration.cache_clear()
     _reverse.cache_clear()
 
 

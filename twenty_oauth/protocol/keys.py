@@ -122,6 +122,7 @@ class KeyRing:
         self._loaded_at = 0.0
         self._forced_at = float("-inf")
         self._signing: Key | None = None
+        self._by_algorithm: dict[str, Key] = {}
         self._by_kid: dict[str, Key] = {}
         self._jwks: bytes = b""
 
@@ -140,10 +141,16 @@ class KeyRing:
         if pinned:
             keys = [load_pem(pem) for pem in pinned]
             signing = keys[0]
+            by_algorithm = {}
+            for key in keys:
+                by_algorithm.setdefault(key.algorithm, key)
         else:
-            keys, signing = _database_keys(self._by_kid)
+            keys, signing, by_algorithm = _database_keys(self._by_kid)
+        if signing is not None:
+            by_algorithm[signing.algorithm] = signing
         self._by_kid = {key.kid: key for key in keys}
         self._signing = signing
+        self._by_algorithm = by_algorithm
         self._jwks = {
             "keys": [{**k.public_jwk, "kid": k.kid, "alg": k.algorithm, "use": "sig"} for k in keys]
         }
@@ -170,6 +177,32 @@ class KeyRing:
             raise TemporarilyUnavailable("The server has no key to sign access tokens with.")
         return signing
 
+    def signing_key_for(self, algorithm: str) -> Key:
+        """
+        The key that signs with ``algorithm`` (an ID token for a client that registered
+        ``id_token_signed_response_alg``, OpenID Connect Core §3.1.3.7): the signing key when it
+        uses that algorithm, else the newest activated key of it, else the newest published one
+        (every published key is in the JWK Set, so relying parties can verify it).
+        ``TemporarilyUnavailable`` when the ring has none: ``oauth_keys create --algorithm``
+        makes one; a request never does.
+        """
+        signing = self.signing_key()
+        if signing.algorithm == algorithm:
+            return signing
+        key = self._by_algorithm.get(algorithm)
+        if key is None and not oauth_settings.SIGNING_KEYS and self._may_force():
+            # ``oauth_keys create`` may have made one since this process last read the table.
+            self._ensure(force=True)
+            key = self._by_algorithm.get(algorithm)
+        if key is None:
+            raise TemporarilyUnavailable(f"The server has no {algorithm} key to sign ID tokens with.")
+        return key
+
+    def algorithms(self) -> list[str]:
+        """The algorithms the ring can sign with, the signing key's first."""
+        self._ensure()
+        return list(self._by_algorithm)
+
     def verification_key(self, kid: str) -> Key | None:
         self._ensure()
         key = self._by_kid.get(kid)
@@ -193,15 +226,17 @@ class KeyRing:
         return self._jwks
 
 
-def _database_keys(parsed: dict[str, Key]) -> tuple[list[Key], Key | None]:
+def _database_keys(parsed: dict[str, Key]) -> tuple[list[Key], Key | None, dict[str, Key]]:
     """
-    The unretired keys this process can decrypt, and the one that signs: the newest activated
-    key, None when there is none or it cannot be decrypted. Keys in ``parsed`` are not
-    decrypted again; a key that cannot be decrypted is left out and logged.
+    The unretired keys this process can decrypt, the one that signs: the newest activated key,
+    None when there is none or it cannot be decrypted; and by algorithm, the newest activated
+    key of each, else its newest published one. Keys in ``parsed`` are not decrypted again; a
+    key that cannot be decrypted is left out and logged.
     """
     from twenty_oauth.models import SigningKey
 
     keys, signing, newest = [], None, None
+    ranked: dict[str, tuple[tuple, Key]] = {}
     for row in SigningKey.objects.filter(retired_at__isnull=True):
         key = parsed.get(row.kid)
         # A kid is the key's thumbprint (RFC 7638): the same kid, the same key.
@@ -217,11 +252,14 @@ def _database_keys(parsed: dict[str, Key]) -> tuple[list[Key], Key | None]:
                 key = None
         if key is not None:
             keys.append(key)
+            rank = (row.activated_at is not None, row.activated_at or row.created_at, row.created_at)
+            if key.algorithm not in ranked or rank > ranked[key.algorithm][0]:
+                ranked[key.algorithm] = (rank, key)
         if row.activated_at and (newest is None or row.activated_at > newest):
             newest, signing = row.activated_at, key
     if newest is not None and signing is None:
         logger.error("The signing key cannot be decrypted: access tokens cannot be issued.")
-    return keys, signing
+    return keys, signing, {algorithm: key for algorithm, (_, key) in ranked.items()}
 
 
 def load_row(row: Any) -> Key:

@@ -26,9 +26,20 @@ def to_string(scopes: list[str]) -> str:
     return " ".join(scopes)
 
 
+#: The OpenID Connect scopes (OpenID Connect Core §3.1.2.1, §5.4, §11), known whatever
+#: ``SCOPES`` says; ``SCOPES`` may give them other descriptions. ``profile`` is among the
+#: default ``SCOPES`` already.
+OPENID_SCOPES = {
+    "openid": "Sign you in to the application with your account",
+    "email": "See your email address",
+    "offline_access": "Keep access while you are not using the application",
+}
+
+
 def registry() -> dict[str, str]:
-    """Scope name → description, from ``TWENTY_OAUTH["SCOPES"]``."""
-    return oauth_settings.SCOPES
+    """Scope name → description: ``TWENTY_OAUTH["SCOPES"]``, then the OpenID Connect scopes."""
+    configured = oauth_settings.SCOPES
+    return {**configured, **{k: v for k, v in OPENID_SCOPES.items() if k not in configured}}
 
 
 def allowed_for(client) -> list[str]:

@@ -23,7 +23,7 @@ from twenty_oauth import writes
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, TokenFamily
-from twenty_oauth.protocol import opaque
+from twenty_oauth.protocol import id_tokens, opaque
 from twenty_oauth.protocol.keys import keyring
 
 ACCESS_TOKEN_TYPE = "at+jwt"
@@ -148,6 +148,7 @@ def token_response(
     now: datetime | None = None,
     spend: writes.Spend | None = None,
     jkt: str | None = None,
+    authentication: id_tokens.Authentication | None = None,
 ) -> Issued | None:
     """
     Issue an access token (and a refresh token) and build the RFC 6749 §5.1 body. A refresh
@@ -156,7 +157,9 @@ def token_response(
     ``family`` is saved with the tokens when it is new. With ``spend``, the code or refresh
     token it names is spent in the same write, and None is returned, with nothing written, when
     another request spent it first. With ``jkt``, the thumbprint of the key of the request's DPoP
-    proof, the access token is bound to that key and its type is ``DPoP`` (RFC 9449 §5).
+    proof, the access token is bound to that key and its type is ``DPoP`` (RFC 9449 §5). With
+    ``authentication`` (a grant with the ``openid`` scope),
+    the body carries an ID token too (OpenID Connect Core §3.1.3.3, §12.2).
     """
     now = now or timezone.now()
     access, expires_in, record = access_token(
@@ -175,6 +178,16 @@ def token_response(
             refresh_record.dpop_jkt = jkt
         rows.append(refresh_record)
     body["scope"] = " ".join(scopes)
+    if authentication is not None:
+        body["id_token"] = id_tokens.sign(
+            authentication,
+            issuer=issuer,
+            client=client,
+            user=user,
+            scopes=scopes,
+            access_token=access,
+            now=now,
+        )
     if not writes.issue(family, rows, spend):
         return None
     return Issued(body=body, user=user)

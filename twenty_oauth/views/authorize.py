@@ -10,6 +10,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_protect
@@ -17,10 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.errors import AccessDenied, InvalidAuthorizationRequest, OAuthError
+from twenty_oauth.errors import AccessDenied, InvalidAuthorizationRequest, LoginRequired, OAuthError
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import authorization, parameters, scopes, uris
-from twenty_oauth.views import inputs
+from twenty_oauth.protocol import authorization, consents, openid, parameters, scopes, subjects, uris
+from twenty_oauth.views import inputs, sessions
 from twenty_oauth.views.inputs import client_ip, parse_query
 
 
@@ -99,10 +100,14 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
     # RFC 9700 §4.11.2: the user signs in before any redirect to the client, errors included,
     # or anyone who registers a redirect URI could use this server to bounce visitors to it.
-    if not signed_in:
-        return redirect_to_login(request.get_full_path())
+    # The one exception is OpenID Connect's prompt=none (Core §3.1.2.6), whose whole point is
+    # an answer without a page: a valid request is redirected with login_required.
+    if not signed_in and not (target is not None and _silent(params)):
+        return _sign_in_first(request, params)
     try:
         areq = authorization.validate(inputs.site(request), params, target)
+        if not signed_in:
+            raise LoginRequired("The user must sign in.")
     except OAuthError as error:
         return ClientRedirect(
             authorization.error_uri(target, inputs.site(request).issuer, params.get("state"), error)
@@ -111,9 +116,78 @@ def authorize(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _decide(request, areq, approved="allow" in request.POST)
     skip = oauth_settings.SKIP_CONSENT
+    if areq.openid is not None:
+        return _openid_request(request, areq, skip)
     if skip is not None and skip(request, areq.client, areq.scopes):
         return _decide(request, areq, approved=True)
     return _consent_page(request, areq)
+
+
+def _sign_in_first(request: HttpRequest, params: parameters.Params) -> HttpResponse:
+    """
+    The login page, then back to this request. For an OpenID request, with its ``login_hint``,
+    and without ``prompt=login``, which the sign-in about to happen satisfies (Core §3.1.2.1).
+    """
+    if "openid" not in (params.get("scope") or "").split():
+        return redirect_to_login(request.get_full_path())
+    prompt = (params.get("prompt") or "").split()
+    back = _without_prompt_login(request) if "login" in prompt else request.get_full_path()
+    return sessions.to_login(back, params.get("login_hint"))
+
+
+def _silent(params: parameters.Params) -> bool:
+    """An OpenID request with ``prompt=none`` (Core §3.1.2.1)."""
+    return "none" in (params.get("prompt") or "").split() and "openid" in (params.get("scope") or "").split()
+
+
+def _openid_request(request: HttpRequest, areq: authorization.AuthorizationRequest, skip) -> HttpResponse:
+    """
+    OpenID Connect Core §3.1.2.1-§3.1.2.4: sign in again when ``prompt=login`` or ``max_age``
+    asks for it; ``prompt=none`` answers without any page, or with the error that says which
+    page it would have taken; ``prompt=consent`` always shows the consent page.
+    """
+    oidc = areq.openid
+    now = timezone.now()
+    session = request.session
+    if "login" in oidc.prompt:
+        # The login page comes back here without prompt=login; the session remembers that a
+        # sign-in newer than now is wanted.
+        session[openid.REAUTH_SESSION_KEY] = now.timestamp()
+        return sessions.to_login(_without_prompt_login(request), oidc.login_hint)
+    reauth_after = session.get(openid.REAUTH_SESSION_KEY)
+    must_sign_in = openid.needs_sign_in(
+        oidc,
+        auth_time=sessions.auth_time(request),
+        now=now,
+        reauth_after=reauth_after if isinstance(reauth_after, float) else None,
+    )
+    if "none" in oidc.prompt:
+        try:
+            if oidc.hint_subject is not None and oidc.hint_subject != subjects.subject_of(request.user):
+                raise LoginRequired("The user signed in is not the one id_token_hint names.")
+            consented = (skip is not None and skip(request, areq.client, areq.scopes)) or consents.holds(
+                request.user, areq.client, areq.scopes
+            )
+            openid.without_interaction(oidc, must_sign_in=must_sign_in, consented=consented)
+        except OAuthError as error:
+            return ClientRedirect(authorization.error_uri(areq.target, areq.issuer, areq.state, error))
+        return _decide(request, areq, approved=True)
+    if must_sign_in:
+        session[openid.REAUTH_SESSION_KEY] = now.timestamp()
+        return sessions.to_login(request.get_full_path(), oidc.login_hint)
+    if "consent" not in oidc.prompt and skip is not None and skip(request, areq.client, areq.scopes):
+        return _decide(request, areq, approved=True)
+    return _consent_page(request, areq)
+
+
+def _without_prompt_login(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    remaining = [value for value in query.get("prompt", "").split() if value != "login"]
+    if remaining:
+        query["prompt"] = " ".join(remaining)
+    else:
+        query.pop("prompt", None)
+    return f"{request.path}?{query.urlencode()}"
 
 
 def _decide(request: HttpRequest, areq: authorization.AuthorizationRequest, approved: bool) -> HttpResponse:
@@ -124,7 +198,11 @@ def _decide(request: HttpRequest, areq: authorization.AuthorizationRequest, appr
         error = AccessDenied("The user denied the request.")
         return ClientRedirect(authorization.error_uri(areq.target, areq.issuer, areq.state, error))
     authorization.record_consent(areq.client, user, areq.scopes)
-    code = authorization.issue_code(areq, user)
+    if areq.openid is not None:
+        request.session.pop(openid.REAUTH_SESSION_KEY, None)
+        code = authorization.issue_code(areq, user, auth_time=sessions.auth_time(request))
+    else:
+        code = authorization.issue_code(areq, user)
     return ClientRedirect(authorization.response_uri(areq.target, areq.issuer, areq.state, code=code))
 
 

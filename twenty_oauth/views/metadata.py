@@ -39,3 +39,19 @@ class ProtectedResourceMetadataView(DiscoveryView):
 
     def get(self, request: Request, path: str = "") -> Response:
         return Response(discovery.protected_resource_document(inputs.site(request), path))
+
+
+class OpenIDConfigurationView(DiscoveryView):
+    """
+    ``GET /.well-known/openid-configuration`` (OpenID Connect Discovery §4). An issuer with a
+    path has it after its path (§4.1: ``/tenant/.well-known/openid-configuration``), and, as
+    RFC 8414 §5 lets a server do, after the well-known prefix too
+    (``/.well-known/openid-configuration/tenant``); the bare address answers as well.
+    """
+
+    def get(self, request: Request, path: str = "", prefix: str = "") -> Response:
+        issuer_path = urlsplit(inputs.site(request).issuer).path.strip("/")
+        named = (path or prefix).strip("/")
+        if named and named != issuer_path:
+            raise Http404("No OpenID provider has this issuer.")
+        return Response(discovery.openid_configuration(inputs.site(request)))

@@ -1,4 +1,7 @@
-"""``GET /oauth/userinfo``: the signed-in user's profile, for a token holding ``profile``."""
+"""
+``GET /oauth/userinfo``: the signed-in user's profile, for a token holding ``profile``; the
+UserInfo endpoint of OpenID Connect Core §5.3 for a token holding ``openid``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from rest_framework.response import Response
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InsufficientScope, InvalidToken, ResourceInvalidDPoPProof
-from twenty_oauth.protocol import dpop
+from twenty_oauth.protocol import dpop, id_tokens, identity_claims, subjects, tokens
 from twenty_oauth.views import bearer, inputs
 from twenty_oauth.views.base import OAuthAPIView
 
@@ -15,7 +18,9 @@ from twenty_oauth.views.base import OAuthAPIView
 class UserInfoView(OAuthAPIView):
     """
     The claims of the token's user, named as OpenID Connect Core §5.1 names them. A token
-    without a user (client credentials) or without ``profile`` gets 403 ``insufficient_scope``.
+    with ``openid`` gets OpenID Connect's answer (§5.3.2): the ``sub`` of its ID tokens and the
+    claims of its scopes (§5.4). A token without a user (client credentials), or with neither
+    ``openid`` nor ``profile``, gets 403 ``insufficient_scope``.
     The token must be meant for this server: its audience names the issuer, the default
     resource or this endpoint, not only some other resource (RFC 8707 §2, RFC 9068 §4).
     """
@@ -40,6 +45,8 @@ class UserInfoView(OAuthAPIView):
                 refused.description,
                 headers={"WWW-Authenticate": bearer.challenges(request, refused=refused)},
             ) from refused
+        if verified.user is not None and verified.has_scopes(id_tokens.OPENID_SCOPE):
+            return Response(openid_claims(verified))
         if verified.user is None or not verified.has_scopes("profile"):
             raise InsufficientScope(
                 "The profile scope is required.",
@@ -68,3 +75,10 @@ def user_claims(user) -> dict:
     if hook is not None:
         claims = hook(user, dict(claims))
     return claims
+
+
+def openid_claims(verified: tokens.VerifiedToken) -> dict:
+    """OpenID Connect Core §5.3.2: ``sub`` as in the ID tokens, then the claims of the token's scopes."""
+    user = verified.user
+    claims = identity_claims.for_scopes(user, verified.client, sorted(verified.scopes))
+    return {"sub": subjects.subject_of(user), **claims}

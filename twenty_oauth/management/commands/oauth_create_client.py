@@ -78,6 +78,35 @@ class Command(BaseCommand):
             "private-use scheme (OpenID Connect Registration §2). Default: not given.",
         )
         parser.add_argument("--scope", help="Space-separated scopes the client may ask for (default: all).")
+        parser.add_argument(
+            "--id-token-alg",
+            dest="id_token_signed_response_alg",
+            choices=["ES256", "RS256"],
+            help="OpenID Connect: the algorithm of the client's ID tokens (default ES256).",
+        )
+        parser.add_argument(
+            "--post-logout-redirect-uri",
+            dest="post_logout_redirect_uris",
+            action="append",
+            default=[],
+            metavar="URI",
+            help="OpenID Connect logout: where the client may send the person after signing out; "
+            "repeat for several.",
+        )
+        parser.add_argument(
+            "--default-max-age",
+            dest="default_max_age",
+            type=int,
+            metavar="SECONDS",
+            help="OpenID Connect: the max_age of the client's requests that name none.",
+        )
+        parser.add_argument(
+            "--require-auth-time",
+            dest="require_auth_time",
+            action="store_const",
+            const=True,
+            help="OpenID Connect: state auth_time in every ID token.",
+        )
         for name, text in (
             ("client-uri", "The client's home page (https)."),
             ("logo-uri", "The client's logo (https)."),
@@ -136,6 +165,10 @@ class Command(BaseCommand):
                 "jwks_uri",
                 "token_endpoint_auth_signing_alg",
                 "dpop_bound_access_tokens",
+                "id_token_signed_response_alg",
+                "post_logout_redirect_uris",
+                "default_max_age",
+                "require_auth_time",
             )
             if options.get(name) not in (None, [])
         }

@@ -8,7 +8,7 @@ from twenty_oauth import writes
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
-from twenty_oauth.protocol import opaque, pkce, resources, tokens
+from twenty_oauth.protocol import id_tokens, opaque, pkce, resources, tokens
 from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
@@ -46,6 +46,11 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
         raise InvalidGrant("The user is no longer active.")
     audience = resources.narrowed(site, params.resources, code.resource)
     scopes = code.scope.split()
+    openid = id_tokens.is_openid(scopes) and bool(code.subject)
+    refresh = client.can_use_grant("refresh_token")
+    if openid:
+        # OpenID Connect Core §11: an OpenID grant is refreshed only with offline_access.
+        refresh = refresh and "offline_access" in scopes
 
     # One conditional UPDATE spends the code, in the write that issues the tokens: exactly one of
     # two concurrent redemptions wins, and none wins once the user's revocation has expired the
@@ -63,11 +68,18 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
             scope=code.scope,
             resource=code.resource or audience,
             authorization_code=code,
+            subject=code.subject if openid else "",
+            auth_time=code.auth_time if openid else None,
             created_at=now,
         ),
-        refresh=client.can_use_grant("refresh_token"),
+        refresh=refresh,
         now=now,
         spend=writes.Spend(AuthorizationCode, code.pk, now, unexpired=True),
+        authentication=(
+            id_tokens.Authentication(subject=code.subject, auth_time=code.auth_time, nonce=code.nonce or None)
+            if openid
+            else None
+        ),
     )
     if issued is not None:
         return issued

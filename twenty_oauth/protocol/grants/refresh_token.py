@@ -7,7 +7,7 @@ from django.utils import timezone
 from twenty_oauth import signals, writes
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.models import Client, RefreshToken
-from twenty_oauth.protocol import resources, scopes, tokens
+from twenty_oauth.protocol import id_tokens, resources, scopes, tokens
 from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
 
@@ -61,6 +61,12 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
         refresh_scopes=granted,
         now=now,
         spend=writes.Spend(RefreshToken, token.pk, now, still_null=("revoked_at",)),
+        # OpenID Connect Core §12.2: a new ID token, same sub and auth_time, no nonce.
+        authentication=(
+            id_tokens.Authentication(subject=family.subject, auth_time=family.auth_time)
+            if family.subject and id_tokens.is_openid(access_scopes)
+            else None
+        ),
     )
     if issued is not None:
         return issued
