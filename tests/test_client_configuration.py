@@ -46,7 +46,7 @@ FULL = {
 
 
 def assert_refused(response) -> None:
-    """RFC 6750 §3.1 as the task of RFC 7592 §2 asks: 401, invalid_token, never more said."""
+    """RFC 6750 §3.1 as RFC 7592 §2 asks: 401, invalid_token, never more said."""
     assert response.status_code == 401, response.content
     assert response["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert response["Cache-Control"] == "no-store"
