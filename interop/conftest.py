@@ -131,7 +131,8 @@ def person(base_url) -> Person:
 
 CREATE_CLIENT = """
 import json, os
-from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, validate_metadata
+from twenty_oauth.protocol.client_information import ClientInformationSerializer
+from twenty_oauth.protocol.client_metadata import validate_metadata
 from twenty_oauth.protocol.clients import create_client
 client, secret = create_client(validate_metadata(json.loads(os.environ["CLIENT_METADATA"])), source="admin")
 print(json.dumps(ClientInformationSerializer(client, context={"secret": secret}).data))

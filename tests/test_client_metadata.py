@@ -20,7 +20,7 @@ import pytest
 from interop.documents import DocumentServer, make_certificates
 from tests.conftest import REDIRECT, authorize, pkce_pair, query_of, token_request
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import metadata_documents, ratelimit
+from twenty_oauth.protocol import https_fetch, metadata_documents, ratelimit
 
 LOCAL = {"CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES": True}
 
@@ -341,12 +341,12 @@ def test_loopback_is_refused_without_the_test_setting(client, user, documents):
     ],
 )
 def test_special_use_addresses_are_not_public(address):
-    assert not metadata_documents.is_public_address(ipaddress.ip_address(address))
+    assert not https_fetch.is_public_address(ipaddress.ip_address(address))
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808"])
 def test_global_addresses_are_public(address):
-    assert metadata_documents.is_public_address(ipaddress.ip_address(address))
+    assert https_fetch.is_public_address(ipaddress.ip_address(address))
 
 
 def test_untrusted_certificate_is_refused(client, user, local, documents, monkeypatch, tmp_path):
@@ -412,7 +412,7 @@ def test_a_slow_name_server_is_cut_off_at_the_deadline(client, user, settings, m
         answered.set()
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443))]
 
-    monkeypatch.setattr(metadata_documents.socket, "getaddrinfo", slow_lookup)
+    monkeypatch.setattr(https_fetch.socket, "getaddrinfo", slow_lookup)
     try:
         assert_timed_out_within(client, user, "https://slow-dns.example/client.json", 2.5)
     finally:

@@ -10,7 +10,8 @@ from django.test import override_settings
 
 from tests.conftest import REDIRECT, form
 from twenty_oauth.models import Client
-from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, ClientMetadataSerializer
+from twenty_oauth.protocol.client_information import ClientInformationSerializer
+from twenty_oauth.protocol.client_metadata import ClientMetadataSerializer
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import clients
-from twenty_oauth.protocol.client_metadata import URL_FIELDS, ClientMetadataSerializer, first_error
+from twenty_oauth.protocol.client_metadata import ClientMetadataSerializer, first_error
 from twenty_oauth.protocol.discovery import ASSERTION_SIGNING_ALGORITHMS, GRANT_TYPES
+from twenty_oauth.protocol.metadata_fields import URL_FIELDS
 
 #: The form field that shows an error about each metadata field; others are form-wide.
 ERROR_FIELDS = {

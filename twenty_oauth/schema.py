@@ -14,7 +14,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 
-from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, ClientMetadataSerializer
+from twenty_oauth.protocol.client_information import ClientInformationSerializer
+from twenty_oauth.protocol.client_metadata import ClientMetadataSerializer
 from twenty_oauth.protocol.discovery import GRANT_TYPES
 
 FORM = "application/x-www-form-urlencoded"

@@ -28,7 +28,7 @@ from tests.conftest import REDIRECT, form, pkce_pair, query_of
 from tests.security.conftest import assert_oauth_error
 from tests.security.test_floods import cache_prefix, redis_caches, redis_prefix  # noqa: F401 - fixtures
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import fetch_guards, metadata_documents, ratelimit
+from twenty_oauth.protocol import fetch_guards, https_fetch, metadata_documents, ratelimit
 
 pytestmark = pytest.mark.django_db
 
@@ -255,10 +255,10 @@ def test_rfc6749_4_1_2_1_a_name_lookup_left_running_keeps_its_place(
         answer.wait(30)
         raise OSError("no answer")
 
-    monkeypatch.setattr(metadata_documents.socket, "getaddrinfo", slow_lookup)
+    monkeypatch.setattr(https_fetch.socket, "getaddrinfo", slow_lookup)
     # The deadline has passed as soon as the lookup starts: the request does not wait for it.
-    remaining = metadata_documents._Deadline.remaining
-    monkeypatch.setattr(metadata_documents._Deadline, "remaining", lambda self: 0.0)
+    remaining = https_fetch._Deadline.remaining
+    monkeypatch.setattr(https_fetch._Deadline, "remaining", lambda self: 0.0)
     client.force_login(user)
     assert_page(authorize_page(client, flood_url(1)), 400, "invalid_request", "timed out")
     (lookup,) = [t for t in threading.enumerate() if t.name == "twenty-oauth-resolve"]
@@ -268,7 +268,7 @@ def test_rfc6749_4_1_2_1_a_name_lookup_left_running_keeps_its_place(
 
     answer.set()
     lookup.join(30)
-    monkeypatch.setattr(metadata_documents._Deadline, "remaining", remaining)
+    monkeypatch.setattr(https_fetch._Deadline, "remaining", remaining)
     assert_page(authorize_page(client, flood_url(3)), 400, "invalid_request", "could not be resolved")
     assert asked == ["h1.flood.example", "h3.flood.example"]
 

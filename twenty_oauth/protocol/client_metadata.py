@@ -1,5 +1,5 @@
 """
-Client metadata (RFC 7591 §2) and client information (RFC 7591 §3.2.1) as DRF serializers.
+Client metadata (RFC 7591 §2) as a DRF serializer, and what an update may change (RFC 7592 §2.2).
 
 :class:`ClientMetadataSerializer` is the one rule set for a client's metadata, whichever way the
 client is made: dynamic registration, the Django admin's form, ``oauth_create_client`` and client
@@ -10,9 +10,7 @@ text, nothing is trimmed, and ``null`` is the same as an absent member.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -20,7 +18,6 @@ from django.core.validators import EmailValidator
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
-from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import (
     InvalidClientMetadata,
     InvalidRedirectURI,
@@ -29,179 +26,31 @@ from twenty_oauth.errors import (
     OAuthError,
 )
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import client_keys, opaque, redirect_uris, scopes, uris
+from twenty_oauth.protocol import client_keys, opaque, redirect_uris, scopes
 from twenty_oauth.protocol.discovery import ASSERTION_SIGNING_ALGORITHMS, AUTH_METHODS, GRANT_TYPES
+from twenty_oauth.protocol.metadata_fields import (
+    MAX_STRING,
+    REDIRECT_CODE,
+    HttpsURLField,
+    JWKSetField,
+    JWKSetURLField,
+    RedirectURIsField,
+    ReusedFieldsSerializer,
+    StrictBooleanField,
+    StrictIntegerField,
+    TextField,
+    TextListField,
+)
 
 STRING_FIELDS = ("client_name", "software_id", "software_version")
-URL_FIELDS = ("client_uri", "logo_uri", "tos_uri", "policy_uri")
 #: OpenID Connect Core §15.1: RS256 for every relying party; ES256, the server's default.
 ID_TOKEN_ALGORITHMS = ("ES256", "RS256")
-MAX_STRING = 200
-MAX_URL = 2000
 MAX_CONTACTS = 10
-CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
 SURROGATE_RE = re.compile("[\ud800-\udfff]")
-#: The error code of a redirect URI problem: ``invalid_redirect_uri`` (RFC 7591 §3.2.2).
-REDIRECT_CODE = InvalidRedirectURI.error
 #: RFC 7592 §2.2: members of the client information that the server alone sets.
 SERVER_SET = ("registration_client_uri", "client_secret_expires_at", "client_id_issued_at")
 #: RFC 7592 §2.2: credentials a client may repeat in an update, never choose.
 CREDENTIALS = ("registration_access_token", "client_secret")
-
-
-_bound_fields = threading.local()
-
-
-class ReusedFieldsSerializer(serializers.Serializer):
-    """
-    A serializer whose fields are built once per class and thread, then lent to each instance.
-
-    DRF deep-copies every declared field for each serializer it makes, which re-runs each
-    field's ``__init__``: about 0.5 ms for the dozen fields of client metadata, more than a
-    whole registration costs without it (measured with ``make bench``, scenario (g)). The fields
-    here keep no state between validations, so each instance borrows its thread's set and
-    becomes their parent whenever it validates or renders (``field_items``); a thread never
-    validates two at once.
-    """
-
-    @cached_property
-    def fields(self) -> Any:
-        cache = _bound_fields.__dict__.setdefault("fields", {})
-        fields = cache.get(type(self))
-        if fields is None:
-            fields = cache[type(self)] = super().fields
-        return fields
-
-    @property
-    def field_items(self) -> Any:
-        """
-        ``fields.items()`` without the abstract mapping's per-item indirection, the fields bound
-        to this instance again: another instance of the thread may have borrowed them since.
-        """
-        fields = self.fields
-        fields.serializer = self
-        for field in fields.fields.values():
-            field.parent = self
-        return fields.fields.items()
-
-
-class TextField(serializers.CharField):
-    """A JSON string as sent: no number turned into text, no trimming, no control character."""
-
-    default_error_messages = {
-        "invalid": "Must be a string.",
-        "max_length": "May have at most {max_length} characters.",
-        "control": "May not contain control characters.",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_blank", True)
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        if CONTROL_RE.search(data):
-            self.fail("control")
-        return data
-
-
-class HttpsURLField(TextField):
-    """RFC 7591 §2: ``client_uri``, ``logo_uri``, ``tos_uri`` and ``policy_uri`` are web pages."""
-
-    default_error_messages = {"not_https": "Must be an https URL."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", MAX_URL)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        if value:
-            parts = uris.split(value)
-            if (
-                parts is None
-                or parts.scheme != "https"
-                or not parts.hostname
-                or parts.username
-                or parts.password
-            ):
-                self.fail("not_https")
-        return value
-
-
-class TextListField(serializers.ListField):
-    """A JSON array of strings, repeats dropped in order."""
-
-    default_error_messages = {"invalid": "Must be an array of strings."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("child", TextField())
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> list[str]:
-        if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
-            self.fail("invalid")
-        return list(dict.fromkeys(data))
-
-
-class RedirectURIsField(TextListField):
-    """``redirect_uris`` under the rules of :mod:`twenty_oauth.protocol.redirect_uris` (RFC 9700 §4.1.3)."""
-
-    def to_internal_value(self, data: Any) -> list[str]:
-        try:
-            return redirect_uris.validate_all(data, maximum=oauth_settings.MAX_REDIRECT_URIS)
-        except OAuthError as exc:
-            raise serializers.ValidationError(exc.description, code=REDIRECT_CODE) from exc
-
-
-class JWKSetField(serializers.Field):
-    """``jwks`` (RFC 7591 §2): the client's public keys, as :mod:`client_keys` accepts them."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        try:
-            return client_keys.validate_jwks(data)
-        except client_keys.InvalidKeySet as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
-class JWKSetURLField(TextField):
-    """``jwks_uri`` (RFC 7591 §2): where the client publishes its JWK Set."""
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        try:
-            return client_keys.validate_jwks_uri(value) if value else value
-        except client_keys.InvalidKeySet as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON number that is an integer: not a string, not a boolean."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """A JSON ``true`` or ``false``, nothing that merely looks like one."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
 
 
 class ClientMetadataSerializer(ReusedFieldsSerializer):
@@ -473,100 +322,3 @@ def validate_update(data: Any, client: Client, *, current: Mapping[str, Any]) ->
 def _credential_kind(method: str) -> str:
     """What a client proves itself with: client_secret_basic and _post share one secret."""
     return "secret" if method.startswith("client_secret_") else method
-
-
-class ClientInformationSerializer(ReusedFieldsSerializer):
-    """
-    RFC 7591 §3.2.1: ``client_id``, the secret this once (pass it as ``context["secret"]``), when
-    it expires (0: never), when the client was issued, and every field it registered. For a
-    dynamically registered client, RFC 7592 §3 adds where it manages itself
-    (``context["registration_client_uri"]``) and, when one was just issued, its registration
-    access token (``context["registration_access_token"]``).
-    """
-
-    client_id = serializers.CharField()
-    client_secret = serializers.SerializerMethodField()
-    client_secret_expires_at = serializers.SerializerMethodField()
-    client_id_issued_at = serializers.SerializerMethodField()
-    registration_access_token = serializers.SerializerMethodField()
-    registration_client_uri = serializers.SerializerMethodField()
-    client_name = serializers.CharField()
-    redirect_uris = serializers.ListField(child=serializers.CharField())
-    grant_types = serializers.ListField(child=serializers.CharField())
-    response_types = serializers.ListField(child=serializers.CharField())
-    token_endpoint_auth_method = serializers.CharField()
-    application_type = serializers.CharField()
-    scope = serializers.CharField()
-    client_uri = serializers.CharField()
-    logo_uri = serializers.CharField()
-    tos_uri = serializers.CharField()
-    policy_uri = serializers.CharField()
-    software_id = serializers.CharField()
-    software_version = serializers.CharField()
-    contacts = serializers.ListField(child=serializers.CharField())
-    token_endpoint_auth_signing_alg = serializers.CharField()
-    jwks_uri = serializers.CharField()
-    jwks = serializers.JSONField()
-    dpop_bound_access_tokens = serializers.BooleanField()
-    id_token_signed_response_alg = serializers.CharField()
-    post_logout_redirect_uris = serializers.ListField(child=serializers.CharField())
-    default_max_age = serializers.IntegerField()
-    require_auth_time = serializers.BooleanField()
-
-    #: Left out of the answer when empty: only what the client registered is listed.
-    OPTIONAL = (
-        "client_name",
-        "application_type",
-        "scope",
-        *URL_FIELDS,
-        "software_id",
-        "software_version",
-        "contacts",
-        "token_endpoint_auth_signing_alg",
-        "jwks_uri",
-        "jwks",
-        "dpop_bound_access_tokens",
-        "id_token_signed_response_alg",
-        "post_logout_redirect_uris",
-        "default_max_age",
-        "require_auth_time",
-    )
-    #: Given by the caller in ``context``; left out when it gives none.
-    FROM_CONTEXT = ("client_secret", "registration_access_token", "registration_client_uri")
-
-    def get_client_secret(self, client: Client) -> str | None:
-        return self.context.get("secret")
-
-    def get_registration_access_token(self, client: Client) -> str | None:
-        return self.context.get("registration_access_token")
-
-    def get_registration_client_uri(self, client: Client) -> str | None:
-        return self.context.get("registration_client_uri")
-
-    def get_client_secret_expires_at(self, client: Client) -> int:
-        expires = client.client_secret_expires_at
-        return int(expires.timestamp()) if expires else 0
-
-    def get_client_id_issued_at(self, client: Client) -> int:
-        return int(client.created_at.timestamp())
-
-    def to_representation(self, client: Client) -> dict[str, Any]:
-        """
-        Each field's value, read straight from the client or its ``get_`` method: DRF's generic
-        attribute lookup is half of this answer's cost and nothing here is nested.
-        """
-        body = {}
-        for name, field in self.field_items:
-            if isinstance(field, serializers.SerializerMethodField):
-                value = getattr(self, field.method_name)(client)
-                if value is None and name in self.FROM_CONTEXT:
-                    continue
-            else:
-                raw = getattr(client, name)
-                value = None if raw is None else field.to_representation(raw)
-            if value or name not in self.OPTIONAL:
-                body[name] = value
-        if not client.uses_secret:
-            # No secret, so nothing expires (RFC 7591 §3.2.1 ties the two together).
-            del body["client_secret_expires_at"]
-        return body

@@ -4,14 +4,9 @@ whose ``client_id`` is an https URL is described by the JSON document at that UR
 registration. MCP's authorization spec asks servers to accept them.
 
 Fetching a URL that a stranger chose is a server-side request forgery risk, and a way to make
-the server wait (the draft's security considerations). So the fetch:
-
-- resolves the host, refuses it if any address is private, loopback, link-local or otherwise
-  special-use, and connects to the address it checked (no second lookup to rebind);
-- verifies TLS for the host name, follows no redirect, reads at most 5 KB within
-  ``CLIENT_METADATA_TIMEOUT`` seconds, the name lookup included, and accepts only a 200 JSON
-  object;
-
+the server wait (the draft's security considerations). So the fetch is
+:mod:`twenty_oauth.protocol.https_fetch`'s (public addresses only, pinned, TLS verified, no
+redirect, at most 5 KB within ``CLIENT_METADATA_TIMEOUT`` seconds, the name lookup included),
 and before any fetch (see :mod:`twenty_oauth.protocol.fetch_guards`):
 
 - a URL that failed within ``CLIENT_METADATA_FAILURE_CACHE_SECONDS`` gets the same error again,
@@ -32,18 +27,10 @@ so that consents, codes and tokens can refer to it, and an administrator can dea
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import http.client
-import ipaddress
-import json
 import logging
-import socket
-import ssl
-import threading
-import time
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -53,13 +40,12 @@ from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import fetch_guards, ratelimit, scopes, uris
+from twenty_oauth.protocol import fetch_guards, https_fetch, ratelimit, scopes, uris
 from twenty_oauth.protocol.client_metadata import validate_metadata
 from twenty_oauth.protocol.discovery import GRANT_TYPES
 
 logger = logging.getLogger(__name__)
 
-MAX_DOCUMENT_BYTES = 5 * 1024
 MAX_URL_LENGTH = 500  # Client.client_id
 MIN_CACHE_SECONDS = 60
 DEFAULT_CACHE_SECONDS = 300
@@ -71,7 +57,6 @@ SECRET_FIELDS = ("client_secret", "client_secret_expires_at")
 # The draft forbids shared-secret methods: a document is public. Left are none and
 # private_key_jwt, with the document's jwks or jwks_uri (RFC 7523 §2.2).
 AUTH_METHODS = ("none", "private_key_jwt")
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class MetadataDocumentError(Exception):
@@ -111,125 +96,6 @@ def validate_url(url: str) -> None:
         raise MetadataDocumentError("The client_id URL must not contain . or .. path segments.")
 
 
-def is_public_address(address: IPAddress) -> bool:
-    """
-    A globally routable unicast address. Refused: RFC 1918 and other private ranges, loopback,
-    link-local, shared (RFC 6598), multicast, reserved, documentation, and IPv6 forms that embed
-    one of those (IPv4-mapped, 6to4, Teredo, NAT64).
-    """
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = [address.ipv4_mapped, address.sixtofour, address.teredo[1] if address.teredo else None]
-        if address in ipaddress.IPv6Network("64:ff9b::/96"):
-            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-        if any(e is not None and not is_public_address(e) for e in embedded):
-            return False
-    return address.is_global and not address.is_multicast
-
-
-def resolve(host: str, port: int) -> IPAddress:
-    """The address to connect to: every address of the host must be public (unless allowed)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise MetadataDocumentError(f"The host {host} could not be resolved.") from exc
-    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
-    if not addresses:
-        raise MetadataDocumentError(f"The host {host} could not be resolved.")
-    if not oauth_settings.CLIENT_METADATA_ALLOW_PRIVATE_ADDRESSES:
-        for address in addresses:
-            if not is_public_address(address):
-                raise MetadataDocumentError(
-                    f"The host {host} resolves to a private or special-use address; it is not fetched."
-                )
-    return addresses[0]
-
-
-def _lookup(host: str, port: int, lease: fetch_guards.Lease | None) -> fetch_guards.Outcome:
-    """
-    ``resolve`` on a thread of its own. A lookup cannot be interrupted: one left behind by a
-    timed-out fetch finishes on its own, holding the fetch's ``lease`` until then, so that no
-    more lookups are pending than fetches may run at once.
-    """
-    outcome = fetch_guards.Outcome()
-    if lease is not None:
-        lease.extend()
-
-    def run() -> None:
-        try:
-            outcome.set(resolve(host, port))
-        except BaseException as exc:  # noqa: BLE001 - handed to the request that waits for it
-            outcome.set(error=exc)
-        finally:
-            if lease is not None:
-                lease.end()
-
-    threading.Thread(target=run, name="twenty-oauth-resolve", daemon=True).start()
-    return outcome
-
-
-class _Deadline:
-    """
-    Ends a fetch when its time is up, whatever it is doing. A socket's timeout bounds each wait
-    only: a server that sends one byte before each wait ends, in the TLS handshake, the status
-    line or the headers, would otherwise hold the worker as long as it liked. At the deadline a
-    timer shuts the connection down, which ends any read in progress.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self._ends = time.monotonic() + seconds
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self.expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def remaining(self) -> float:
-        return max(0.0, self._ends - time.monotonic())
-
-    def watch(self, sock: socket.socket) -> None:
-        """Shut ``sock`` down at the deadline (at once if it has passed)."""
-        with self._lock:
-            self._sock = sock
-            if self.expired:
-                self._shut_down()
-
-    def cancel(self) -> None:
-        """The fetch is over: leave the socket to be closed by its owner."""
-        with self._lock:
-            self._timer.cancel()
-            self._sock = None
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            self._shut_down()
-
-    def _shut_down(self) -> None:
-        if self._sock is not None:
-            # The plain socket's shutdown: the TLS layer's would also drop its state, which the
-            # thread reading from it still uses. OSError: closed, or handed over to TLS.
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """An HTTPS connection to a checked address, verifying the certificate for the host name."""
-
-    def __init__(self, host: str, port: int, address: IPAddress, timeout: float, deadline: _Deadline) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self.address = address
-        self.deadline = deadline
-
-    def connect(self) -> None:
-        sock = socket.create_connection((str(self.address), self.port), self.timeout)
-        self.deadline.watch(sock)
-        tls = self._context.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
-        self.deadline.watch(tls)  # ``sock`` was handed over to it
-        self.sock = tls
-        tls.do_handshake()
-
-
 def cache_seconds(cache_control: str) -> int:
     """How long the document may be kept: its ``max-age``, bounded; 0 for no-store or no-cache."""
     directives: dict[str, str] = {}
@@ -250,76 +116,19 @@ def cache_seconds(cache_control: str) -> int:
     return min(max(max_age, MIN_CACHE_SECONDS), longest)
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
 def fetch(url: str, lease: fetch_guards.Lease | None = None) -> tuple[dict[str, Any], int]:
     """
-    GET the document: its JSON object and how many seconds it may be cached. ``lease`` is the
-    fetch's place under the cap, which its name lookup keeps for as long as it runs.
+    GET the document (:func:`https_fetch.get_json`): its JSON object and how many seconds it may
+    be cached. ``lease`` is the fetch's place under the cap.
     """
     validate_url(url)
-    parts = urlsplit(url)
-    port = parts.port or 443
-    timeout = float(oauth_settings.CLIENT_METADATA_TIMEOUT)
-    # Started before the name is resolved: CLIENT_METADATA_TIMEOUT bounds the whole fetch.
-    deadline = _Deadline(timeout)
-    timed_out = MetadataDocumentError("Fetching the metadata document timed out.")
     try:
-        # The name server is the document owner's to choose, and a lookup cannot be interrupted:
-        # it runs on a thread of its own, and this request waits only for what time is left.
-        address = _lookup(parts.hostname, port, lease).result(timeout=deadline.remaining())
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        connection = _PinnedHTTPSConnection(parts.hostname, port, address, timeout, deadline)
-        try:
-            body, ttl = _get(connection, target)
-        finally:
-            connection.close()
-    except (TimeoutError, ssl.SSLError, OSError, http.client.HTTPException) as exc:
-        if deadline.expired or isinstance(exc, TimeoutError):
-            raise timed_out from exc
-        if isinstance(exc, ssl.SSLError):
-            raise MetadataDocumentError(
-                "The metadata document's TLS connection could not be verified."
-            ) from exc
-        raise MetadataDocumentError("The metadata document could not be fetched.") from exc
-    finally:
-        deadline.cancel()
-    if deadline.expired:  # the body may have been cut short rather than failed
-        raise timed_out
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MetadataDocumentError("The metadata document is not valid JSON.") from exc
-    if not isinstance(document, dict):
-        raise MetadataDocumentError("The metadata document must be a JSON object.")
-    return document, ttl
-
-
-def _get(connection: http.client.HTTPSConnection, target: str) -> tuple[bytes, int]:
-    """The document's bytes and cache lifetime, once the answer shows it is one to read."""
-    connection.request("GET", target, headers={"Accept": "application/json", "User-Agent": "twenty-oauth"})
-    response = connection.getresponse()
-    if 300 <= response.status < 400:
-        raise MetadataDocumentError("The metadata document URL redirects; redirects are not followed.")
-    if response.status != 200:
-        raise MetadataDocumentError(f"The metadata document URL answered HTTP {response.status}.")
-    if not _is_json(response.getheader("Content-Type", "")):
-        raise MetadataDocumentError("The metadata document is not served as application/json.")
-    length = response.getheader("Content-Length")
-    if length is not None and length.isdigit() and int(length) > MAX_DOCUMENT_BYTES:
-        raise MetadataDocumentError(f"The metadata document is larger than {MAX_DOCUMENT_BYTES} bytes.")
-    body = b""
-    while len(body) <= MAX_DOCUMENT_BYTES:
-        chunk = response.read1(MAX_DOCUMENT_BYTES + 1 - len(body))
-        if not chunk:
-            break
-        body += chunk
-    if len(body) > MAX_DOCUMENT_BYTES:
-        raise MetadataDocumentError(f"The metadata document is larger than {MAX_DOCUMENT_BYTES} bytes.")
-    return body, cache_seconds(response.getheader("Cache-Control", ""))
+        document, cache_control = https_fetch.get_json(
+            url, timeout=float(oauth_settings.CLIENT_METADATA_TIMEOUT), lease=lease
+        )
+    except https_fetch.FetchError as exc:
+        raise MetadataDocumentError(exc.description) from exc
+    return document, cache_seconds(cache_control)
 
 
 def validate_document(url: str, document: dict[str, Any]) -> dict[str, Any]:

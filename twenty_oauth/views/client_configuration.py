@@ -16,7 +16,8 @@ from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidToken
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import clients, ratelimit
-from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, validate_update
+from twenty_oauth.protocol.client_information import ClientInformationSerializer
+from twenty_oauth.protocol.client_metadata import validate_update
 from twenty_oauth.views import bearer, inputs
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import ClientMetadataParser

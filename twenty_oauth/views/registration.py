@@ -13,7 +13,8 @@ from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidToken, OAuthError
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import clients, ratelimit
-from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, validate_metadata
+from twenty_oauth.protocol.client_information import ClientInformationSerializer
+from twenty_oauth.protocol.client_metadata import validate_metadata
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.client_configuration import configuration_uri
 from twenty_oauth.views.inputs import client_ip

@@ -24,7 +24,8 @@ from twenty_oauth import signals
 from twenty_oauth.errors import OAuthError
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import clients
-from twenty_oauth.protocol.client_metadata import ClientInformationSerializer, validate_metadata
+from twenty_oauth.protocol.client_information import ClientInformationSerializer
+from twenty_oauth.protocol.client_metadata import validate_metadata
 from twenty_oauth.protocol.discovery import ASSERTION_SIGNING_ALGORITHMS, AUTH_METHODS, GRANT_TYPES
 
 
