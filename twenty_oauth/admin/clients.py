@@ -1,58 +1,23 @@
-"""
-Django admin for clients, consents and tokens.
-
-No secret or token is ever displayed, not even as a digest: a new client secret is shown once,
-on the page that follows its creation or rotation, and is stored nowhere but as its digest.
-Consents, grants and tokens are read-only; staff end them with the revoke actions.
-"""
+"""The client admin: metadata under the registration rules, secrets shown once, grants ended."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from twenty_oauth import signals
-from twenty_oauth.admin_filters import ClientTypeFilter, RevokedFilter, TokenStatusFilter
+from twenty_oauth.admin.columns import live_count
+from twenty_oauth.admin.filters import ClientTypeFilter
 from twenty_oauth.forms import ClientForm
 from twenty_oauth.models import (
     AccessToken,
     Client,
-    Consent,
-    DeviceGrant,
     RefreshToken,
-    SigningKey,
-    Subject,
-    TokenFamily,
 )
-from twenty_oauth.protocol import clients, consents, opaque, tokens
+from twenty_oauth.protocol import clients, opaque
 from twenty_oauth.views.inputs import client_ip
-
-
-def _user_search_field() -> str:
-    return f"user__{get_user_model().USERNAME_FIELD}"
-
-
-def _live_count(model, client_field: str, **extra) -> Coalesce:
-    """A correlated COUNT of a client's live tokens: computed only for the rows on the page."""
-    rows = (
-        model.objects.filter(
-            **{client_field: OuterRef("pk")},
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
-            **extra,
-        )
-        .order_by()
-        .values(client_field)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
 @admin.register(Client)
@@ -148,8 +113,8 @@ class ClientAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                _live_access=_live_count(AccessToken, "client"),
-                _live_refresh=_live_count(RefreshToken, "family__client", used_at__isnull=True),
+                _live_access=live_count(AccessToken, "client"),
+                _live_refresh=live_count(RefreshToken, "family__client", used_at__isnull=True),
             )
         )
 
@@ -331,186 +296,3 @@ class ClientAdmin(admin.ModelAdmin):
             )
             % {"count": count},
         )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A list to look at: rows are made by the protocol and ended by the revoke action."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_revoke_permission(self, request) -> bool:
-        """Revoking changes a row: it takes the model's change permission, which the form never uses."""
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
-
-
-@admin.register(Consent)
-class ConsentAdmin(ReadOnlyAdmin):
-    list_display = ["user", "client", "scope", "created_at", "updated_at", "revoked_at"]
-    list_filter = [RevokedFilter, "client__source"]
-    list_select_related = ["user", "client"]
-    actions = ["revoke"]
-
-    def get_search_fields(self, request):
-        return ["client__client_name", "client__client_id", _user_search_field()]
-
-    @admin.action(description=_("Revoke selected consents and their tokens"), permissions=["revoke"])
-    def revoke(self, request, queryset):
-        ip = client_ip(request)
-        count = 0
-        for consent in queryset.filter(revoked_at__isnull=True).select_related("client", "user"):
-            consents.revoke_consent(consent.user, consent.client)
-            signals.consent_revoked.send(sender=Consent, client=consent.client, user=consent.user, ip=ip)
-            count += 1
-        self.message_user(
-            request,
-            ngettext("Revoked %(count)d consent.", "Revoked %(count)d consents.", count) % {"count": count},
-        )
-
-
-@admin.register(Subject)
-class SubjectAdmin(ReadOnlyAdmin):
-    """Who each OpenID Connect ``sub`` is: what relying parties know a user by (Core §8.1)."""
-
-    list_display = ["user", "sub", "created_at"]
-    list_select_related = ["user"]
-
-    def get_search_fields(self, request):
-        return ["sub", _user_search_field()]
-
-
-@admin.register(TokenFamily)
-class TokenFamilyAdmin(ReadOnlyAdmin):
-    """A grant: the tokens of one authorization and all their refreshes."""
-
-    list_display = ["pk", "client", "user", "scope", "created_at", "revoked_at", "live_tokens"]
-    list_filter = [RevokedFilter]
-    list_select_related = ["user", "client"]
-    exclude = ["authorization_code"]
-    actions = ["revoke"]
-
-    def get_search_fields(self, request):
-        return ["client__client_name", "client__client_id", _user_search_field()]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_live=_live_count(AccessToken, "family"))
-
-    @admin.display(description=_("live access tokens"))
-    def live_tokens(self, family: TokenFamily) -> int:
-        return family._live
-
-    @admin.action(description=_("Revoke selected grants and all their tokens"), permissions=["revoke"])
-    def revoke(self, request, queryset):
-        count = tokens.revoke_families(queryset)
-        self.message_user(
-            request,
-            ngettext("Revoked %(count)d grant.", "Revoked %(count)d grants.", count) % {"count": count},
-        )
-
-
-@admin.register(AccessToken)
-class AccessTokenAdmin(ReadOnlyAdmin):
-    """The record of each JWT access token; the token itself is never stored, its ``jti`` never shown."""
-
-    list_display = ["pk", "client", "user", "scope", "created_at", "expires_at", "revoked_at"]
-    list_filter = [TokenStatusFilter]
-    list_select_related = ["user", "client"]
-    fields = ["client", "user", "scope", "audience", "created_at", "expires_at", "revoked_at"]
-    actions = ["revoke"]
-
-    def get_search_fields(self, request):
-        return ["client__client_name", "client__client_id", _user_search_field()]
-
-    @admin.action(description=_("Revoke selected access tokens"), permissions=["revoke"])
-    def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(
-            request,
-            ngettext("Revoked %(count)d access token.", "Revoked %(count)d access tokens.", count)
-            % {"count": count},
-        )
-
-
-@admin.register(RefreshToken)
-class RefreshTokenAdmin(ReadOnlyAdmin):
-    """Refresh tokens, without their digests. Revoking one ends its grant (RFC 7009 §2.1)."""
-
-    list_display = ["pk", "client", "user", "scope", "created_at", "expires_at", "used_at", "revoked_at"]
-    list_filter = [TokenStatusFilter]
-    list_select_related = ["family__user", "family__client"]
-    fields = ["family", "scope", "created_at", "expires_at", "used_at", "revoked_at"]
-    actions = ["revoke"]
-
-    def get_search_fields(self, request):
-        return ["family__client__client_name", "family__client__client_id", f"family__{_user_search_field()}"]
-
-    @admin.display(description=_("client"), ordering="family__client")
-    def client(self, token: RefreshToken):
-        return token.family.client
-
-    @admin.display(description=_("user"), ordering="family__user")
-    def user(self, token: RefreshToken):
-        return token.family.user
-
-    @admin.action(description=_("Revoke selected refresh tokens and their grants"), permissions=["revoke"])
-    def revoke(self, request, queryset):
-        families = TokenFamily.objects.filter(pk__in=queryset.values("family_id"))
-        count = tokens.revoke_families(families)
-        self.message_user(
-            request,
-            ngettext("Revoked %(count)d grant.", "Revoked %(count)d grants.", count) % {"count": count},
-        )
-
-
-@admin.register(DeviceGrant)
-class DeviceGrantAdmin(ReadOnlyAdmin):
-    """
-    Device authorizations (RFC 8628): which device client asked, who approved or denied it, and
-    when it was redeemed. Neither the device code nor the user code is shown, not even as a
-    digest. The tokens a redeemed one issued are its grant, under *Grants*.
-    """
-
-    list_display = ["pk", "client", "user", "scope", "status", "created_at", "expires_at"]
-    list_select_related = ["user", "client"]
-    fields = [
-        "client",
-        "user",
-        "scope",
-        "resource",
-        "interval",
-        "created_at",
-        "expires_at",
-        "approved_at",
-        "denied_at",
-        "used_at",
-    ]
-
-    def get_search_fields(self, request):
-        return ["client__client_name", "client__client_id", _user_search_field()]
-
-    @admin.display(description=_("status"))
-    def status(self, grant: DeviceGrant) -> str:
-        if grant.used_at is not None:
-            return _("redeemed")
-        if grant.denied_at is not None:
-            return _("denied")
-        if grant.expires_at <= timezone.now():
-            return _("expired")
-        if grant.approved_at is not None:
-            return _("approved")
-        return _("pending")
-
-
-@admin.register(SigningKey)
-class SigningKeyAdmin(ReadOnlyAdmin):
-    """Keys are managed with ``manage.py oauth_keys``; the private key is never shown."""
-
-    list_display = ["kid", "algorithm", "created_at", "activated_at", "retired_at"]
-    fields = ["kid", "algorithm", "created_at", "activated_at", "retired_at"]
