@@ -27,6 +27,8 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import Expression, Model
 
+from twenty_oauth import statements
+
 #: The value compiled into the SQL in place of the one looked up; found among the parameters.
 _PLACEHOLDER = "twenty_oauth.lookups:value"
 
@@ -111,7 +113,7 @@ class JoinedLookup:
         params = plan.params.copy()
         params[plan.value_index] = value
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
+            statements.execute(connection, cursor, plan.sql, params)
             row = cursor.fetchone()
         if row is None:
             return None

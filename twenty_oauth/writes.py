@@ -13,7 +13,9 @@ access and refresh tokens. Through the ORM that costs twice over:
   2 or 3 round trips instead of 5 to 8.
 - **On SQLite, compiling.** The statements are local calls, but ``Model.save`` compiles each
   INSERT anew: about 0.1 ms of the 0.2 ms an INSERT costs through the ORM here, for two or three
-  of them per request. The same statements are run here from their text, in a transaction.
+  of them per request. The same statements are run here from their text, in a transaction
+  (through :mod:`twenty_oauth.statements`, which also spares them Django's per-call placeholder
+  rewrite).
 
 The ORM cannot express the first and is slower for the second, so the SQL is written here, once
 per shape and database, from the models' own metadata: table and column names quoted by the
@@ -34,6 +36,7 @@ from typing import Any
 from django.db import connections, router, transaction
 from django.db.models import Model
 
+from twenty_oauth import statements
 from twenty_oauth.models import TokenFamily
 
 #: The foreign key that links a token row to its family.
@@ -109,14 +112,14 @@ def _in_statements(alias: str, family: TokenFamily, rows: list[Model], spend: Sp
     sql = _statements(connection, alias, spend, family.pk is None, rows)
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         if spend is not None:
-            cursor.execute(sql.spend, _spend_values(connection, spend))
+            statements.execute(connection, cursor, sql.spend, _spend_values(connection, spend))
             if cursor.rowcount != 1:
                 return False
         if family.pk is None:
-            cursor.execute(sql.family, _values(connection, family))
+            statements.execute(connection, cursor, sql.family, _values(connection, family))
             family.pk = connection.ops.last_insert_id(cursor, TokenFamily._meta.db_table, "id")
         for row, statement in zip(rows, sql.rows, strict=True):
-            cursor.execute(statement, [*_values(connection, row), family.pk])
+            statements.execute(connection, cursor, statement, [*_values(connection, row), family.pk])
     return True
 
 
