@@ -54,6 +54,10 @@ _access_record = JoinedLookup(AccessToken, "jti", ("client", "user"))
 _refresh_record = JoinedLookup(
     RefreshToken, "token_digest", ("family", "family__client", "family__user"), annotate=_consent_revoked
 )
+# The client that presents its own refresh token is already loaded: no need to read it twice.
+_own_refresh_record = JoinedLookup(
+    RefreshToken, "token_digest", ("family", "family__user"), annotate=_consent_revoked
+)
 
 
 def audience_claim(audience: list[str]) -> str | list[str]:
@@ -345,6 +349,18 @@ def find_refresh_token(value: str) -> RefreshToken | None:
     whether the user withdrew the consent the family was granted under.
     """
     return _refresh_record.get(opaque.digest(value))
+
+
+def find_own_refresh_token(value: str, client: Client) -> RefreshToken | None:
+    """
+    The refresh token ``client`` presents, with its family and user in one query, or None when
+    there is no such token or it is another client's. Its family's ``client`` is ``client``.
+    """
+    token = _own_refresh_record.get(opaque.digest(value))
+    if token is None or token.family.client_id != client.pk:
+        return None
+    token.family.client = client
+    return token
 
 
 def find_access_token(value: str, *, issuer: str) -> tuple[AccessToken, dict[str, Any]] | None:

@@ -25,8 +25,8 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
     value = params.get("refresh_token")
     if value is None:
         raise InvalidRequest("refresh_token is required.")
-    token = tokens.find_refresh_token(value)
-    if token is None or token.family.client_id != client.pk:
+    token = tokens.find_own_refresh_token(value, client)
+    if token is None:
         raise InvalidGrant("The refresh token is invalid.")
     family = token.family
     now = timezone.now()
