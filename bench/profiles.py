@@ -2,7 +2,8 @@
 Profiles of a running worker with py-spy: where a scenario's time goes.
 
 ``bench.run --profile KEYS`` samples the gunicorn worker while those scenarios run and writes
-``bench/results/profile-<db>-<key>.txt`` (and the raw stacks beside it). Each report lists the
+``bench/results/profile-<db>-<key>.txt``, with the raw stacks and a flame graph
+(``.svg``) beside it. Each report lists the
 functions holding the most samples, inclusive of what they call, then by self time.
 """
 
@@ -16,8 +17,12 @@ from pathlib import Path
 FRAME = re.compile(r"^(?P<func>[^ ]+) \((?P<file>[^:]+)(?::(?P<line>\d+))?\)$")
 
 
-def record(pid: int, seconds: float, out: Path, py_spy: str = "py-spy") -> subprocess.Popen:
-    """Start sampling ``pid`` for ``seconds``; the caller waits on the returned process."""
+def record(pid: int, seconds: float, out: Path, py_spy: str = "py-spy", fmt: str = "raw") -> subprocess.Popen:
+    """
+    Start sampling ``pid`` for ``seconds``, writing ``out`` in py-spy's format ``fmt`` (``raw``,
+    the folded stacks :func:`summarize` reads, or ``flamegraph``, an SVG to open in a browser);
+    the caller waits on the returned process.
+    """
     return subprocess.Popen(
         [
             py_spy,
@@ -29,7 +34,7 @@ def record(pid: int, seconds: float, out: Path, py_spy: str = "py-spy") -> subpr
             "--rate",
             "250",
             "--format",
-            "raw",
+            fmt,
             "--output",
             str(out),
             "--nonblocking",

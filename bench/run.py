@@ -626,10 +626,15 @@ class Runner:
         raw = RESULTS / f"{name}.raw"
         py_spy = Path(sys.executable).parent / "py-spy"
         pid = server.worker_pids()[0]
-        return profiles.record(pid, seconds - 0.5, raw, str(py_spy)), raw, RESULTS / f"{name}.txt", scenario
+        processes = [
+            profiles.record(pid, seconds - 0.5, RESULTS / f"{name}.{suffix}", str(py_spy), fmt)
+            for suffix, fmt in (("raw", "raw"), ("svg", "flamegraph"))
+        ]
+        return processes, raw, RESULTS / f"{name}.txt", scenario
 
-    def _finish_profile(self, process, raw: Path, report: Path, scenario: Scenario) -> None:
-        process.wait(timeout=120)
+    def _finish_profile(self, processes, raw: Path, report: Path, scenario: Scenario) -> None:
+        for process in processes:
+            process.wait(timeout=120)
         if raw.exists():
             report.write_text(f"{LABELS.get(scenario.key, scenario.key)}\n\n{profiles.summarize(raw)}")
             log(f"     profile: {report}")
