@@ -6,6 +6,7 @@ does over HTTP.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 import threading
@@ -483,14 +484,17 @@ def test_cleanup_rests_between_batches_as_asked(db, monkeypatch):
 
 
 def test_cleanup_rests_by_default_only_where_a_write_locks_the_database(db, monkeypatch):
-    """SQLite lets one writer in at a time: there cleanup rests as long as each batch held it."""
+    """SQLite lets one writer in at a time: there cleanup rests twice as long as each batch held it."""
     _expired_access_tokens(12)
     rests = []
     monkeypatch.setattr(cleanup.time, "sleep", rests.append)
+    # Each batch holds the lock for 10 ms of this clock, read once before and once after.
+    ticks = itertools.count()
+    monkeypatch.setattr(cleanup.time, "monotonic", lambda: next(ticks) * 0.010)
     output = run("oauth_cleanup", "--batch-size", "5")
     assert "Deleted 12 expired access tokens." in output
     if connection.vendor == "sqlite":
-        assert len(rests) == 2 and all(0 < rest < 5 for rest in rests)
+        assert rests == [pytest.approx(0.020), pytest.approx(0.020)]  # 5, rest, 5, rest, 2
     else:
         assert rests == []
     _expired_access_tokens(7)

@@ -8,8 +8,12 @@ the size of one batch however many rows there are. Every delete repeats its cond
 that changed since it was looked at (a registration authorized a moment ago) is left alone.
 
 On SQLite a writer locks the whole database, and a request waiting for that lock only polls for
-it now and then: back-to-back batches would leave it no gap to take. So there, by default,
-cleanup rests after each batch as long as the batch held the lock.
+it now and then, at growing intervals (SQLite's busy handler sleeps 1, 2, 5, 10, … 100 ms):
+back-to-back batches would leave it no gap to take. So there, by default, cleanup rests after
+each batch twice as long as the batch held the lock (``SQLITE_REST_FACTOR``): the server has
+the database two thirds of the time, and a request that began to wait during a batch wakes
+within the rest. Resting only as long as the batch took left token requests at 38 % of their
+usual rate on ``make bench``'s two-core machine; twice as long, the figure in the README.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ from twenty_oauth.models import (
 GRACE = timedelta(minutes=5)
 
 DEFAULT_BATCH_SIZE = 500
+
+#: On SQLite, the rest after a batch, as a multiple of the time the batch held the write lock.
+SQLITE_REST_FACTOR = 2
 DEFAULT_UNUSED_CLIENT_DAYS = 30
 
 
@@ -124,15 +131,16 @@ def delete_in_batches(
     held at a time.
 
     ``pause`` is how many seconds to rest after each batch but the last, so that requests
-    waiting to write get their turn. ``None`` rests as long as the batch's transaction took
-    where one writer locks the whole database (SQLite), and not at all elsewhere.
+    waiting to write get their turn. ``None`` rests ``SQLITE_REST_FACTOR`` times as long as the
+    batch's transaction took where one writer locks the whole database (SQLite), and not at all
+    elsewhere.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if pause is not None and pause < 0:
         raise ValueError("pause must not be negative")
     using = router.db_for_write(queryset.model)
-    rest_as_long = pause is None and locks_whole_database(using)
+    rest_by_hold = pause is None and locks_whole_database(using)
     ordered = queryset.order_by("pk")
     after = None
     while True:
@@ -150,6 +158,6 @@ def delete_in_batches(
         if len(keys) < batch_size:
             return
         after = keys[-1]
-        rest = held if rest_as_long else (pause or 0.0)
+        rest = held * SQLITE_REST_FACTOR if rest_by_hold else (pause or 0.0)
         if rest:
             time.sleep(rest)

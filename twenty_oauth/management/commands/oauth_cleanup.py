@@ -4,7 +4,7 @@ dynamically registered clients never authorized within ``--unused-client-days`` 
 
 Safe to run from cron while the server runs: rows go in batches of ``--batch-size``, each in
 its own short transaction, with a rest of ``--pause`` seconds between batches (by default, on
-SQLite, as long as the batch took; see ``twenty_oauth.cleanup``). For example, every hour::
+SQLite, twice as long as the batch took; see ``twenty_oauth.cleanup``). For example, every hour::
 
     17 * * * *  cd /srv/site && python manage.py oauth_cleanup --verbosity 0
 """
@@ -50,7 +50,7 @@ class Command(BaseCommand):
             default=None,
             metavar="SECONDS",
             help="Rest between batches so that the server's writes get their turn (default: on "
-            "SQLite, which locks the whole database for a write, as long as the batch took; "
+            "SQLite, which locks the whole database for a write, twice as long as the batch took; "
             "elsewhere none).",
         )
 
