@@ -265,8 +265,9 @@ class DeviceGrant(models.Model):
 class TokenFamily(models.Model):
     """
     Every token that descends from one authorization: the first tokens of a code or of a device
-    grant and all their refreshes, or one client-credentials token. Revoking the family revokes
-    them all (RFC 9700 §4.14.2).
+    grant and all their refreshes. Revoking the family revokes them all (RFC 9700 §4.14.2). A
+    client-credentials token, which nothing descends from, has none (those issued before had a
+    family of their own, which still revokes them).
     """
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="token_families")
@@ -317,7 +318,10 @@ class RefreshToken(models.Model):
 
 
 class AccessToken(models.Model):
-    """The record of a JWT access token (RFC 9068), kept to revoke and introspect it."""
+    """
+    The record of a JWT access token (RFC 9068), kept to revoke and introspect it. ``family`` is
+    empty for a client-credentials token: it is a grant by itself.
+    """
 
     jti = models.CharField(max_length=64, unique=True)
     family = models.ForeignKey(

@@ -2,8 +2,9 @@
 Writing what a token request issues: all of it or nothing, with SQL compiled once.
 
 A token request spends a code, a device code or a refresh token (a conditional UPDATE, so that
-one of two concurrent redemptions wins), creates the grant's token family and records the new
-access and refresh tokens. Through the ORM that costs twice over:
+one of two concurrent redemptions wins), creates the grant's token family (a client-credentials
+token, a grant by itself, has none) and records the new access and refresh tokens. Through the
+ORM that costs twice over:
 
 - **On PostgreSQL, round trips.** In a transaction it is six (BEGIN, UPDATE, three INSERTs,
   COMMIT), each a network wait longer than the rest of the work. PostgreSQL does it all in one
@@ -72,11 +73,12 @@ class Spend:
         return found
 
 
-def issue(family: TokenFamily, rows: list[Model], spend: Spend | None = None) -> bool:
+def issue(family: TokenFamily | None, rows: list[Model], spend: Spend | None = None) -> bool:
     """
     Spend ``spend`` (if given), save ``family`` if it is new, and insert ``rows`` (unsaved
-    token records) as members of the family. False, with nothing written, when the row to spend
-    was already spent; otherwise every row is saved and a new family has its primary key.
+    token records) as members of the family, or of none when ``family`` is None (a
+    client-credentials token, a grant by itself). False, with nothing written, when the row to
+    spend was already spent; otherwise every row is saved and a new family has its primary key.
     """
     alias = router.db_for_write(TokenFamily)
     vendor = connections[alias].vendor
@@ -90,16 +92,25 @@ def issue(family: TokenFamily, rows: list[Model], spend: Spend | None = None) ->
         for row in rows:
             setattr(row, FAMILY_FIELD, family)
             row._state.adding, row._state.db = False, alias
-        family._state.adding, family._state.db = False, alias
+        if family is not None:
+            family._state.adding, family._state.db = False, alias
     return written
 
 
-def _through_the_orm(alias: str, family: TokenFamily, rows: list[Model], spend: Spend | None) -> bool:
+def _is_new(family: TokenFamily | None) -> bool:
+    return family is not None and family.pk is None
+
+
+def _key(family: TokenFamily | None) -> Any:
+    return family.pk if family is not None else None
+
+
+def _through_the_orm(alias: str, family: TokenFamily | None, rows: list[Model], spend: Spend | None) -> bool:
     with transaction.atomic(using=alias):
         spendable = spend and spend.model._base_manager.using(alias).filter(**spend.filters())
         if spendable is not None and not spendable.update(used_at=spend.now):
             return False
-        if family.pk is None:
+        if _is_new(family):
             family.save(using=alias, force_insert=True)
         for row in rows:
             setattr(row, FAMILY_FIELD, family)
@@ -107,25 +118,25 @@ def _through_the_orm(alias: str, family: TokenFamily, rows: list[Model], spend: 
     return True
 
 
-def _in_statements(alias: str, family: TokenFamily, rows: list[Model], spend: Spend | None) -> bool:
+def _in_statements(alias: str, family: TokenFamily | None, rows: list[Model], spend: Spend | None) -> bool:
     connection = connections[alias]
-    sql = _statements(connection, alias, spend, family.pk is None, rows)
+    sql = _statements(connection, alias, spend, _is_new(family), rows)
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         if spend is not None:
             statements.execute(connection, cursor, sql.spend, _spend_values(connection, spend))
             if cursor.rowcount != 1:
                 return False
-        if family.pk is None:
+        if _is_new(family):
             statements.execute(connection, cursor, sql.family, _values(connection, family))
             family.pk = connection.ops.last_insert_id(cursor, TokenFamily._meta.db_table, "id")
         for row, statement in zip(rows, sql.rows, strict=True):
-            statements.execute(connection, cursor, statement, [*_values(connection, row), family.pk])
+            statements.execute(connection, cursor, statement, [*_values(connection, row), _key(family)])
     return True
 
 
-def _in_one_statement(alias: str, family: TokenFamily, rows: list[Model], spend: Spend | None) -> bool:
+def _in_one_statement(alias: str, family: TokenFamily | None, rows: list[Model], spend: Spend | None) -> bool:
     connection = connections[alias]
-    new_family = family.pk is None
+    new_family = _is_new(family)
     sql = _statements(connection, alias, spend, new_family, rows)
     params: list[Any] = _spend_values(connection, spend) if spend is not None else []
     if new_family:
@@ -133,7 +144,7 @@ def _in_one_statement(alias: str, family: TokenFamily, rows: list[Model], spend:
     for row in rows:
         params += _values(connection, row)
         if not new_family:
-            params.append(family.pk)
+            params.append(_key(family))
     with connection.cursor() as cursor:
         cursor.execute(sql.together, params)
         found = cursor.fetchone()

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from twenty_oauth import signals
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.models import AuthorizationCode, Client, Consent, TokenFamily
+from twenty_oauth.models import AccessToken, AuthorizationCode, Client, Consent, TokenFamily
 from twenty_oauth.protocol import consents, opaque, tokens
 from twenty_oauth.protocol.client_metadata import METADATA_FIELDS
 
@@ -195,8 +195,13 @@ def end_own_grants(client_ids: list[int]) -> int:
     """
     Revoke the grants these clients hold for themselves (client credentials, no user): once
     the clients may no longer use the grant, the tokens that rested on that permission end too.
+    Such a token has no family; one issued by an earlier version may have one of its own.
     """
-    return tokens.revoke_families(TokenFamily.objects.filter(client_id__in=client_ids, user__isnull=True))
+    with transaction.atomic():
+        own = tokens.revoke_own_tokens(AccessToken.objects.filter(client_id__in=client_ids))
+        return own + tokens.revoke_families(
+            TokenFamily.objects.filter(client_id__in=client_ids, user__isnull=True)
+        )
 
 
 def deactivate(client_ids: list[int], *, ip: str) -> int:

@@ -70,10 +70,13 @@ def authorized_apps(user: Any) -> list[AuthorizedApp]:
 def end_grants(*, clients: QuerySet[Client] | None = None, client=None, user=None) -> int:
     """
     Revoke every token family, and expire every pending code and unredeemed device grant,
-    matching ``clients`` (or ``client``) and ``user``. Returns how many families were revoked.
-    A device grant no one approved yet has no user: only ``clients`` and ``client`` end it.
+    matching ``clients`` (or ``client``) and ``user``. Without ``user``, the clients'
+    client-credentials tokens, which belong to no family, are revoked too. Returns how many
+    grants were revoked (families and such tokens). A device grant no one approved yet has no
+    user: only ``clients`` and ``client`` end it.
     """
     families = TokenFamily.objects.all()
+    own = AccessToken.objects.all()
     pending = [
         AuthorizationCode.objects.filter(used_at__isnull=True),
         DeviceGrant.objects.filter(used_at__isnull=True),
@@ -81,9 +84,11 @@ def end_grants(*, clients: QuerySet[Client] | None = None, client=None, user=Non
     if clients is not None:
         client_ids = list(clients.values_list("pk", flat=True))
         families = families.filter(client_id__in=client_ids)
+        own = own.filter(client_id__in=client_ids)
         pending = [rows.filter(client_id__in=client_ids) for rows in pending]
     if client is not None:
         families = families.filter(client=client)
+        own = own.filter(client=client)
         pending = [rows.filter(client=client) for rows in pending]
     if user is not None:
         families = families.filter(user=user)
@@ -91,7 +96,8 @@ def end_grants(*, clients: QuerySet[Client] | None = None, client=None, user=Non
     with transaction.atomic():
         for rows in pending:
             expire_codes(rows)
-        return tokens.revoke_families(families)
+        own_revoked = tokens.revoke_own_tokens(own) if user is None else 0
+        return tokens.revoke_families(families) + own_revoked
 
 
 def expire_codes(codes: QuerySet) -> int:

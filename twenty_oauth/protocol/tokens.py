@@ -3,8 +3,10 @@ Issuing, checking and revoking tokens.
 
 Access tokens are JWTs in the RFC 9068 profile, signed by the key ring's signing key; a row
 keyed by ``jti`` lets them be revoked and introspected. Refresh tokens are opaque and kept as
-digests. Every token belongs to a ``TokenFamily`` so that one reuse or one revocation can end all
-that came from the same authorization (RFC 9700 §4.14.2).
+digests. Every token of a user's authorization belongs to a ``TokenFamily`` so that one reuse or
+one revocation can end all that came from it (RFC 9700 §4.14.2). A client-credentials token is
+a grant by itself, with no refresh token to descend from it (RFC 6749 §4.4.3): it has no family,
+and is revoked by its own row (:func:`revoke_own_tokens`).
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def token_response(
     user: Any,
     scopes: list[str],
     audience: list[str],
-    family: TokenFamily,
+    family: TokenFamily | None,
     refresh: bool,
     refresh_scopes: list[str] | None = None,
     now: datetime | None = None,
@@ -158,7 +160,8 @@ def token_response(
     Issue an access token (and a refresh token) and build the RFC 6749 §5.1 body. A refresh
     token keeps the scope of the grant even when the access token's is narrower (RFC 6749 §6).
 
-    ``family`` is saved with the tokens when it is new. With ``spend``, the code or refresh
+    ``family`` is saved with the tokens when it is new; None for a token that is a grant by
+    itself (client credentials). With ``spend``, the code or refresh
     token it names is spent in the same write, and None is returned, with nothing written, when
     another request spent it first. With ``jkt``, the thumbprint of the key of the request's DPoP
     proof, the access token is bound to that key and its type is ``DPoP`` (RFC 9449 §5). With
@@ -204,6 +207,15 @@ def revoke_family(family_id: int, now: datetime | None = None) -> None:
         TokenFamily.objects.filter(pk=family_id, revoked_at__isnull=True).update(revoked_at=now)
         RefreshToken.objects.filter(family_id=family_id, revoked_at__isnull=True).update(revoked_at=now)
         AccessToken.objects.filter(family_id=family_id, revoked_at__isnull=True).update(revoked_at=now)
+
+
+def revoke_own_tokens(access_tokens) -> int:
+    """
+    Revoke the client-credentials tokens among a queryset of access tokens: those with no
+    family, each a grant by itself. Returns how many were live.
+    """
+    live = access_tokens.filter(family__isnull=True, revoked_at__isnull=True)
+    return live.update(revoked_at=timezone.now())
 
 
 def revoke_families(families) -> int:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidScope, UnauthorizedClient
-from twenty_oauth.models import Client, TokenFamily
+from twenty_oauth.models import Client
 from twenty_oauth.protocol import resources, scopes, tokens
 from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.parameters import Params
@@ -15,7 +13,8 @@ from twenty_oauth.protocol.parameters import Params
 def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
     """
     Issue an access token to a confidential client for itself. The scope is narrowed to what the
-    client may hold (RFC 6749 §3.3); no refresh token is issued (RFC 6749 §4.4.3).
+    client may hold (RFC 6749 §3.3); no refresh token is issued (RFC 6749 §4.4.3), so the token
+    is a grant by itself and belongs to no family: its own row is all there is to revoke.
     """
     if client.is_public or not client.can_use_grant("client_credentials"):
         raise UnauthorizedClient("This client is not registered for client_credentials.")
@@ -31,8 +30,6 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
     else:
         granted = scopes.narrow(params["scope"], allowed, strict=False)
     audience = resources.requested(site, params.resources)
-    now = timezone.now()
-    family = TokenFamily(client=client, user=None, scope=" ".join(granted), resource=audience, created_at=now)
     return tokens.token_response(
         issuer=site.issuer,
         jkt=jkt,
@@ -40,7 +37,6 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
         user=None,
         scopes=granted,
         audience=audience,
-        family=family,
+        family=None,
         refresh=False,
-        now=now,
     )
