@@ -60,3 +60,19 @@ def test_placeholders_and_percent_signs_are_converted_as_django_converts_them(db
     with connection.cursor() as cursor:
         statements.execute(connection, cursor, sql, ["a", "b"])
         assert cursor.fetchone() == ("a", "100%", "b")
+
+
+def test_a_statement_compiled_once_is_converted_once_on_sqlite_only(client, user, confidential, monkeypatch):
+    oauth_client, secret = confidential
+    token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    monkeypatch.setattr(statements, "_converted", {})
+    for _ in range(3):
+        assert client.get("/rest/constant", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    access_table = AccessToken._meta.db_table
+    converted = {sql: text for sql, text in statements._converted.items() if f'FROM "{access_table}"' in sql}
+    if connection.vendor == "sqlite":
+        # Unwatched, the bearer check's SELECT ran beneath Django's cursor, converted once.
+        ((sql, text),) = converted.items()
+        assert sql.count("%s") == text.count("?") >= 1 and "%s" not in text
+    else:
+        assert converted == {}  # PostgreSQL takes %s as it is: Django's cursor runs it

@@ -16,12 +16,16 @@ is: their statements always go through Django's cursor.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
+
+try:
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+except ImportError:  # a Python built without sqlite3: no statement runs on SQLite then
+    SQLiteCursorWrapper = None
 
 #: Statements in SQLite's placeholder style, by their text in Django's: one entry per statement
 #: that lookups and writes compiled, so a few dozen at most.
@@ -30,11 +34,18 @@ _converted: dict[str, str] = {}
 
 def execute(connection: BaseDatabaseWrapper, cursor: CursorWrapper, sql: str, params: Sequence[Any]) -> None:
     """Run ``sql`` (placeholders ``%s``) with ``params`` on ``cursor``, a cursor of ``connection``."""
-    if connection.vendor != "sqlite" or connection.execute_wrappers or type(cursor) is not CursorWrapper:
+    raw = cursor.cursor
+    if (
+        SQLiteCursorWrapper is None
+        or not isinstance(raw, SQLiteCursorWrapper)  # another database, or a backend of its own
+        or type(cursor) is not CursorWrapper  # Django's debug cursor: the query is logged
+        or connection.execute_wrappers
+    ):
         cursor.execute(sql, params)
         return
     converted = _converted.get(sql)
     if converted is None:
-        converted = _converted[sql] = cursor.cursor.convert_query(sql)
+        converted = _converted[sql] = raw.convert_query(sql)
     with connection.wrap_database_errors:
-        sqlite3.Cursor.execute(cursor.cursor, converted, params)
+        # sqlite3.Cursor.execute itself, beneath the wrapper's conversion.
+        super(SQLiteCursorWrapper, raw).execute(converted, params)
