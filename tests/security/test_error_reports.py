@@ -90,7 +90,9 @@ def test_revocation_and_introspection_failures_report_no_token(
 ):
     oauth_client, secret = confidential
     body = issued(http, user, confidential)
+    # Revocation reads the caller's own token, introspection any client's.
     monkeypatch.setattr(tokens, "find_refresh_token", fail)
+    monkeypatch.setattr(tokens, "find_own_refresh_token", fail)
     data = {"token": body["refresh_token"], "client_id": oauth_client.client_id, "client_secret": secret}
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = http.post(path, form(data), content_type="application/x-www-form-urlencoded")

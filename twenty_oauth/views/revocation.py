@@ -44,8 +44,8 @@ class RevocationView(OAuthAPIView):
                 AccessToken.objects.filter(pk=record.pk).update(revoked_at=timezone.now())
                 self.revoked(client, record.user, "access_token", ip)
         else:
-            refresh = tokens.find_refresh_token(value)
-            if refresh is not None and refresh.family.client_id == client.pk:
+            refresh = tokens.find_own_refresh_token(value, client)
+            if refresh is not None:
                 tokens.revoke_family(refresh.family_id)
                 self.revoked(client, refresh.family.user, "refresh_token", ip)
         return Response({})
