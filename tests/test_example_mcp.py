@@ -4,6 +4,7 @@ browser or an MCP client would: CORS, the Origin check of the streamable HTTP tr
 rebinding), its serverInfo and the capabilities it advertises.
 """
 
+import asyncio
 import json
 import os
 import subprocess
@@ -12,6 +13,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 from starlette.testclient import TestClient
 
 import twenty_oauth
@@ -33,6 +36,17 @@ INITIALIZE = {
         "clientInfo": {"name": "tests", "version": "1"},
     },
 }
+
+
+@pytest.fixture(autouse=True)
+def _close_the_sync_threads_connections():
+    """
+    The MCP app reaches the database from asgiref's shared sync thread, as under uvicorn; with
+    ``CONN_MAX_AGE`` its connection there outlives the test, and would outlive the test
+    database. Close it in that thread once the test is over.
+    """
+    yield
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
 
 
 @pytest.fixture
