@@ -69,35 +69,30 @@ def authorized_apps(user: Any) -> list[AuthorizedApp]:
 
 def end_grants(*, clients: QuerySet[Client] | None = None, client=None, user=None) -> int:
     """
-    Revoke every token family, and expire every pending code and unredeemed device grant,
-    matching ``clients`` (or ``client``) and ``user``. Without ``user``, the clients'
-    client-credentials tokens, which belong to no family, are revoked too. Returns how many
-    grants were revoked (families and such tokens). A device grant no one approved yet has no
-    user: only ``clients`` and ``client`` end it.
+    Revoke every token family and every client-credentials token (a grant by itself, in no
+    family), and expire every pending code and unredeemed device grant, matching ``clients``
+    (or ``client``) and ``user``. Returns how many grants were revoked. A client-credentials
+    token and a device grant no one approved yet have no user: only ``clients`` and ``client``
+    end them.
     """
-    families = TokenFamily.objects.all()
-    own = AccessToken.objects.all()
-    pending = [
+    selected = [
+        TokenFamily.objects.all(),
+        AccessToken.objects.filter(family__isnull=True),
         AuthorizationCode.objects.filter(used_at__isnull=True),
         DeviceGrant.objects.filter(used_at__isnull=True),
     ]
     if clients is not None:
         client_ids = list(clients.values_list("pk", flat=True))
-        families = families.filter(client_id__in=client_ids)
-        own = own.filter(client_id__in=client_ids)
-        pending = [rows.filter(client_id__in=client_ids) for rows in pending]
+        selected = [rows.filter(client_id__in=client_ids) for rows in selected]
     if client is not None:
-        families = families.filter(client=client)
-        own = own.filter(client=client)
-        pending = [rows.filter(client=client) for rows in pending]
+        selected = [rows.filter(client=client) for rows in selected]
     if user is not None:
-        families = families.filter(user=user)
-        pending = [rows.filter(user=user) for rows in pending]
+        selected = [rows.filter(user=user) for rows in selected]
+    families, own, codes, device_grants = selected
     with transaction.atomic():
-        for rows in pending:
-            expire_codes(rows)
-        own_revoked = tokens.revoke_own_tokens(own) if user is None else 0
-        return tokens.revoke_families(families) + own_revoked
+        expire_codes(codes)
+        expire_codes(device_grants)
+        return tokens.revoke_families(families) + tokens.revoke_own_tokens(own)
 
 
 def expire_codes(codes: QuerySet) -> int:
