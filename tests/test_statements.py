@@ -51,15 +51,15 @@ def test_captured_queries_hold_the_bearer_check(client, user, confidential):
 
 def test_a_database_error_is_django_s(db):
     sql = 'SELECT "missing" FROM "no_such_table" WHERE "id" = %s'
-    with connection.cursor() as cursor, pytest.raises(utils.DatabaseError):
-        statements.execute(connection, cursor, sql, [1])
+    with pytest.raises(utils.DatabaseError):
+        statements.fetchone(connection, sql, [1])
+    with pytest.raises(utils.DatabaseError):
+        statements.write(connection, 'UPDATE "no_such_table" SET "id" = %s', [1])
 
 
 def test_placeholders_and_percent_signs_are_converted_as_django_converts_them(db):
     sql = "SELECT %s, '100%%', %s"
-    with connection.cursor() as cursor:
-        statements.execute(connection, cursor, sql, ["a", "b"])
-        assert cursor.fetchone() == ("a", "100%", "b")
+    assert statements.fetchone(connection, sql, ["a", "b"]) == ("a", "100%", "b")
 
 
 def test_a_statement_compiled_once_is_converted_once_on_sqlite_only(client, user, confidential, monkeypatch):

@@ -112,9 +112,7 @@ class JoinedLookup:
         plan = self._plans.get(alias) or self._build(alias)
         params = plan.params.copy()
         params[plan.value_index] = value
-        with connection.cursor() as cursor:
-            statements.execute(connection, cursor, plan.sql, params)
-            row = cursor.fetchone()
+        row = statements.fetchone(connection, plan.sql, params)
         if row is None:
             return None
         values = list(row)

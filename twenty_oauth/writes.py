@@ -121,16 +121,15 @@ def _through_the_orm(alias: str, family: TokenFamily | None, rows: list[Model], 
 def _in_statements(alias: str, family: TokenFamily | None, rows: list[Model], spend: Spend | None) -> bool:
     connection = connections[alias]
     sql = _statements(connection, alias, spend, _is_new(family), rows)
-    with transaction.atomic(using=alias), connection.cursor() as cursor:
+    with transaction.atomic(using=alias):
         if spend is not None:
-            statements.execute(connection, cursor, sql.spend, _spend_values(connection, spend))
-            if cursor.rowcount != 1:
+            spent, _ = statements.write(connection, sql.spend, _spend_values(connection, spend))
+            if spent != 1:
                 return False
         if _is_new(family):
-            statements.execute(connection, cursor, sql.family, _values(connection, family))
-            family.pk = connection.ops.last_insert_id(cursor, TokenFamily._meta.db_table, "id")
+            _, family.pk = statements.write(connection, sql.family, _values(connection, family))
         for row, statement in zip(rows, sql.rows, strict=True):
-            statements.execute(connection, cursor, statement, [*_values(connection, row), _key(family)])
+            statements.write(connection, statement, [*_values(connection, row), _key(family)])
     return True
 
 
