@@ -90,7 +90,9 @@ class JoinedLookup:
 
     ``annotate`` returns expressions to add to the row, set as attributes of the object found,
     as ``queryset.annotate(...)`` would: a function, so that they are built once the models are
-    ready, when the lookup is first used.
+    ready, when the lookup is first used. ``only`` names the fields to select, as
+    ``queryset.only(...)`` does: the others are deferred, loaded by a query of their own if they
+    are ever read.
     """
 
     def __init__(
@@ -99,11 +101,13 @@ class JoinedLookup:
         field: str,
         related: tuple[str, ...] = (),
         annotate: Callable[[], dict[str, Expression]] | None = None,
+        only: tuple[str, ...] = (),
     ) -> None:
         self.model = model
         self.field = field
         self.related = related
         self.annotate = annotate
+        self.only = only
         self._plans: dict[str, _Plan] = {}
 
     def get(self, value: Any) -> Model | None:
@@ -130,6 +134,8 @@ class JoinedLookup:
             queryset = queryset.select_related(*self.related)
         if self.annotate is not None:
             queryset = queryset.annotate(**self.annotate())
+        if self.only:
+            queryset = queryset.only(*self.only)
         queryset = queryset.filter(**{self.field: _PLACEHOLDER})
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
