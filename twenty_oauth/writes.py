@@ -15,8 +15,8 @@ ORM that costs twice over:
 - **On SQLite, compiling.** The statements are local calls, but ``Model.save`` compiles each
   INSERT anew: about 0.1 ms of the 0.2 ms an INSERT costs through the ORM here, for two or three
   of them per request. The same statements are run here from their text, in a transaction
-  (through :mod:`twenty_oauth.statements`, which also spares them Django's per-call placeholder
-  rewrite).
+  (a lone INSERT needs none), through :mod:`twenty_oauth.statements`, which also spares them
+  Django's cursor and its per-call placeholder rewrite.
 
 The ORM cannot express the first and is slower for the second, so the SQL is written here, once
 per shape and database, from the models' own metadata: table and column names quoted by the
@@ -121,6 +121,11 @@ def _through_the_orm(alias: str, family: TokenFamily | None, rows: list[Model], 
 def _in_statements(alias: str, family: TokenFamily | None, rows: list[Model], spend: Spend | None) -> bool:
     connection = connections[alias]
     sql = _statements(connection, alias, spend, _is_new(family), rows)
+    if spend is None and not _is_new(family) and len(rows) == 1:
+        # One INSERT (a client-credentials token) is atomic by itself: a transaction around it
+        # would add a BEGIN and Django's bookkeeping: about 20 µs, a quarter of what it costs.
+        statements.write(connection, sql.rows[0], [*_values(connection, rows[0]), _key(family)])
+        return True
     with transaction.atomic(using=alias):
         if spend is not None:
             spent, _ = statements.write(connection, sql.spend, _spend_values(connection, spend))
