@@ -71,7 +71,19 @@ class Me(APIView):
         )
 
 
+class TokenClient(APIView):
+    """What a view can read of ``request.auth.client``: ``?field=`` names one of its fields."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        field = request.query_params.get("field", "client_id")
+        return Response({field: getattr(request.auth.client, field)})
+
+
 urlpatterns = [
+    path("token-client", TokenClient.as_view()),
     path("throttled", Throttled.as_view()),
     path("scoped", ScopedReports.as_view()),
     path("me", Me.as_view()),

@@ -2,6 +2,8 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.conftest import ISSUER, code_tokens, token_request
@@ -166,3 +168,20 @@ def test_access_token_claims_hook_adds_but_never_overrides(client, user, confide
     assert claims["tenant"] == "acme"
     assert claims["iss"] == ISSUER
     assert get(client, token).status_code == 200
+
+
+@pytest.mark.urls("tests.drf_views")
+@pytest.mark.parametrize(
+    ("field", "queries"),
+    [("client_id", 1), ("client_name", 1), ("is_active", 1), ("redirect_uris", 2), ("grant_types", 2)],
+)
+def test_request_auth_client_reads_deferred_fields_when_used(client, user, confidential, field, queries):
+    # The check reads three fields of the client; a view reading another gets it, one query later.
+    oauth_client, secret = confidential
+    token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    client.logout()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(f"/token-client?field={field}", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    assert response.json() == {field: getattr(Client.objects.get(pk=oauth_client.pk), field)}
+    assert len(captured) == queries
