@@ -8,9 +8,11 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from django.db.models.signals import post_init
+from django.utils import timezone
 
-from tests.conftest import basic, code_tokens, token_request
-from twenty_oauth.models import Client
+from tests.conftest import ISSUER, basic, code_tokens, token_request
+from twenty_oauth.models import AccessToken, Client
 from twenty_oauth.protocol import tokens
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +102,47 @@ def test_a_token_longer_than_the_limit_is_checked_every_time_and_not_kept(
     assert api(client, token).status_code == 200
     assert api(client, token).status_code == 200
     assert tokens._verified == {}
+
+
+def test_the_check_builds_its_rows_as_django_builds_them(client, user, confidential):
+    # The bearer check stores the row's values as Model.from_db would, without Model.__init__.
+    oauth_client, secret = confidential
+    token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    record = tokens.verify_access_token(token, issuer=ISSUER).record
+    fresh = AccessToken.objects.select_related("client", "user").get(pk=record.pk)
+    for found, expected in ((record, fresh), (record.user, fresh.user)):
+        assert found._state.adding is False and found._state.db == "default"
+        assert found.get_deferred_fields() == set()
+        assert {f.attname: getattr(found, f.attname) for f in type(found)._meta.concrete_fields} == {
+            f.attname: getattr(expected, f.attname) for f in type(expected)._meta.concrete_fields
+        }
+    assert record.client.get_deferred_fields() == {f.attname for f in Client._meta.concrete_fields} - {
+        "id",
+        *tokens.BEARER_CLIENT_FIELDS,
+    }
+    assert record.client.redirect_uris == fresh.client.redirect_uris  # read when used
+    # Saved, it is an UPDATE of its row: the check refuses the token it revoked.
+    record.revoked_at = timezone.now()
+    record.save(update_fields=["revoked_at"])
+    assert AccessToken.objects.count() == 1
+    assert api(client, token).status_code == 401
+
+
+def test_a_post_init_receiver_sees_the_rows_of_the_check(client, user, confidential):
+    oauth_client, secret = confidential
+    token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=AccessToken)
+    post_init.connect(receiver, sender=type(user))
+    try:
+        assert api(client, token).status_code == 200
+    finally:
+        post_init.disconnect(receiver, sender=AccessToken)
+        post_init.disconnect(receiver, sender=type(user))
+    assert [type(instance) for instance in seen] == [AccessToken, type(user)]
+    assert seen[0].jti == tokens.decode_access_token(token, issuer=ISSUER)["jti"]
+    assert seen[1].pk == user.pk
