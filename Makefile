@@ -57,8 +57,11 @@ test-django52: $(VENV52)/.installed
 	$(VENV52)/bin/python -m django --version
 	$(VENV52)/bin/python -m pytest -q -m "not postgres"
 
+# The whole suite with server-side binding (the example's and README's setting), then the races
+# and round trips again with Django's default, client-side binding.
 test-postgres: $(VENV)/.installed-test
 	TWENTY_DB=postgres PGDATABASE=$(PGDB) $(BIN)/python -m pytest -q
+	TWENTY_DB=postgres TWENTY_PG_BINDING=client PGDATABASE=$(PGDB) $(BIN)/python -m pytest -q -m postgres
 
 $(VENV)/.installed-interop: $(VENV)/.installed-test
 	$(BIN)/pip install --quiet -e '.[interop]'

@@ -1,8 +1,9 @@
 """
 The example site as the benchmark serves it: production-like (DEBUG off, persistent database
 connections) on the database chosen by ``BENCH_DB`` (``sqlite``: the file ``BENCH_SQLITE``;
-``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432, through Django's connection
-pool when ``BENCH_PG_POOL`` is set). ``BENCH_SQLITE_CACHE_MB``
+``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432, with server-side binding and
+prepared statements unless ``BENCH_PG_CLIENT_BINDING`` is set, through Django's connection pool
+when ``BENCH_PG_POOL`` is set). ``BENCH_SQLITE_CACHE_MB``
 sets SQLite's page cache (default: SQLite's own 2 MB), to try its effect on a large database.
 ``BENCH_SLOW_NAMES_SECONDS`` makes the flood scenario's host names slow to resolve
 (``bench/slow_names.py``).
@@ -26,12 +27,17 @@ if os.environ.get("BENCH_DB", "sqlite") == "postgres":
             "NAME": os.environ.get("BENCH_PGDATABASE", "bench_twenty_oauth"),
             "USER": "postgres",
             "CONN_MAX_AGE": None,
+            # As README advises: parameters bound by the server, statements prepared.
+            "OPTIONS": {"server_side_binding": True, "prepare_threshold": 5},
         }
     }
+    if os.environ.get("BENCH_PG_CLIENT_BINDING"):
+        # Django's default: values written into the statement's text, planned every time.
+        DATABASES["default"]["OPTIONS"] = {}
     if os.environ.get("BENCH_PG_POOL"):
         # Django's pool (psycopg_pool) in place of persistent connections, as README advises.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
-        DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 4}}
+        DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 4}
 else:
     DATABASES["default"]["NAME"] = os.environ["BENCH_SQLITE"]  # noqa: F405
     DATABASES["default"]["CONN_MAX_AGE"] = None  # noqa: F405

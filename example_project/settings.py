@@ -4,7 +4,8 @@ The example site: a small Django project that uses twenty-oauth as a host would.
 Environment variables: ``DJANGO_DEBUG`` (default on), ``DJANGO_SECRET_KEY`` (required once
 ``DJANGO_DEBUG=0``), ``DJANGO_ALLOWED_HOSTS`` (comma-separated; default the loopback names),
 ``DATABASE_URL``-like ``TWENTY_DB`` (``postgres`` to use the PostgreSQL on 127.0.0.1:5432,
-database ``PGDATABASE`` or ``test``), ``SQLITE_PATH``, ``TWENTY_OAUTH_ISSUER``,
+database ``PGDATABASE`` or ``test``; ``TWENTY_PG_BINDING=client`` for Django's client-side binding),
+``SQLITE_PATH``, ``TWENTY_OAUTH_ISSUER``,
 ``MCP_ALLOWED_ORIGINS`` (comma-separated).
 """
 
@@ -76,9 +77,15 @@ if os.environ.get("TWENTY_DB") == "postgres":
             "USER": os.environ.get("PGUSER", "postgres"),
             "PASSWORD": os.environ.get("PGPASSWORD", ""),
             "CONN_MAX_AGE": 60,
+            # Parameters bound by the server, and each statement prepared once a connection has
+            # run it five times: PostgreSQL then skips planning it (README, "PostgreSQL in
+            # production"). TWENTY_PG_BINDING=client keeps Django's default, values in the text.
+            "OPTIONS": {"server_side_binding": True, "prepare_threshold": 5},
             "TEST": {"NAME": os.environ.get("PGTESTDATABASE", "test_twenty_oauth")},
         }
     }
+    if os.environ.get("TWENTY_PG_BINDING") == "client":
+        DATABASES["default"]["OPTIONS"] = {}
 else:
     DATABASES = {
         "default": {
