@@ -57,15 +57,9 @@ def _consent_revoked() -> dict[str, Exists]:
 BEARER_CLIENT_FIELDS = ("client_id", "client_name", "is_active")
 
 _access_record = JoinedLookup(AccessToken, "jti", ("client", "user"))
-_bearer_record = JoinedLookup(
-    AccessToken,
-    "jti",
-    ("client", "user"),
-    only=(
-        *(field.name for field in AccessToken._meta.concrete_fields),
-        *(f"client__{name}" for name in BEARER_CLIENT_FIELDS),
-    ),
-)
+_bearer_fields = [field.name for field in AccessToken._meta.concrete_fields]
+_bearer_fields += [f"client__{name}" for name in BEARER_CLIENT_FIELDS]
+_bearer_record = JoinedLookup(AccessToken, "jti", ("client", "user"), only=tuple(_bearer_fields))
 _refresh_record = JoinedLookup(
     RefreshToken, "token_digest", ("family", "family__client", "family__user"), annotate=_consent_revoked
 )
