@@ -4,7 +4,7 @@ stay visible to whatever watches the database, and fail as Django's errors.
 """
 
 import pytest
-from django.db import connection, utils
+from django.db import connection, connections, utils
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import code_tokens, refresh
@@ -76,3 +76,20 @@ def test_a_statement_compiled_once_is_converted_once_on_sqlite_only(client, user
         assert sql.count("%s") == text.count("?") >= 1 and "%s" not in text
     else:
         assert converted == {}  # PostgreSQL takes %s as it is: Django's cursor runs it
+
+
+def test_a_backend_that_makes_its_own_cursors_gets_them(client, user, confidential, monkeypatch):
+    # A tracing tool may replace how cursors are made: the statements then go through its cursors.
+    oauth_client, secret = confidential
+    token = code_tokens(client, user, oauth_client, secret)["access_token"]
+    real = connections["default"]
+    made = []
+
+    def create_cursor(name=None):
+        made.append(name)
+        return type(real).create_cursor(real, name)
+
+    monkeypatch.setattr(real, "create_cursor", create_cursor)
+    response = client.get("/rest/constant", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    assert made  # the bearer check's SELECT went through the backend's own cursor

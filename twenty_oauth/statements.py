@@ -65,7 +65,7 @@ def _beneath(connection: BaseDatabaseWrapper) -> bool:
     if (
         SQLiteWrapper is None
         or connection.vendor != "sqlite"
-        or connection.create_cursor.__func__ is not SQLiteWrapper.create_cursor
+        or getattr(connection.create_cursor, "__func__", None) is not SQLiteWrapper.create_cursor
         or connection.queries_logged  # DEBUG, CaptureQueriesContext: the query is logged
         or connection.execute_wrappers
     ):
