@@ -52,14 +52,14 @@ def _consent_revoked() -> dict[str, Exists]:
     return {"consent_revoked": Exists(withdrawn)}
 
 
-#: The client fields a bearer check reads: its row with every field would cost the check a
-#: third of its time (some thirty columns, six of them JSON to decode). The rest load when read.
+#: The client fields read with an access token's row (the bearer check, introspection,
+#: revocation): its row with every field would cost the bearer check a third of its time (some
+#: thirty columns, six of them JSON to decode). The rest load when read.
 BEARER_CLIENT_FIELDS = ("client_id", "client_name", "is_active")
 
-_access_record = JoinedLookup(AccessToken, "jti", ("client", "user"))
-_bearer_fields = [field.name for field in AccessToken._meta.concrete_fields]
-_bearer_fields += [f"client__{name}" for name in BEARER_CLIENT_FIELDS]
-_bearer_record = JoinedLookup(AccessToken, "jti", ("client", "user"), only=tuple(_bearer_fields))
+_access_fields = [field.name for field in AccessToken._meta.concrete_fields]
+_access_fields += [f"client__{name}" for name in BEARER_CLIENT_FIELDS]
+_access_record = JoinedLookup(AccessToken, "jti", ("client", "user"), only=tuple(_access_fields))
 _refresh_record = JoinedLookup(
     RefreshToken, "token_digest", ("family", "family__client", "family__user"), annotate=_consent_revoked
 )
@@ -352,7 +352,7 @@ def verify_access_token(token: str, *, issuer: str, audience: str | None = None)
     every process, because the database is the one place all of them read.
     """
     claims = decode_access_token(token, issuer=issuer, audience=audience)
-    record = _bearer_record.get(claims["jti"])
+    record = _access_record.get(claims["jti"])
     if (
         record is None
         or record.revoked_at is not None
@@ -385,7 +385,10 @@ def find_own_refresh_token(value: str, client: Client) -> RefreshToken | None:
 
 
 def find_access_token(value: str, *, issuer: str) -> tuple[AccessToken, dict[str, Any]] | None:
-    """The record and claims of an access token this server signed, expired or not."""
+    """
+    The record and claims of an access token this server signed, expired or not; its client
+    loaded as ``VerifiedToken.record``'s is.
+    """
     if value.count(".") != 2:
         return None
     try:
