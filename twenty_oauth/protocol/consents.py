@@ -77,7 +77,7 @@ def end_grants(*, clients: QuerySet[Client] | None = None, client=None, user=Non
     """
     selected = [
         TokenFamily.objects.all(),
-        AccessToken.objects.filter(family__isnull=True),
+        AccessToken.objects.all(),  # revoke_own_tokens takes those in no family
         AuthorizationCode.objects.filter(used_at__isnull=True),
         DeviceGrant.objects.filter(used_at__isnull=True),
     ]
