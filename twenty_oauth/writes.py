@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import connections, router, transaction
@@ -178,13 +179,14 @@ def _statements(connection, alias: str, spend: Spend | None, new_family: bool, r
     return sql
 
 
-def _inserted(model: type[Model]) -> list:
+@cache
+def _inserted(model: type[Model]) -> tuple:
     """The fields an INSERT writes here: every concrete one but the automatic key and the family."""
-    return [
+    return tuple(
         field
         for field in model._meta.concrete_fields
         if not (field.primary_key and field.db_returning) and field.name != FAMILY_FIELD
-    ]
+    )
 
 
 def _values(connection, row: Model) -> list[Any]:
