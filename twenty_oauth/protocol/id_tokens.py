@@ -14,7 +14,7 @@ from typing import Any
 import jwt
 
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.protocol import identity_claims
+from twenty_oauth.protocol import identity_claims, jws
 from twenty_oauth.protocol.keys import keyring
 
 #: OpenID Connect Core §15.1: ``RS256`` is what every relying party can verify; ``ES256`` is the
@@ -90,9 +90,7 @@ def sign(
         claims["auth_time"] = int(authentication.auth_time.timestamp())
     if authentication.nonce:
         claims["nonce"] = authentication.nonce
-    return jwt.encode(
-        claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid, "typ": "JWT"}
-    )
+    return jws.sign(claims, key, typ="JWT")
 
 
 def decode_hint(token: str, *, issuer: str) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from twenty_oauth import writes
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, TokenFamily
-from twenty_oauth.protocol import id_tokens, opaque
+from twenty_oauth.protocol import id_tokens, jws, opaque
 from twenty_oauth.protocol.keys import keyring
 
 ACCESS_TOKEN_TYPE = "at+jwt"
@@ -118,9 +118,7 @@ def access_token(
         created_at=now,
         expires_at=now + timedelta(seconds=lifetime),
     )
-    token = jwt.encode(
-        claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
-    )
+    token = jws.sign(claims, key, typ=ACCESS_TOKEN_TYPE)
     return token, lifetime, record
 
 
