@@ -46,6 +46,7 @@ from django.utils import timezone  # noqa: E402
 from jwt.algorithms import ECAlgorithm  # noqa: E402
 
 from example_project.companies.models import Company  # noqa: E402
+from twenty_oauth import writes  # noqa: E402
 from twenty_oauth.conf import oauth_settings  # noqa: E402
 from twenty_oauth.models import AccessToken, Client, RefreshToken, TokenFamily  # noqa: E402
 from twenty_oauth.protocol import authorization, clients, device_authorization, dpop, tokens  # noqa: E402
@@ -213,8 +214,7 @@ def _refresh_tokens(count: int) -> tuple[Client, list[str]]:
                 client=client, user=user, scope="api", resource=[], created_at=now
             )
             value, record = tokens.refresh_token(["api"], now)
-            record.family = family
-            record.save()
+            writes.issue(family, [record])
             values.append(value)
     return client, values
 
@@ -277,8 +277,7 @@ def bearers(count: int, path: str) -> dict:
                 audience=audience,
                 now=now,
             )
-            record.family = family
-            record.save()
+            writes.issue(family, [record])
             lines.append(token)
     _write(path, lines)
     return {"expires_at": now.timestamp() + lifetime}
@@ -308,8 +307,7 @@ def dpop_proofs(count: int, path: str) -> None:
             now=now,
             jkt=dpop.thumbprint(jwk),
         )
-        record.family = family
-        record.save()
+        writes.issue(family, [record])
     claims = {"htm": "GET", "htu": Site.configured().origin + "/rest/constant", "iat": int(time.time())}
     claims["ath"] = dpop.token_hash(token)
     header = {"typ": dpop.PROOF_TYPE, "jwk": jwk}

@@ -82,10 +82,10 @@ def access_token(
     audience: list[str],
     now: datetime,
     jkt: str | None = None,
-) -> tuple[str, int, AccessToken]:
+) -> tuple[str, int, writes.Row]:
     """
-    Sign an RFC 9068 access token. Returns the JWT, its lifetime and its record, not yet saved
-    nor given its family. With ``jkt`` the token is bound to that DPoP key: ``cnf.jkt`` (RFC 9449 §6.1).
+    Sign an RFC 9068 access token. Returns the JWT, its lifetime and its row, not yet saved nor
+    given its family. With ``jkt`` the token is bound to that DPoP key: ``cnf.jkt`` (RFC 9449 §6.1).
     """
     key = keyring.signing_key()  # first: with no key, nothing is written
     lifetime = oauth_settings.ACCESS_TOKEN_LIFETIME
@@ -109,27 +109,33 @@ def access_token(
         extra = hook(dict(claims), client, user) or {}
         # The hook may add claims, never change the ones that make the token safe to accept.
         claims.update({k: v for k, v in extra.items() if k not in claims})
-    record = AccessToken(
-        jti=jti,
-        client=client,
-        user=user,
-        scope=" ".join(scopes),
-        audience=audience,
-        created_at=now,
-        expires_at=now + timedelta(seconds=lifetime),
+    record = writes.Row(
+        AccessToken,
+        {
+            "jti": jti,
+            "client_id": client.pk,
+            "user_id": user.pk if user is not None else None,
+            "scope": " ".join(scopes),
+            "audience": audience,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=lifetime),
+        },
     )
     token = jws.sign(claims, key, typ=ACCESS_TOKEN_TYPE)
     return token, lifetime, record
 
 
-def refresh_token(scopes: list[str], now: datetime) -> tuple[str, RefreshToken]:
-    """A new opaque refresh token and its record (a digest), not yet saved nor given its family."""
+def refresh_token(scopes: list[str], now: datetime) -> tuple[str, writes.Row]:
+    """A new opaque refresh token and its row (a digest), not yet saved nor given its family."""
     value = opaque.generate_secret()
-    record = RefreshToken(
-        token_digest=opaque.digest(value),
-        scope=" ".join(scopes),
-        created_at=now,
-        expires_at=now + timedelta(seconds=oauth_settings.REFRESH_TOKEN_LIFETIME),
+    record = writes.Row(
+        RefreshToken,
+        {
+            "token_digest": opaque.digest(value),
+            "scope": " ".join(scopes),
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=oauth_settings.REFRESH_TOKEN_LIFETIME),
+        },
     )
     return value, record
 
@@ -153,7 +159,7 @@ def token_response(
     user: Any,
     scopes: list[str],
     audience: list[str],
-    family: TokenFamily | None,
+    family: TokenFamily | writes.Row | None,
     refresh: bool,
     refresh_scopes: list[str] | None = None,
     now: datetime | None = None,
@@ -165,13 +171,13 @@ def token_response(
     Issue an access token (and a refresh token) and build the RFC 6749 §5.1 body. A refresh
     token keeps the scope of the grant even when the access token's is narrower (RFC 6749 §6).
 
-    ``family`` is saved with the tokens when it is new; None for a token that is a grant by
-    itself (client credentials). With ``spend``, the code or refresh
-    token it names is spent in the same write, and None is returned, with nothing written, when
-    another request spent it first. With ``jkt``, the thumbprint of the key of the request's DPoP
-    proof, the access token is bound to that key and its type is ``DPoP`` (RFC 9449 §5). With
-    ``authentication`` (a grant with the ``openid`` scope),
-    the body carries an ID token too (OpenID Connect Core §3.1.3.3, §12.2).
+    ``family`` is the grant's family, or a new one's :class:`~twenty_oauth.writes.Row` saved with
+    the tokens; None for a token that is a grant by itself (client credentials). With ``spend``,
+    the code or refresh token it names is spent in the same write, and None is returned, with
+    nothing written, when another request spent it first. With ``jkt``, the thumbprint of the
+    key of the request's DPoP proof, the access token is bound to that key and its type is
+    ``DPoP`` (RFC 9449 §5). With ``authentication`` (a grant with the ``openid`` scope), the body
+    carries an ID token too (OpenID Connect Core §3.1.3.3, §12.2).
     """
     now = now or timezone.now()
     access, expires_in, record = access_token(
@@ -182,12 +188,12 @@ def token_response(
         "token_type": "DPoP" if jkt is not None else "Bearer",
         "expires_in": expires_in,
     }
-    rows: list[Any] = [record]
+    rows = [record]
     if refresh:
         body["refresh_token"], refresh_record = refresh_token(refresh_scopes or scopes, now)
         if jkt is not None and client.is_public:
             # RFC 9449 §5: a public client's refresh token is bound to its key as well.
-            refresh_record.dpop_jkt = jkt
+            refresh_record.values["dpop_jkt"] = jkt
         rows.append(refresh_record)
     body["scope"] = " ".join(scopes)
     if authentication is not None:

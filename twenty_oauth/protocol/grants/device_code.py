@@ -63,13 +63,16 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
         user=grant.user,
         scopes=grant.scope.split(),
         audience=audience,
-        family=TokenFamily(
-            client=client,
-            user=grant.user,
-            scope=grant.scope,
-            resource=grant.resource or audience,
-            device_grant=grant,
-            created_at=now,
+        family=writes.Row(
+            TokenFamily,
+            {
+                "client_id": client.pk,
+                "user_id": grant.user_id,
+                "scope": grant.scope,
+                "resource": grant.resource or audience,
+                "device_grant_id": grant.pk,
+                "created_at": now,
+            },
         ),
         refresh=client.can_use_grant("refresh_token"),
         now=now,
