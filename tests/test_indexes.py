@@ -1,0 +1,74 @@
+"""
+The access tokens' partial indexes: a client-credentials token, with neither a family nor a user,
+has no entry in them, and every lookup by family or by user still uses them (SQLite and
+PostgreSQL: the PostgreSQL suite runs this file too).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from tests.factories import AccessTokenFactory, TokenFamilyFactory, UserFactory
+from twenty_oauth.models import AccessToken
+
+pytestmark = pytest.mark.django_db
+
+PARTIAL = {"twenty_oauth_at_family": "family_id", "twenty_oauth_at_user": "user_id"}
+
+
+def _definition(name: str) -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
+        row = cursor.fetchone()
+    assert row is not None, f"no index {name}"
+    return row[0]
+
+
+@pytest.mark.parametrize("name", PARTIAL)
+def test_only_rows_with_a_family_or_a_user_are_indexed(name):
+    definition = _definition(name).replace('"', "").lower()
+    assert (
+        f"where ({PARTIAL[name]} is not null)" in definition
+        or f"where {PARTIAL[name]} is not null" in definition
+    )
+    # No other index on either column: each token without one would still write an entry there.
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, AccessToken._meta.db_table)
+    on_column = [
+        key for key, value in constraints.items() if value["index"] and value["columns"] == [PARTIAL[name]]
+    ]
+    assert on_column == [name]
+
+
+def _plan(queryset) -> str:
+    if connection.vendor == "postgresql":
+        # A table of a few rows is read whole whatever its indexes: ask what the planner can use.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+    return queryset.explain()
+
+
+def test_lookups_by_family_and_by_user_use_them():
+    family = TokenFamilyFactory()
+    user = UserFactory()
+    AccessTokenFactory(family=family, user=user, client=family.client)
+    AccessTokenFactory(family=None, user=None, client=family.client)
+    tokens = AccessToken.objects
+    assert "twenty_oauth_at_family" in _plan(tokens.filter(family_id=family.pk))
+    # What revoking a user's families and deleting a user (its cascade) ask.
+    assert "twenty_oauth_at_family" in _plan(tokens.filter(family_id__in=[family.pk, family.pk + 1]))
+    assert "twenty_oauth_at_user" in _plan(tokens.filter(user=user))
+    assert "twenty_oauth_at_user" in _plan(tokens.filter(user__in=[user.pk]))
+
+
+def test_deleting_a_user_deletes_their_tokens_only():
+    family = TokenFamilyFactory()
+    mine = AccessTokenFactory(family=family, user=family.user, client=family.client)
+    own = AccessTokenFactory(family=None, user=None, client=family.client)
+    family.user.delete()
+    assert not AccessToken.objects.filter(pk=mine.pk).exists()
+    assert AccessToken.objects.filter(pk=own.pk).exists()
