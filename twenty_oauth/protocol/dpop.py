@@ -36,7 +36,7 @@ from django.utils.crypto import salted_hmac
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidDPoPProof, UseDPoPNonce
-from twenty_oauth.protocol.discovery import DPOP_SIGNING_ALGORITHMS
+from twenty_oauth.protocol.discovery import DPOP_SIGNING_ALGORITHMS, Site
 from twenty_oauth.protocol.keys import THUMBPRINT_MEMBERS, thumbprint
 
 logger = logging.getLogger("twenty_oauth")
@@ -287,17 +287,17 @@ def required_for(client: Any) -> bool:
     )
 
 
-def token_request_key(proof: str | None, client: Any, *, url: str) -> str | None:
+def token_request_key(proof: str | None, client: Any, *, site: Site) -> str | None:
     """
     The thumbprint the tokens of ``client``'s token request are bound to (RFC 9449 §5): that of
-    the key of its proof, checked for ``POST`` at ``url``, the token endpoint's URL; None with
-    no proof, when the client may send none.
+    the key of its proof, checked for ``POST`` at ``site``'s token endpoint; None with no proof,
+    when the client may send none.
     """
     if proof is None:
         if required_for(client):
             raise InvalidDPoPProof("This client's token requests must carry a DPoP proof.")
         return None
-    return check(proof, method="POST", url=url).jkt
+    return check(proof, method="POST", url=site.endpoint("token")).jkt
 
 
 # -- nonces (§8) ----------------------------------------------------------------------------

@@ -50,7 +50,7 @@ class TokenView(OAuthAPIView):
         ip = inputs.client_ip(request)
         client = inputs.client(request, params)
         site = inputs.site(request)
-        jkt = dpop.token_request_key(request.META.get("HTTP_DPOP"), client, url=site.endpoint("token"))
+        jkt = dpop.token_request_key(request.META.get("HTTP_DPOP"), client, site=site)
         issued = exchange(params, client, site=site, ip=ip, jkt=jkt)
         signals.tokens_issued.send(
             sender=TokenView,
