@@ -1,16 +1,17 @@
 """
-The access tokens' partial indexes: a client-credentials token, with neither a family nor a user,
-has no entry in them, and every lookup by family or by user still uses them (SQLite and
-PostgreSQL: the PostgreSQL suite runs this file too).
+The indexes a token request writes: the access tokens' partial indexes (a client-credentials
+token, with neither a family nor a user, has no entry in them, and every lookup by family or by
+user still uses them), and one unique index for each token's key (SQLite and PostgreSQL: the
+PostgreSQL suite runs this file too).
 """
 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
-from tests.factories import AccessTokenFactory, TokenFamilyFactory, UserFactory
-from twenty_oauth.models import AccessToken
+from tests.factories import AccessTokenFactory, RefreshTokenFactory, TokenFamilyFactory, UserFactory
+from twenty_oauth.models import AccessToken, RefreshToken
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +73,30 @@ def test_deleting_a_user_deletes_their_tokens_only():
     family.user.delete()
     assert not AccessToken.objects.filter(pk=mine.pk).exists()
     assert AccessToken.objects.filter(pk=own.pk).exists()
+
+
+KEYS = [(AccessToken, "jti"), (RefreshToken, "token_digest")]
+
+
+@pytest.mark.parametrize(("model", "column"), KEYS)
+def test_a_token_key_has_one_index_and_it_is_unique(model, column):
+    # On PostgreSQL a unique CharField would get a second, LIKE index (varchar_pattern_ops)
+    # written on every token: a random key is never searched by prefix.
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    on_column = [
+        value
+        for value in constraints.values()
+        if value["columns"] == [column] and (value["index"] or value["unique"])
+    ]
+    assert len(on_column) == 1
+    assert on_column[0]["unique"]
+
+
+def test_a_token_key_is_still_unique():
+    token = AccessTokenFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AccessTokenFactory(jti=token.jti, client=token.client)
+    refresh = RefreshTokenFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RefreshTokenFactory(token_digest=refresh.token_digest, family=refresh.family)
