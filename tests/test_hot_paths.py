@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tests.conftest import ISSUER, basic, code_tokens, token_request
 from twenty_oauth.models import AccessToken, Client
-from twenty_oauth.protocol import tokens
+from twenty_oauth.protocol import verification
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_accepted_token_is_refused_once_expired(client, user, confidential, monk
     body = code_tokens(client, user, oauth_client, secret)
     assert api(client, body["access_token"]).status_code == 200
     later = time.time() + body["expires_in"] + 1
-    monkeypatch.setattr("twenty_oauth.protocol.tokens.time", SimpleNamespace(time=lambda: later))
+    monkeypatch.setattr("twenty_oauth.protocol.verification.time", SimpleNamespace(time=lambda: later))
     response = api(client, body["access_token"])
     assert response.status_code == 401
     assert 'error="invalid_token"' in response["WWW-Authenticate"]
@@ -83,32 +83,32 @@ def test_refresh_after_a_lookup_sees_the_current_row(client, user, confidential)
 
 
 def test_verified_token_cache_keeps_at_most_its_size(client, user, confidential, monkeypatch):
-    monkeypatch.setattr(tokens, "_verified", {})
-    monkeypatch.setattr(tokens, "VERIFIED_CACHE_SIZE", 2)
+    monkeypatch.setattr(verification, "_verified", {})
+    monkeypatch.setattr(verification, "VERIFIED_CACHE_SIZE", 2)
     oauth_client, secret = confidential
     for _ in range(5):
         token = code_tokens(client, user, oauth_client, secret)["access_token"]
         assert api(client, token).status_code == 200
-        assert 1 <= len(tokens._verified) <= 2
+        assert 1 <= len(verification._verified) <= 2
 
 
 def test_a_token_longer_than_the_limit_is_checked_every_time_and_not_kept(
     client, user, confidential, monkeypatch
 ):
-    monkeypatch.setattr(tokens, "_verified", {})
+    monkeypatch.setattr(verification, "_verified", {})
     oauth_client, secret = confidential
     token = code_tokens(client, user, oauth_client, secret)["access_token"]
-    monkeypatch.setattr(tokens, "VERIFIED_CACHE_TOKEN_CHARS", len(token) - 1)
+    monkeypatch.setattr(verification, "VERIFIED_CACHE_TOKEN_CHARS", len(token) - 1)
     assert api(client, token).status_code == 200
     assert api(client, token).status_code == 200
-    assert tokens._verified == {}
+    assert verification._verified == {}
 
 
 def test_the_check_builds_its_rows_as_django_builds_them(client, user, confidential):
     # The bearer check stores the row's values as Model.from_db would, without Model.__init__.
     oauth_client, secret = confidential
     token = code_tokens(client, user, oauth_client, secret)["access_token"]
-    record = tokens.verify_access_token(token, issuer=ISSUER).record
+    record = verification.verify_access_token(token, issuer=ISSUER).record
     fresh = AccessToken.objects.select_related("client", "user").get(pk=record.pk)
     for found, expected in ((record, fresh), (record.user, fresh.user)):
         assert found._state.adding is False and found._state.db == "default"
@@ -118,7 +118,7 @@ def test_the_check_builds_its_rows_as_django_builds_them(client, user, confident
         }
     assert record.client.get_deferred_fields() == {f.attname for f in Client._meta.concrete_fields} - {
         "id",
-        *tokens.BEARER_CLIENT_FIELDS,
+        *verification.BEARER_CLIENT_FIELDS,
     }
     assert record.client.redirect_uris == fresh.client.redirect_uris  # read when used
     # Saved, it is an UPDATE of its row: the check refuses the token it revoked.
@@ -144,5 +144,5 @@ def test_a_post_init_receiver_sees_the_rows_of_the_check(client, user, confident
         post_init.disconnect(receiver, sender=AccessToken)
         post_init.disconnect(receiver, sender=type(user))
     assert [type(instance) for instance in seen] == [AccessToken, type(user)]
-    assert seen[0].jti == tokens.decode_access_token(token, issuer=ISSUER)["jti"]
+    assert seen[0].jti == verification.decode_access_token(token, issuer=ISSUER)["jti"]
     assert seen[1].pk == user.pk

@@ -7,12 +7,13 @@ Django REST framework pieces that protect a host's own API with twenty-oauth's a
         authentication_classes = [BearerTokenAuthentication]
         permission_classes = [HasScope("api")]
 
-``request.auth`` is a :class:`twenty_oauth.protocol.tokens.VerifiedToken`: ``request.auth.claims`` holds
-the access token's claims (RFC 9068 §2.2: ``iss``, ``sub``, ``aud``, ``exp``, ``iat``, ``jti``,
-``client_id``, ``scope``, and any a hook added), beside ``client``, ``user``, ``scopes`` and
-``audience``. For a token issued to a user, ``request.user`` is that user. For a
-client-credentials token ``request.user`` is a :class:`ClientPrincipal`, never a real user,
-unless ``TWENTY_OAUTH["CLIENT_CREDENTIALS_PRINCIPAL"]`` maps it to one of the host's.
+``request.auth`` is a :class:`twenty_oauth.protocol.verification.VerifiedToken`:
+``request.auth.claims`` holds the access token's claims (RFC 9068 §2.2: ``iss``, ``sub``,
+``aud``, ``exp``, ``iat``, ``jti``, ``client_id``, ``scope``, and any a hook added), beside
+``client``, ``user``, ``scopes`` and ``audience``. For a token issued to a user,
+``request.user`` is that user. For a client-credentials token ``request.user`` is a
+:class:`ClientPrincipal`, never a real user, unless
+``TWENTY_OAUTH["CLIENT_CREDENTIALS_PRINCIPAL"]`` maps it to one of the host's.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.protocol import dpop, tokens
+from twenty_oauth.protocol import dpop, verification
 from twenty_oauth.views import bearer, inputs
 
 
@@ -146,7 +147,7 @@ class InsufficientScope(exceptions.PermissionDenied):
     def __init__(self, request, scopes: tuple[str, ...], audience: str | None) -> None:
         needed = " ".join(scopes)
         super().__init__(f"This request needs the scope: {needed}.")
-        if isinstance(request.auth, tokens.VerifiedToken) and request.auth.jkt is not None:
+        if isinstance(request.auth, verification.VerifiedToken) and request.auth.jkt is not None:
             # RFC 9449 §7.1: the challenge of the scheme the token came with.
             self.auth_header = dpop.challenge("insufficient_scope", scope=needed)
         else:
@@ -180,7 +181,7 @@ class HasScope(BasePermission):
     def check(request, scopes: tuple[str, ...]) -> bool:
         """True if the request's token holds ``scopes``; 403 ``insufficient_scope`` if not."""
         token = request.auth
-        if not isinstance(token, tokens.VerifiedToken):
+        if not isinstance(token, verification.VerifiedToken):
             return False
         if token.has_scopes(*scopes):
             return True

@@ -42,7 +42,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidDPoPProof, UseDPoPNonce
-from twenty_oauth.protocol import discovery, dpop, tokens
+from twenty_oauth.protocol import discovery, dpop, verification
 
 #: The token whose DPoP proof :class:`DPoP` checked for the request being served: a bound token
 #: is accepted only then (RFC 9449 §7.2).
@@ -81,7 +81,7 @@ class TokenVerifier(provider.TokenVerifier):
         # No Django request wraps this call: open and close connections as one would.
         close_old_connections()
         try:
-            verified = tokens.verify_access_token(
+            verified = verification.verify_access_token(
                 token, issuer=self.issuer or default_issuer(self.resource), audience=self.resource
             )
             proven = _proven.get() == token
@@ -90,12 +90,12 @@ class TokenVerifier(provider.TokenVerifier):
             if not proven and self.resource in oauth_settings.DPOP_REQUIRED_RESOURCES:
                 return None  # this resource accepts DPoP-bound tokens only
             return self._access_token(token, verified)
-        except tokens.TokenRejected:
+        except verification.TokenRejected:
             return None
         finally:
             close_old_connections()
 
-    def _access_token(self, token: str, verified: tokens.VerifiedToken) -> provider.AccessToken:
+    def _access_token(self, token: str, verified: verification.VerifiedToken) -> provider.AccessToken:
         claims: dict[str, Any] = dict(verified.claims)
         return provider.AccessToken(
             token=token,
@@ -174,12 +174,12 @@ class DPoP:
     def _check(self, method: str, token: str, proof: str) -> tuple[str, str] | None:
         """None when the proof holds for this token, else the error and its description."""
         try:
-            claims = tokens.decode_access_token(
+            claims = verification.decode_access_token(
                 token, issuer=self.issuer or default_issuer(self.resource), audience=self.resource
             )
-        except tokens.TokenRejected:
+        except verification.TokenRejected:
             return "invalid_token", "The access token is invalid."
-        jkt = tokens.bound_key(claims)
+        jkt = verification.bound_key(claims)
         if jkt is None:
             return "invalid_token", "The access token is not DPoP-bound."
         try:

@@ -14,7 +14,7 @@ from django.test import Client as HttpClient
 from django.views.debug import ExceptionReporter
 
 from tests.conftest import code_request, form, obtain_code, pkce_pair, refresh_request, token_request
-from twenty_oauth.protocol import tokens
+from twenty_oauth.protocol import tokens, verification
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_bearer_check_failure_reports_no_access_token(http, user, confidential, 
     access_token = issued(http, user, confidential)["access_token"]
     http.logout()
     # Fails after the signature check, while the token is held by every frame above.
-    monkeypatch.setattr(tokens._access_record, "get", fail)
+    monkeypatch.setattr(verification._access_record, "get", fail)
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = http.get(path, HTTP_AUTHORIZATION=f"Bearer {access_token}")
     assert response.status_code == 500

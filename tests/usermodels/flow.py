@@ -245,7 +245,7 @@ def client_flow(http) -> None:
 def device_flow(http, user) -> None:
     """RFC 8628: a device client asks for codes, the user approves on the device page, the device polls."""
     from tests.conftest import DEVICE_CODE
-    from twenty_oauth.protocol.tokens import decode_access_token
+    from twenty_oauth.protocol.verification import decode_access_token
 
     metadata = {
         "client_name": "Flow Device",
@@ -294,11 +294,11 @@ def same_row(found, expected, step: str) -> None:
 def lookups_match_the_orm() -> None:
     """Every row the flow left, read by the precompiled lookups and by select_related alike."""
     from twenty_oauth.models import AccessToken, DeviceGrant, RefreshToken
-    from twenty_oauth.protocol import tokens
+    from twenty_oauth.protocol import tokens, verification
     from twenty_oauth.protocol.grants import device_code
 
     for record in AccessToken.objects.select_related("client", "user"):
-        found = tokens._access_record.get(record.jti)
+        found = verification._access_record.get(record.jti)
         same_row(found, record, "access token")
         same_row(found.client, record.client, "its client")
         same_row(found.user, record.user, "its user")

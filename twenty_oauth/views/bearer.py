@@ -7,7 +7,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InvalidDPoPProof, UseDPoPNonce
-from twenty_oauth.protocol import dpop, tokens
+from twenty_oauth.protocol import dpop, verification
 from twenty_oauth.views import inputs
 
 
@@ -60,9 +60,9 @@ class Refused(Exception):
 @sensitive_variables()
 def verify(
     request: HttpRequest, *, audience: str | None, url: str | None = None
-) -> tokens.VerifiedToken | None:
+) -> verification.VerifiedToken | None:
     """
-    The token of ``request``, verified (``tokens.verify_access_token``) for ``audience``, or None
+    The token of ``request``, verified (``verification.verify_access_token``) for ``audience``, or None
     when the request has none. A token bound to a DPoP key (``cnf.jkt``) is accepted only with
     the DPoP scheme and a proof of that key for this request at ``url`` (by default
     :func:`resource_url`): its method, URL, the token's hash and a fresh ``jti`` (RFC 9449 §4.3,
@@ -76,8 +76,9 @@ def verify(
     if not value:
         raise Refused(scheme, "invalid_token", "The access token is empty.")
     try:
-        verified = tokens.verify_access_token(value, issuer=inputs.site(request).issuer, audience=audience)
-    except tokens.TokenRejected as exc:
+        issuer = inputs.site(request).issuer
+        verified = verification.verify_access_token(value, issuer=issuer, audience=audience)
+    except verification.TokenRejected as exc:
         raise Refused(scheme, "invalid_token", "The access token is invalid.") from exc
     if scheme == "bearer":
         if verified.jkt is not None:

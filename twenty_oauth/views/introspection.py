@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from twenty_oauth.errors import InvalidClient, InvalidRequest
 from twenty_oauth.models import Client
-from twenty_oauth.protocol import tokens
+from twenty_oauth.protocol import tokens, verification
 from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser
@@ -51,7 +51,7 @@ class IntrospectionView(OAuthAPIView):
 def describe(value: str, caller: Client, *, issuer: str) -> dict[str, Any]:
     """The RFC 7662 §2.2 answer about the token ``value``, as ``caller`` may see it."""
     now = timezone.now()
-    found = tokens.find_access_token(value, issuer=issuer)
+    found = verification.find_access_token(value, issuer=issuer)
     if found is not None:
         record, claims = found
         if not _visible(caller, record.client) or not _live(
@@ -64,8 +64,9 @@ def describe(value: str, caller: Client, *, issuer: str) -> dict[str, Any]:
             if k in claims
         }
         # RFC 9449 §6.2: a DPoP-bound token says so, and names its key.
-        if tokens.bound_key(claims) is not None:
-            return {"active": True, **body, "cnf": {"jkt": tokens.bound_key(claims)}, "token_type": "DPoP"}
+        jkt = verification.bound_key(claims)
+        if jkt is not None:
+            return {"active": True, **body, "cnf": {"jkt": jkt}, "token_type": "DPoP"}
         return {"active": True, **body, "token_type": "Bearer"}
     refresh = tokens.find_refresh_token(value)
     if refresh is None:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from twenty_oauth import signals
 from twenty_oauth.errors import InvalidRequest
 from twenty_oauth.models import AccessToken, TokenFamily
-from twenty_oauth.protocol import tokens
+from twenty_oauth.protocol import tokens, verification
 from twenty_oauth.views import inputs
 from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser
@@ -37,7 +37,7 @@ class RevocationView(OAuthAPIView):
         if value is None:
             raise InvalidRequest("token is required.")
         # token_type_hint is only a hint (§2.1): both kinds are looked up whatever it says.
-        found = tokens.find_access_token(value, issuer=inputs.site(request).issuer)
+        found = verification.find_access_token(value, issuer=inputs.site(request).issuer)
         if found is not None:
             record, _ = found
             if record.client_id == client.pk and record.revoked_at is None:

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from twenty_oauth.conf import oauth_settings
 from twenty_oauth.errors import InsufficientScope, InvalidToken, ResourceInvalidDPoPProof
-from twenty_oauth.protocol import dpop, id_tokens, identity_claims, subjects, tokens
+from twenty_oauth.protocol import dpop, id_tokens, identity_claims, subjects, verification
 from twenty_oauth.views import bearer, inputs
 from twenty_oauth.views.base import OAuthAPIView
 
@@ -77,7 +77,7 @@ def user_claims(user) -> dict:
     return claims
 
 
-def openid_claims(verified: tokens.VerifiedToken) -> dict:
+def openid_claims(verified: verification.VerifiedToken) -> dict:
     """OpenID Connect Core §5.3.2: ``sub`` as in the ID tokens, then the claims of the token's scopes."""
     user = verified.user
     claims = identity_claims.for_scopes(user, verified.client, sorted(verified.scopes))
