@@ -4,8 +4,11 @@ no token left, and dynamically registered clients that nobody ever authorized.
 
 Rows go in small batches, each in its own short transaction, walking the primary key: the
 server keeps issuing and refreshing tokens meanwhile, no lock is held for long, and memory stays
-the size of one batch however many rows there are. Every delete repeats its condition, so a row
-that changed since it was looked at (a registration authorized a moment ago) is left alone.
+the size of one batch however many rows there are. Tokens lie along the key in the order they
+were issued, the expired ones first, so the walk finds them without an index on ``expires_at``,
+which the token tables do not have: it would be a page more written with every token. Every
+delete repeats its condition, so a row that changed since it was looked at (a registration
+authorized a moment ago) is left alone.
 
 On SQLite a writer locks the whole database, and a request waiting for that lock only polls for
 it now and then, at growing intervals (SQLite's busy handler sleeps 1, 2, 5, 10, … 100 ms):
