@@ -278,10 +278,13 @@ HOOKS = (
 
 
 class OAuthSettings:
-    """Attribute access to ``TWENTY_OAUTH`` with defaults; hooks are imported on first use."""
+    """
+    Attribute access to ``TWENTY_OAUTH`` with defaults; hooks are imported on first use.
 
-    def __init__(self) -> None:
-        self._cache: dict[str, Any] = {}
+    A setting, once read, is kept as an attribute of the instance, as DRF's ``api_settings``
+    keeps them: later reads are plain attribute lookups, without a call to ``__getattr__``
+    (a dozen reads a token request). ``reload`` forgets them all.
+    """
 
     @property
     def user_settings(self) -> dict[str, Any]:
@@ -291,16 +294,15 @@ class OAuthSettings:
     def __getattr__(self, name: str) -> Any:
         if name not in SETTINGS:
             raise AttributeError(f"Invalid twenty-oauth setting: {name!r}")
-        if name in self._cache:
-            return self._cache[name]
         value = self.user_settings.get(name, SETTINGS[name][0])
         if name in HOOKS and isinstance(value, str):
             value = import_string(value)
-        self._cache[name] = value
+        setattr(self, name, value)
         return value
 
     def reload(self) -> None:
-        self._cache.clear()
+        for name in SETTINGS:
+            self.__dict__.pop(name, None)
 
 
 oauth_settings = OAuthSettings()
