@@ -25,6 +25,8 @@ from twenty_oauth.views.userinfo import UserInfoView
 app_name = "twenty_oauth"
 
 urlpatterns = [
+    # First: the pattern most requests are for, tried before the others (no two overlap).
+    path("oauth/token", TokenView.as_view(), name="token"),
     # The same patterns and names as twenty_oauth.discovery_urls, in this namespace.
     *discovery_urls.urlpatterns,
     path("oauth/register", RegistrationView.as_view(), name="register"),
@@ -32,7 +34,6 @@ urlpatterns = [
     path("oauth/register/<path:client_id>", ClientConfigurationView.as_view(), name="client-configuration"),
     path("oauth/authorize", authorize.authorize, name="authorize"),
     path("oauth/switch-user", authorize.switch_user, name="switch-user"),
-    path("oauth/token", TokenView.as_view(), name="token"),
     path("oauth/device_authorization", DeviceAuthorizationView.as_view(), name="device-authorization"),
     path("oauth/device", device.device, name="device"),
     path("oauth/revoke", RevocationView.as_view(), name="revoke"),
