@@ -118,6 +118,24 @@ def test_cors_allows_the_dpop_header(client):
     response = client.options("/oauth/token", HTTP_ORIGIN="https://spa.example")
     assert "DPoP" in response["Access-Control-Allow-Headers"]
     assert "DPoP-Nonce" in response["Access-Control-Expose-Headers"]
+    assert response["Access-Control-Max-Age"] == "86400"
+
+
+def test_cors_answer_carries_what_a_browser_reads_there(client):
+    # Fetch standard §3.2.3: the allowed request headers and their lifetime are read on the
+    # preflight only; the origin and the exposed headers on the answer itself.
+    response = client.post(
+        "/oauth/token",
+        "grant_type=password",
+        "application/x-www-form-urlencoded",
+        HTTP_ORIGIN="https://spa.example",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "DPoP-Nonce" in response["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Headers" not in response.headers
+    assert "Access-Control-Max-Age" not in response.headers
 
 
 # -- RFC 9449 §7: the resource checks the proof ---------------------------------------------

@@ -35,11 +35,15 @@ from twenty_oauth.views.renderers import OAuthJSONRenderer
 #: RFC 6749 §5.1: token responses, and every other answer that may carry a secret, are not stored.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
+#: CORS (Fetch standard §3.2.3): on every answer of an endpoint a browser may call.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After, DPoP-Nonce",
+}
+#: On the preflight only: a browser reads these there and nowhere else.
+PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP, MCP-Protocol-Version",
     "Access-Control-Max-Age": "86400",
-    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After, DPoP-Nonce",
 }
 
 
@@ -177,7 +181,8 @@ class OAuthAPIView(APIView):
 
     def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The CORS preflight (only routed where ``cors`` lists OPTIONS among the methods)."""
-        return Response(status=204, headers={"Access-Control-Allow-Methods": ", ".join(self.allowed_methods)})
+        methods = ", ".join(self.allowed_methods)
+        return Response(status=204, headers={"Access-Control-Allow-Methods": methods, **PREFLIGHT_HEADERS})
 
     def finalize_response(
         self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
