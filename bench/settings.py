@@ -4,7 +4,9 @@ connections) on the database chosen by ``BENCH_DB`` (``sqlite``: the file ``BENC
 ``postgres``: the database ``BENCH_PGDATABASE`` on 127.0.0.1:5432, with server-side binding and
 prepared statements unless ``BENCH_PG_CLIENT_BINDING`` is set, through Django's connection pool
 when ``BENCH_PG_POOL`` is set). ``BENCH_SQLITE_CACHE_MB``
-sets SQLite's page cache (default: SQLite's own 2 MB), to try its effect on a large database.
+sets SQLite's page cache (default: SQLite's own 2 MB), to try its effect on a large database;
+``BENCH_SQLITE_AUTOCHECKPOINT`` sets how many pages the WAL holds before a commit checkpoints it
+(default: SQLite's own 1,000), to try README's advice on checkpoints.
 ``BENCH_SLOW_NAMES_SECONDS`` makes the flood scenario's host names slow to resolve
 (``bench/slow_names.py``).
 """
@@ -45,6 +47,10 @@ else:
         options = DATABASES["default"]["OPTIONS"]  # noqa: F405
         cache_kib = int(os.environ["BENCH_SQLITE_CACHE_MB"]) * 1024
         options["init_command"] = options["init_command"] + f" PRAGMA cache_size=-{cache_kib};"
+    if os.environ.get("BENCH_SQLITE_AUTOCHECKPOINT"):
+        options = DATABASES["default"]["OPTIONS"]  # noqa: F405
+        pages = int(os.environ["BENCH_SQLITE_AUTOCHECKPOINT"])
+        options["init_command"] = options["init_command"] + f" PRAGMA wal_autocheckpoint={pages};"
 
 TWENTY_OAUTH = {
     "ISSUER": "http://127.0.0.1:18200",
