@@ -1,8 +1,9 @@
 """
 The indexes a token request writes: the access tokens' partial indexes (a client-credentials
 token, with neither a family nor a user, has no entry in them, and every lookup by family or by
-user still uses them), one unique index for each token's key, and none on a token's expiry,
-which cleanup finds by walking the primary key (SQLite and PostgreSQL: the PostgreSQL suite
+user still uses them), one unique index for each token's key, none on a token's expiry, which
+cleanup finds by walking the primary key, and a family's link to the grant it came from unique
+where it is set, with no entry where it is not (SQLite and PostgreSQL: the PostgreSQL suite
 runs this file too).
 """
 
@@ -11,9 +12,16 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from tests.factories import AccessTokenFactory, RefreshTokenFactory, TokenFamilyFactory, UserFactory
+from tests.factories import (
+    AccessTokenFactory,
+    AuthorizationCodeFactory,
+    DeviceGrantFactory,
+    RefreshTokenFactory,
+    TokenFamilyFactory,
+    UserFactory,
+)
 from twenty_oauth import cleanup
-from twenty_oauth.models import AccessToken, RefreshToken
+from twenty_oauth.models import AccessToken, RefreshToken, TokenFamily
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +131,45 @@ def test_cleanup_finds_expired_tokens_along_the_primary_key(model):
         assert f"{model._meta.db_table}_pkey" in plan
     else:
         assert "integer primary key" in plan and "temp b-tree" not in plan
+
+
+FAMILY_LINKS = {
+    "twenty_oauth_family_code_unique": "authorization_code_id",
+    "twenty_oauth_family_device_unique": "device_grant_id",
+}
+
+
+@pytest.mark.parametrize("name", FAMILY_LINKS)
+def test_a_family_s_grant_link_is_unique_where_set_and_indexed_nowhere_else(name):
+    column = FAMILY_LINKS[name]
+    definition = _definition(name).replace('"', "").lower()
+    assert "unique" in definition
+    assert f"where ({column} is not null)" in definition or f"where {column} is not null" in definition
+    # A family comes from one grant or the other: an index of every row held a NULL for the
+    # other in each.
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, TokenFamily._meta.db_table)
+    on_column = [key for key, value in constraints.items() if value["columns"] == [column] and value["index"]]
+    assert on_column == [name]
+
+
+def test_one_family_at_most_for_a_code_or_a_device_grant():
+    code = AuthorizationCodeFactory()
+    TokenFamilyFactory(authorization_code=code, client=code.client, user=code.user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TokenFamilyFactory(authorization_code=code, client=code.client, user=code.user)
+    grant = DeviceGrantFactory(approved=True)
+    TokenFamilyFactory(device_grant=grant, client=grant.client, user=grant.user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TokenFamilyFactory(device_grant=grant, client=grant.client, user=grant.user)
+    # Families from neither (a refresh's, an older client-credentials token's) are many.
+    TokenFamilyFactory()
+    TokenFamilyFactory()
+
+
+def test_a_replayed_code_finds_its_family_through_the_index():
+    code = AuthorizationCodeFactory()
+    TokenFamilyFactory(authorization_code=code, client=code.client, user=code.user)
+    assert "twenty_oauth_family_code_unique" in _plan(TokenFamily.objects.filter(authorization_code=code))
+    grant = DeviceGrantFactory(approved=True)
+    assert "twenty_oauth_family_device_unique" in _plan(TokenFamily.objects.filter(device_grant=grant))

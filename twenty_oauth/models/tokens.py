@@ -26,11 +26,18 @@ class TokenFamily(models.Model):
     )
     scope = models.CharField(max_length=1000)
     resource = models.JSONField(default=list)
-    authorization_code = models.OneToOneField(
-        AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="family"
+    # The grant the family came from: one of the two, or neither. Each is unique where it is set
+    # (see Meta.constraints).
+    authorization_code = models.ForeignKey(
+        AuthorizationCode,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
-    device_grant = models.OneToOneField(
-        DeviceGrant, null=True, blank=True, on_delete=models.SET_NULL, related_name="family"
+    device_grant = models.ForeignKey(
+        DeviceGrant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     # OpenID Connect Core §12.2: a refresh of an OpenID grant returns an ID token with the same
     # ``sub`` and ``auth_time`` as the first one. Blank for a plain OAuth grant.
@@ -42,6 +49,22 @@ class TokenFamily(models.Model):
     class Meta:
         verbose_name = _("token family")
         verbose_name_plural = _("token families")
+        # One family at most for a code or a device grant, as a one-to-one link would say, with
+        # only the rows that have one in each index: a family comes from one grant or the other,
+        # and a unique index over every row held a NULL for the other in each (a page written
+        # with every code exchange). A lookup by either (``= %s``, ``IN``) implies NOT NULL.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authorization_code"],
+                condition=Q(authorization_code__isnull=False),
+                name="twenty_oauth_family_code_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["device_grant"],
+                condition=Q(device_grant__isnull=False),
+                name="twenty_oauth_family_device_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"tokens #{self.pk} of {self.client}"
