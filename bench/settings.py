@@ -6,7 +6,7 @@ prepared statements unless ``BENCH_PG_CLIENT_BINDING`` is set, through Django's 
 when ``BENCH_PG_POOL`` is set). ``BENCH_SQLITE_CACHE_MB``
 sets SQLite's page cache (default: SQLite's own 2 MB), to try its effect on a large database;
 ``BENCH_SQLITE_AUTOCHECKPOINT`` sets how many pages the WAL holds before a commit checkpoints it
-(default: SQLite's own 1,000), to try README's advice on checkpoints.
+(default: SQLite's own 1,000), to try another interval.
 ``BENCH_SLOW_NAMES_SECONDS`` makes the flood scenario's host names slow to resolve
 (``bench/slow_names.py``).
 """

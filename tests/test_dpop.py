@@ -122,8 +122,8 @@ def test_cors_allows_the_dpop_header(client):
 
 
 def test_cors_answer_carries_what_a_browser_reads_there(client):
-    # Fetch standard §3.2.3: the allowed request headers and their lifetime are read on the
-    # preflight only; the origin and the exposed headers on the answer itself.
+    # The Fetch standard (CORS protocol): the allowed request headers and their lifetime are
+    # read on the preflight only; the origin and the exposed headers on the answer itself.
     response = client.post(
         "/oauth/token",
         "grant_type=password",

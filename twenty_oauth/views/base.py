@@ -35,7 +35,8 @@ from twenty_oauth.views.renderers import OAuthJSONRenderer
 #: RFC 6749 §5.1: token responses, and every other answer that may carry a secret, are not stored.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-#: CORS (Fetch standard §3.2.3): on every answer of an endpoint a browser may call.
+#: CORS (the Fetch standard, "HTTP responses" of the CORS protocol): on every answer of an
+#: endpoint a browser may call.
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After, DPoP-Nonce",
