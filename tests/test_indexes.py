@@ -39,20 +39,22 @@ def _definition(name: str) -> str:
     return row[0]
 
 
+def _partial_and_alone(name: str, model, column: str) -> str:
+    """Assert that index ``name`` holds only the rows where ``column`` is set, and that no other
+    index covers that column alone (a row without one would still write an entry there)."""
+    definition = _definition(name).replace('"', "").lower()
+    assert f"where ({column} is not null)" in definition or f"where {column} is not null" in definition
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    assert [key for key, value in constraints.items() if value["index"] and value["columns"] == [column]] == [
+        name
+    ]
+    return definition
+
+
 @pytest.mark.parametrize("name", PARTIAL)
 def test_only_rows_with_a_family_or_a_user_are_indexed(name):
-    definition = _definition(name).replace('"', "").lower()
-    assert (
-        f"where ({PARTIAL[name]} is not null)" in definition
-        or f"where {PARTIAL[name]} is not null" in definition
-    )
-    # No other index on either column: each token without one would still write an entry there.
-    with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, AccessToken._meta.db_table)
-    on_column = [
-        key for key, value in constraints.items() if value["index"] and value["columns"] == [PARTIAL[name]]
-    ]
-    assert on_column == [name]
+    _partial_and_alone(name, AccessToken, PARTIAL[name])
 
 
 def _plan(queryset) -> str:
@@ -141,16 +143,9 @@ FAMILY_LINKS = {
 
 @pytest.mark.parametrize("name", FAMILY_LINKS)
 def test_a_family_s_grant_link_is_unique_where_set_and_indexed_nowhere_else(name):
-    column = FAMILY_LINKS[name]
-    definition = _definition(name).replace('"', "").lower()
-    assert "unique" in definition
-    assert f"where ({column} is not null)" in definition or f"where {column} is not null" in definition
     # A family comes from one grant or the other: an index of every row held a NULL for the
     # other in each.
-    with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, TokenFamily._meta.db_table)
-    on_column = [key for key, value in constraints.items() if value["columns"] == [column] and value["index"]]
-    assert on_column == [name]
+    assert "unique" in _partial_and_alone(name, TokenFamily, FAMILY_LINKS[name])
 
 
 def test_one_family_at_most_for_a_code_or_a_device_grant():
