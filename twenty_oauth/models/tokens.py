@@ -121,7 +121,7 @@ class AccessToken(models.Model):
     # Not indexed: only cleanup looks rows up by expiry, and it walks the primary key, where
     # tokens lie in the order they were issued, so the expired ones come first
     # (twenty_oauth/cleanup.py). An index would be one more page written with every token,
-    # on the token endpoint's path, for a query that runs once a night.
+    # on the token endpoint's path, for a query that runs only when cleanup does.
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
