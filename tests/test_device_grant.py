@@ -539,3 +539,14 @@ def test_only_an_approved_grant_is_spent(client, user, device_client, write_path
     again = device_poll(client, device_client, started["device_code"])
     assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
     assert TokenFamily.objects.count() == 1
+
+
+def test_a_deactivated_client_is_refused_its_approved_device_code(client, user, device_client):
+    """The client row read with the device code is checked as the client's own lookup would be."""
+    started = start_device(client, device_client)
+    decide_device(client, user, started["user_code"])
+    Client.objects.filter(pk=device_client.pk).update(is_active=False)
+    response = device_poll(client, device_client, started["device_code"])
+    assert response.status_code == 401, response.content
+    assert response.json()["error"] == "invalid_client"
+    assert DeviceGrant.objects.get().used_at is None

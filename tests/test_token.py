@@ -167,6 +167,46 @@ def test_code_of_another_client(client, user, confidential):
     assert AuthorizationCode.objects.get().used_at is None
 
 
+def _presenting(http, user, oauth_client, secret, grant):
+    """A function of the secret sent: a token request presenting a ``grant`` of ``oauth_client``."""
+    if grant == "code":
+        verifier, challenge = pkce_pair()
+        code = obtain_code(http, user, oauth_client, challenge=challenge)
+        return lambda sent: code_request(oauth_client, code, verifier, sent)
+    refresh_token = code_tokens(http, user, oauth_client, secret)["refresh_token"]
+    return lambda sent: refresh_request(oauth_client, refresh_token, sent)
+
+
+@pytest.mark.parametrize("grant", ["code", "refresh_token"])
+def test_the_client_read_with_its_grant_is_still_authenticated(client, user, confidential, grant):
+    """
+    The client row read with the code or refresh token stands in for the client's own lookup:
+    its secret and its being active are checked all the same, and a refused request spends
+    nothing.
+    """
+    oauth_client, secret = confidential
+    presenting = _presenting(client, user, oauth_client, secret, grant)
+    assert_error(token_request(client, presenting("wrong secret")), 401, "invalid_client")
+    Client.objects.filter(pk=oauth_client.pk).update(is_active=False)
+    assert_error(token_request(client, presenting(secret)), 401, "invalid_client")
+    Client.objects.filter(pk=oauth_client.pk).update(is_active=True)
+    response = token_request(client, presenting(secret))
+    assert response.status_code == 200, response.content
+    assert response.json().keys() >= TOKEN_FIELDS
+
+
+def test_refresh_token_of_another_client(client, user, confidential):
+    oauth_client, secret = confidential
+    other, other_secret = make_client(
+        client_name="Other", grant_types=["authorization_code", "refresh_token"]
+    )
+    refresh_token = code_tokens(client, user, oauth_client, secret)["refresh_token"]
+    assert_error(
+        token_request(client, refresh_request(other, refresh_token, other_secret)), 400, "invalid_grant"
+    )
+    assert RefreshToken.objects.get().used_at is None
+
+
 def test_unknown_code(client, confidential):
     oauth_client, secret = confidential
     verifier, _ = pkce_pair()

@@ -94,12 +94,21 @@ def names_itself(method: str, secret: str | None) -> bool:
     return method == "none" or (method == "client_secret_basic" and secret == "")
 
 
-def authenticate(params: dict[str, str], *, authorization: str, ip: str, site: Site | None = None) -> Client:
+def authenticate(
+    params: dict[str, str],
+    *,
+    authorization: str,
+    ip: str,
+    site: Site | None = None,
+    known: Client | None = None,
+) -> Client:
     """
     The client authenticated by ``params`` and the ``Authorization`` header ``authorization``,
     sent from ``ip`` to ``site`` (whose issuer and token endpoint a ``private_key_jwt``
     assertion is addressed to; without it, the configured issuer); or ``InvalidClient`` (401) /
-    ``TooManyRequests`` (429).
+    ``TooManyRequests`` (429). ``known`` is a client row already read in this request (the one
+    a presented code was issued to): when it holds the ``client_id`` presented, it is
+    authenticated in place of a row read again.
     """
     client_id, secret, method = credentials(authorization, params)
     rate = oauth_settings.CLIENT_AUTH_FAILURE_LIMIT
@@ -109,7 +118,7 @@ def authenticate(params: dict[str, str], *, authorization: str, ip: str, site: S
     ratelimit.check("client_auth", guesser, rate)
     description = ""
     try:
-        client = metadata_documents.find_client(client_id, ip=ip)
+        client = metadata_documents.find_client(client_id, ip=ip, known=known)
         if method == "private_key_jwt":
             reason = _assertion_failure(client, params, site)
         else:

@@ -300,14 +300,17 @@ def may_fetch(client_id: str) -> bool:
     return True
 
 
-def find_client(client_id: str, *, ip: str) -> Client | None:
+def find_client(client_id: str, *, ip: str, known: Client | None = None) -> Client | None:
     """
     The active client with this ``client_id``, asked for from the address ``ip``. An https
     client_id is resolved through its metadata document (raising ``MetadataDocumentError``, or
     ``TooManyRequests`` / ``TemporarilyUnavailable`` from the guards), unless a client registered
-    some other way already holds it; any other client_id is looked up in the database.
+    some other way already holds it; any other client_id is looked up in the database, unless
+    ``known`` is its row, read by the caller in this request.
     """
     if not is_metadata_url(client_id):
+        if known is not None and known.client_id == client_id:
+            return known if known.is_active else None
         client = _client_record.get(client_id)
         return client if client is not None and client.is_active else None
     existing = _registered_otherwise(client_id)

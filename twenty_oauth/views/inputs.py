@@ -37,13 +37,14 @@ def authorization(request: HttpRequest) -> str:
     return request.META.get("HTTP_AUTHORIZATION", "")
 
 
-def client(request: HttpRequest, params: dict[str, str]) -> Client:
+def client(request: HttpRequest, params: dict[str, str], *, known: Client | None = None) -> Client:
     """
     The client that authenticated ``request`` with ``params`` (RFC 6749 §2.3), at the site the
-    request reached (a ``private_key_jwt`` assertion's audience, RFC 7523 §3).
+    request reached (a ``private_key_jwt`` assertion's audience, RFC 7523 §3). ``known``: a
+    client row this request already read (see ``client_auth.authenticate``).
     """
     return client_auth.authenticate(
-        params, authorization=authorization(request), ip=client_ip(request), site=site(request)
+        params, authorization=authorization(request), ip=client_ip(request), site=site(request), known=known
     )
 
 

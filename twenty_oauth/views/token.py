@@ -15,10 +15,10 @@ from twenty_oauth.views.base import OAuthAPIView
 from twenty_oauth.views.parsers import FormParser
 
 GRANTS = {
-    "authorization_code": authorization_code.exchange,
-    "refresh_token": refresh_token.exchange,
-    "client_credentials": client_credentials.exchange,
-    DEVICE_CODE_GRANT: device_code.exchange,
+    "authorization_code": authorization_code,
+    "refresh_token": refresh_token,
+    "client_credentials": client_credentials,
+    DEVICE_CODE_GRANT: device_code,
 }
 
 
@@ -29,7 +29,8 @@ class TokenView(OAuthAPIView):
 
     The checks run in RFC 6749's order of precedence: the grant type, then the client's
     authentication (§2.3), then the ``DPoP`` proof, if any (RFC 9449 §5), then the grant's own
-    parameters.
+    parameters. The grant presented is read first, with its client, so that authenticating that
+    client reads nothing more (see :mod:`twenty_oauth.protocol.grants`).
     """
 
     http_method_names = ["post", "options"]
@@ -44,14 +45,15 @@ class TokenView(OAuthAPIView):
         grant_type = params.get("grant_type")
         if grant_type is None:
             raise InvalidRequest("grant_type is required.")
-        exchange = GRANTS.get(grant_type)
-        if exchange is None:
+        grant = GRANTS.get(grant_type)
+        if grant is None:
             raise UnsupportedGrantType(f"Supported grant types: {', '.join(GRANTS)}.")
         ip = inputs.client_ip(request)
-        client = inputs.client(request, params)
+        presented = grant.find(params)
+        client = inputs.client(request, params, known=presented.client)
         site = inputs.site(request)
         jkt = dpop.token_request_key(request.META.get("HTTP_DPOP"), client, site=site)
-        issued = exchange(params, client, site=site, ip=ip, jkt=jkt)
+        issued = grant.exchange(params, client, presented, site=site, ip=ip, jkt=jkt)
         signals.tokens_issued.send(
             sender=TokenView,
             client=client,

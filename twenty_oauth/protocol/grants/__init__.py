@@ -1,0 +1,26 @@
+"""
+The token endpoint's grants (RFC 6749 §4-§6, RFC 8628 §3.4). Each module has two functions:
+
+- ``find(params)``: the grant the parameters present (a code, a refresh token, a device code),
+  read in one query with the client it was issued to, or ``NOTHING``. It raises nothing: the
+  client is authenticated first, and a missing parameter is the grant's error after that
+  (RFC 6749 §5.2 precedence). Client authentication takes the client read here in place of
+  reading it again when it is the client presenting the grant: a round trip less.
+- ``exchange(params, client, presented, ...)``: the checks, then the tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from twenty_oauth.models import Client
+
+
+class Presented(NamedTuple):
+    """A grant's row as ``find`` read it (None: no such grant), with the client it was issued to."""
+
+    record: Any = None
+    client: Client | None = None
+
+
+NOTHING = Presented()

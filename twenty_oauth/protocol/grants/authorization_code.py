@@ -10,12 +10,22 @@ from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
 from twenty_oauth.protocol import id_tokens, opaque, pkce, resources, tokens
 from twenty_oauth.protocol.discovery import Site
+from twenty_oauth.protocol.grants import NOTHING, Presented
 from twenty_oauth.protocol.parameters import Params
 
-_code_record = JoinedLookup(AuthorizationCode, "code_digest", ("user",))
+_code_record = JoinedLookup(AuthorizationCode, "code_digest", ("user", "client"))
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
+def find(params: Params) -> Presented:
+    """The code ``params`` present, with its user and client, in one query."""
+    value = params.get("code")
+    code = _code_record.get(opaque.digest(value)) if value is not None else None
+    return NOTHING if code is None else Presented(code, code.client)
+
+
+def exchange(
+    params: Params, client: Client, presented: Presented, *, site: Site, ip: str, jkt: str | None = None
+) -> tokens.Issued:
     """
     Redeem a code for tokens. The code must be this client's, unexpired, unspent, and match the
     ``redirect_uri`` and PKCE challenge it was issued with. Every check that a thief could fail
@@ -24,10 +34,9 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
     """
     if not client.can_use_grant("authorization_code"):
         raise UnauthorizedClient("This client is not registered for authorization_code.")
-    value = params.get("code")
-    if value is None:
+    if params.get("code") is None:
         raise InvalidRequest("code is required.")
-    code = _code_record.get(opaque.digest(value))
+    code = presented.record
     now = timezone.now()
     if code is None or code.client_id != client.pk:
         raise InvalidGrant("The authorization code is invalid.")

@@ -7,10 +7,18 @@ from twenty_oauth.errors import InvalidScope, UnauthorizedClient
 from twenty_oauth.models import Client
 from twenty_oauth.protocol import resources, scopes, tokens
 from twenty_oauth.protocol.discovery import Site
+from twenty_oauth.protocol.grants import NOTHING, Presented
 from twenty_oauth.protocol.parameters import Params
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
+def find(params: Params) -> Presented:
+    """The client is the grant (RFC 6749 §4.4): there is nothing else to read."""
+    return NOTHING
+
+
+def exchange(
+    params: Params, client: Client, presented: Presented, *, site: Site, ip: str, jkt: str | None = None
+) -> tokens.Issued:
     """
     Issue an access token to a confidential client for itself. The scope is narrowed to what the
     client may hold (RFC 6749 §3.3); no refresh token is issued (RFC 6749 §4.4.3), so the token

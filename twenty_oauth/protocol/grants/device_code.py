@@ -17,12 +17,22 @@ from twenty_oauth.lookups import JoinedLookup
 from twenty_oauth.models import Client, DeviceGrant, TokenFamily
 from twenty_oauth.protocol import device_polling, opaque, resources, tokens
 from twenty_oauth.protocol.discovery import DEVICE_CODE_GRANT, Site
+from twenty_oauth.protocol.grants import NOTHING, Presented
 from twenty_oauth.protocol.parameters import Params
 
-_grant_record = JoinedLookup(DeviceGrant, "device_code_digest", ("user",))
+_grant_record = JoinedLookup(DeviceGrant, "device_code_digest", ("user", "client"))
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
+def find(params: Params) -> Presented:
+    """The device grant ``params`` present, with its user (once approved) and client, in one query."""
+    value = params.get("device_code")
+    grant = _grant_record.get(opaque.digest(value)) if value is not None else None
+    return NOTHING if grant is None else Presented(grant, grant.client)
+
+
+def exchange(
+    params: Params, client: Client, presented: Presented, *, site: Site, ip: str, jkt: str | None = None
+) -> tokens.Issued:
     """
     Answer a device's poll (§3.5): ``authorization_pending`` while the person has not decided,
     ``slow_down`` when the device polls sooner than its interval, ``access_denied`` once the
@@ -36,10 +46,9 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
     """
     if not client.can_use_grant(DEVICE_CODE_GRANT):
         raise UnauthorizedClient("This client is not registered for the device authorization grant.")
-    value = params.get("device_code")
-    if value is None:
+    if params.get("device_code") is None:
         raise InvalidRequest("device_code is required.")
-    grant = _grant_record.get(opaque.digest(value))
+    grant = presented.record
     if grant is None or grant.client_id != client.pk:
         raise InvalidGrant("The device code is invalid.")
     now = timezone.now()

@@ -9,10 +9,20 @@ from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from twenty_oauth.models import Client, RefreshToken
 from twenty_oauth.protocol import id_tokens, resources, scopes, tokens
 from twenty_oauth.protocol.discovery import Site
+from twenty_oauth.protocol.grants import NOTHING, Presented
 from twenty_oauth.protocol.parameters import Params
 
 
-def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | None = None) -> tokens.Issued:
+def find(params: Params) -> Presented:
+    """The refresh token ``params`` present, with its family, client and user, in one query."""
+    value = params.get("refresh_token")
+    token = tokens.find_refresh_token(value) if value is not None else None
+    return NOTHING if token is None else Presented(token, token.family.client)
+
+
+def exchange(
+    params: Params, client: Client, presented: Presented, *, site: Site, ip: str, jkt: str | None = None
+) -> tokens.Issued:
     """
     Spend a refresh token and issue its successor with a new access token. The scope may be
     narrowed, never widened; so may the resource. A refresh token that was already spent is a
@@ -22,11 +32,10 @@ def exchange(params: Params, client: Client, *, site: Site, ip: str, jkt: str | 
     """
     if not client.can_use_grant("refresh_token"):
         raise UnauthorizedClient("This client is not registered for refresh_token.")
-    value = params.get("refresh_token")
-    if value is None:
+    if params.get("refresh_token") is None:
         raise InvalidRequest("refresh_token is required.")
-    token = tokens.find_own_refresh_token(value, client)
-    if token is None:
+    token = presented.record
+    if token is None or token.family.client_id != client.pk:
         raise InvalidGrant("The refresh token is invalid.")
     family = token.family
     now = timezone.now()
