@@ -22,6 +22,7 @@ from tests.conftest import (
     obtain_code,
     pkce_pair,
     query_of,
+    refresh_request,
     register,
     start_device,
     token_request,
@@ -526,3 +527,37 @@ def test_the_device_grant_sends_consent_and_issue_signals_and_logs_no_code(clien
         body["access_token"],
         body["refresh_token"],
     )
+
+
+@pytest.mark.parametrize("grant", ["client_credentials", "authorization_code", "refresh_token"])
+def test_tokens_issued_hands_over_a_client_whose_every_field_reads(client, user, sent, grant):
+    """
+    The token endpoint reads a client without its registration metadata; a receiver that reads
+    any of it still gets the stored value (loaded when read).
+    """
+    oauth_client, secret = make_client(
+        grant_types=["authorization_code", "client_credentials"],
+        contacts=["ops@example.com"],
+        client_uri="https://app.example.com/",
+    )
+    if grant == "client_credentials":
+        response = token_request(
+            client,
+            {"grant_type": "client_credentials", "scope": "api"},
+            HTTP_AUTHORIZATION=basic(oauth_client.client_id, secret),
+        )
+    else:
+        body = code_tokens(client, user, oauth_client, secret)
+        if grant == "refresh_token":
+            response = token_request(client, refresh_request(oauth_client, body["refresh_token"], secret))
+    if grant != "authorization_code":
+        assert response.status_code == 200, response.content
+    issued = sent.of("tokens_issued")[-1]["client"]
+    assert issued.pk == oauth_client.pk
+    assert issued.get_deferred_fields() == Client.REGISTRATION_METADATA
+    assert (issued.contacts, issued.client_uri, issued.redirect_uris) == (
+        ["ops@example.com"],
+        "https://app.example.com/",
+        oauth_client.redirect_uris,
+    )
+    assert issued.created_at == oauth_client.created_at

@@ -44,6 +44,11 @@ _PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 _PLACEHOLDER = "twenty_oauth.lookups:value"
 
 
+def fields_of(model: type[Model], prefix: str = "") -> tuple[str, ...]:
+    """Every concrete field of ``model``, after ``prefix``: what ``only`` names to keep them all."""
+    return tuple(prefix + field.name for field in model._meta.concrete_fields)
+
+
 @dataclass(frozen=True)
 class _Populator:
     """How to build one model's instance from a row, and the related instances it holds."""

@@ -110,12 +110,47 @@ class Client(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
+    #: Registration metadata (RFC 7591 §2) that only pages, the authorization and logout
+    #: endpoints and client management read. A client authenticating at the token, revocation or
+    #: introspection endpoint is read without it (deferred: a field loads by a query of its own
+    #: if read): five JSON columns to decode and a few long strings, 5 % of a client-credentials
+    #: request's instructions (``make bench``'s database, SQLite). A field added later is read.
+    REGISTRATION_METADATA = frozenset(
+        {
+            "redirect_uris",
+            "response_types",
+            "post_logout_redirect_uris",
+            "contacts",
+            "client_uri",
+            "logo_uri",
+            "tos_uri",
+            "policy_uri",
+            "software_id",
+            "software_version",
+            "registration_access_token_digest",
+            "created_at",
+        }
+    )
+
     class Meta:
         verbose_name = _("client")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.client_name or self.client_id
+
+    @classmethod
+    def authentication_fields(cls, prefix: str = "") -> tuple[str, ...]:
+        """
+        The fields a client that authenticates is read with, for ``only``: every concrete field
+        but ``REGISTRATION_METADATA``, each after ``prefix`` (the path from a row it is joined
+        to, ``"client__"``).
+        """
+        return tuple(
+            prefix + field.name
+            for field in cls._meta.concrete_fields
+            if field.name not in cls.REGISTRATION_METADATA
+        )
 
     @property
     def is_public(self) -> bool:

@@ -118,7 +118,7 @@ def authenticate(
     ratelimit.check("client_auth", guesser, rate)
     description = ""
     try:
-        client = metadata_documents.find_client(client_id, ip=ip, known=known)
+        client = metadata_documents.find_client(client_id, ip=ip, known=known, authenticating=True)
         if method == "private_key_jwt":
             reason = _assertion_failure(client, params, site)
         else:

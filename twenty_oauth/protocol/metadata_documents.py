@@ -53,6 +53,7 @@ CACHE_PREFIX = "twenty_oauth:client-metadata:"
 #: How much longer than a fetch may last a request waits for another request's fetch of its URL.
 FLIGHT_GRACE_SECONDS = 1
 _client_record = JoinedLookup(Client, "client_id")
+_authenticating_record = JoinedLookup(Client, "client_id", only=Client.authentication_fields())
 SECRET_FIELDS = ("client_secret", "client_secret_expires_at")
 # The draft forbids shared-secret methods: a document is public. Left are none and
 # private_key_jwt, with the document's jwks or jwks_uri (RFC 7523 §2.2).
@@ -300,18 +301,21 @@ def may_fetch(client_id: str) -> bool:
     return True
 
 
-def find_client(client_id: str, *, ip: str, known: Client | None = None) -> Client | None:
+def find_client(
+    client_id: str, *, ip: str, known: Client | None = None, authenticating: bool = False
+) -> Client | None:
     """
     The active client with this ``client_id``, asked for from the address ``ip``. An https
     client_id is resolved through its metadata document (raising ``MetadataDocumentError``, or
     ``TooManyRequests`` / ``TemporarilyUnavailable`` from the guards), unless a client registered
     some other way already holds it; any other client_id is looked up in the database, unless
-    ``known`` is its row, read by the caller in this request.
+    ``known`` is its row, read by the caller in this request. A client ``authenticating`` is
+    read without its registration metadata (``Client.REGISTRATION_METADATA``).
     """
     if not is_metadata_url(client_id):
         if known is not None and known.client_id == client_id:
             return known if known.is_active else None
-        client = _client_record.get(client_id)
+        client = (_authenticating_record if authenticating else _client_record).get(client_id)
         return client if client is not None and client.is_active else None
     existing = _registered_otherwise(client_id)
     if existing is not None:

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from twenty_oauth import writes
 from twenty_oauth.conf import oauth_settings
-from twenty_oauth.lookups import JoinedLookup
+from twenty_oauth.lookups import JoinedLookup, fields_of
 from twenty_oauth.models import AccessToken, Client, Consent, RefreshToken, TokenFamily
 from twenty_oauth.protocol import id_tokens, jws, opaque
 from twenty_oauth.protocol.keys import keyring
@@ -38,7 +38,16 @@ def _consent_revoked() -> dict[str, Exists]:
 
 
 _refresh_record = JoinedLookup(
-    RefreshToken, "token_digest", ("family", "family__client", "family__user"), annotate=_consent_revoked
+    RefreshToken,
+    "token_digest",
+    ("family", "family__client", "family__user"),
+    annotate=_consent_revoked,
+    # The client as client authentication reads one (``Client.authentication_fields``).
+    only=(
+        *fields_of(RefreshToken),
+        *fields_of(TokenFamily, "family__"),
+        *Client.authentication_fields("family__client__"),
+    ),
 )
 # The client that presents its own refresh token is already loaded: no need to read it twice.
 _own_refresh_record = JoinedLookup(

@@ -6,14 +6,20 @@ from django.utils import timezone
 
 from twenty_oauth import writes
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
-from twenty_oauth.lookups import JoinedLookup
+from twenty_oauth.lookups import JoinedLookup, fields_of
 from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
 from twenty_oauth.protocol import id_tokens, opaque, pkce, resources, tokens
 from twenty_oauth.protocol.discovery import Site
 from twenty_oauth.protocol.grants import NOTHING, Presented
 from twenty_oauth.protocol.parameters import Params
 
-_code_record = JoinedLookup(AuthorizationCode, "code_digest", ("user", "client"))
+#: With its user, and its client as client authentication reads one (``Client.authentication_fields``).
+_code_record = JoinedLookup(
+    AuthorizationCode,
+    "code_digest",
+    ("user", "client"),
+    only=(*fields_of(AuthorizationCode), *Client.authentication_fields("client__")),
+)
 
 
 def find(params: Params) -> Presented:

@@ -13,14 +13,20 @@ from twenty_oauth.errors import (
     InvalidRequest,
     UnauthorizedClient,
 )
-from twenty_oauth.lookups import JoinedLookup
+from twenty_oauth.lookups import JoinedLookup, fields_of
 from twenty_oauth.models import Client, DeviceGrant, TokenFamily
 from twenty_oauth.protocol import device_polling, opaque, resources, tokens
 from twenty_oauth.protocol.discovery import DEVICE_CODE_GRANT, Site
 from twenty_oauth.protocol.grants import NOTHING, Presented
 from twenty_oauth.protocol.parameters import Params
 
-_grant_record = JoinedLookup(DeviceGrant, "device_code_digest", ("user", "client"))
+#: With its user, and its client as client authentication reads one (``Client.authentication_fields``).
+_grant_record = JoinedLookup(
+    DeviceGrant,
+    "device_code_digest",
+    ("user", "client"),
+    only=(*fields_of(DeviceGrant), *Client.authentication_fields("client__")),
+)
 
 
 def find(params: Params) -> Presented:
