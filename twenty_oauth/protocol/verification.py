@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from twenty_oauth.lookups import JoinedLookup
+from twenty_oauth.lookups import JoinedLookup, fields_of
 from twenty_oauth.models import AccessToken, Client
 from twenty_oauth.protocol.keys import keyring
 
@@ -36,9 +36,8 @@ VERIFIED_CACHE_TOKEN_CHARS = 2048
 #: thirty columns, six of them JSON to decode). The rest load when read.
 BEARER_CLIENT_FIELDS = ("client_id", "client_name", "is_active")
 
-_access_fields = [field.name for field in AccessToken._meta.concrete_fields]
-_access_fields += [f"client__{name}" for name in BEARER_CLIENT_FIELDS]
-_access_record = JoinedLookup(AccessToken, "jti", ("client", "user"), only=tuple(_access_fields))
+_access_fields = (*fields_of(AccessToken), *(f"client__{name}" for name in BEARER_CLIENT_FIELDS))
+_access_record = JoinedLookup(AccessToken, "jti", ("client", "user"), only=_access_fields)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from django.db.models import Model
+
+from twenty_oauth.lookups import JoinedLookup, fields_of
 from twenty_oauth.models import Client
+from twenty_oauth.protocol import opaque
 
 
 class Presented(NamedTuple):
@@ -24,3 +28,19 @@ class Presented(NamedTuple):
 
 
 NOTHING = Presented()
+
+
+def with_client(model: type[Model], field: str) -> JoinedLookup:
+    """
+    The lookup of a single-use grant (a code, a device code) by the digest stored in ``field``:
+    with its user, and with its client as client authentication reads one
+    (``Client.authentication_fields``).
+    """
+    only = (*fields_of(model), *Client.authentication_fields("client__"))
+    return JoinedLookup(model, field, ("user", "client"), only=only)
+
+
+def by_digest(lookup: JoinedLookup, value: str | None) -> Presented:
+    """What ``lookup`` finds by the digest of the presented ``value`` (None: not sent)."""
+    record = lookup.get(opaque.digest(value)) if value is not None else None
+    return NOTHING if record is None else Presented(record, record.client)

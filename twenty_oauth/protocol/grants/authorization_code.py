@@ -6,27 +6,18 @@ from django.utils import timezone
 
 from twenty_oauth import writes
 from twenty_oauth.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
-from twenty_oauth.lookups import JoinedLookup, fields_of
 from twenty_oauth.models import AuthorizationCode, Client, TokenFamily
-from twenty_oauth.protocol import id_tokens, opaque, pkce, resources, tokens
+from twenty_oauth.protocol import id_tokens, pkce, resources, tokens
 from twenty_oauth.protocol.discovery import Site
-from twenty_oauth.protocol.grants import NOTHING, Presented
+from twenty_oauth.protocol.grants import Presented, by_digest, with_client
 from twenty_oauth.protocol.parameters import Params
 
-#: With its user, and its client as client authentication reads one (``Client.authentication_fields``).
-_code_record = JoinedLookup(
-    AuthorizationCode,
-    "code_digest",
-    ("user", "client"),
-    only=(*fields_of(AuthorizationCode), *Client.authentication_fields("client__")),
-)
+_code_record = with_client(AuthorizationCode, "code_digest")
 
 
 def find(params: Params) -> Presented:
     """The code ``params`` present, with its user and client, in one query."""
-    value = params.get("code")
-    code = _code_record.get(opaque.digest(value)) if value is not None else None
-    return NOTHING if code is None else Presented(code, code.client)
+    return by_digest(_code_record, params.get("code"))
 
 
 def exchange(

@@ -13,27 +13,18 @@ from twenty_oauth.errors import (
     InvalidRequest,
     UnauthorizedClient,
 )
-from twenty_oauth.lookups import JoinedLookup, fields_of
 from twenty_oauth.models import Client, DeviceGrant, TokenFamily
-from twenty_oauth.protocol import device_polling, opaque, resources, tokens
+from twenty_oauth.protocol import device_polling, resources, tokens
 from twenty_oauth.protocol.discovery import DEVICE_CODE_GRANT, Site
-from twenty_oauth.protocol.grants import NOTHING, Presented
+from twenty_oauth.protocol.grants import Presented, by_digest, with_client
 from twenty_oauth.protocol.parameters import Params
 
-#: With its user, and its client as client authentication reads one (``Client.authentication_fields``).
-_grant_record = JoinedLookup(
-    DeviceGrant,
-    "device_code_digest",
-    ("user", "client"),
-    only=(*fields_of(DeviceGrant), *Client.authentication_fields("client__")),
-)
+_grant_record = with_client(DeviceGrant, "device_code_digest")
 
 
 def find(params: Params) -> Presented:
     """The device grant ``params`` present, with its user (once approved) and client, in one query."""
-    value = params.get("device_code")
-    grant = _grant_record.get(opaque.digest(value)) if value is not None else None
-    return NOTHING if grant is None else Presented(grant, grant.client)
+    return by_digest(_grant_record, params.get("device_code"))
 
 
 def exchange(
